@@ -1,0 +1,5 @@
+//! aarch64 kernels: NEON.
+
+mod neon;
+
+pub use neon::Neon;

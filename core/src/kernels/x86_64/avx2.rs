@@ -1,0 +1,77 @@
+//! AVX2: popcount by nibble lookup (`vpshufb`) summed per 64-bit lane with
+//! `vpsadbw`.
+
+use crate::kernels::generic::Vector;
+use core::arch::x86_64::*;
+
+#[derive(Clone, Copy)]
+struct V256(__m256i);
+
+// The methods are only called from functions compiled with
+// `#[target_feature(enable = "avx2,popcnt")]` (see `instruction_set!`).
+impl Vector for V256 {
+    const WORDS: usize = 4;
+
+    #[inline(always)]
+    unsafe fn zero() -> Self {
+        // SAFETY: AVX2 present (trait contract).
+        V256(unsafe { _mm256_setzero_si256() })
+    }
+
+    #[inline(always)]
+    unsafe fn load(ptr: *const u64) -> Self {
+        // SAFETY: 32 readable bytes at `ptr` and AVX2 present (trait contract);
+        // loadu has no alignment requirement.
+        V256(unsafe { _mm256_loadu_si256(ptr.cast()) })
+    }
+
+    #[inline(always)]
+    unsafe fn xor(self, other: Self) -> Self {
+        // SAFETY: AVX2 present (trait contract).
+        V256(unsafe { _mm256_xor_si256(self.0, other.0) })
+    }
+
+    #[inline(always)]
+    unsafe fn add_popcount(self, acc: Self) -> Self {
+        // SAFETY: AVX2 present (trait contract).
+        unsafe {
+            let lookup = _mm256_setr_epi8(
+                0, 1, 1, 2, 1, 2, 2, 3, 1, 2, 2, 3, 2, 3, 3, 4, //
+                0, 1, 1, 2, 1, 2, 2, 3, 1, 2, 2, 3, 2, 3, 3, 4,
+            );
+            let low = _mm256_set1_epi8(0x0f);
+            let lo = _mm256_and_si256(self.0, low);
+            let hi = _mm256_and_si256(_mm256_srli_epi16(self.0, 4), low);
+            let per_byte = _mm256_add_epi8(
+                _mm256_shuffle_epi8(lookup, lo),
+                _mm256_shuffle_epi8(lookup, hi),
+            );
+            let per_lane = _mm256_sad_epu8(per_byte, _mm256_setzero_si256());
+            V256(_mm256_add_epi64(acc.0, per_lane))
+        }
+    }
+
+    #[inline(always)]
+    unsafe fn add(self, other: Self) -> Self {
+        // SAFETY: AVX2 present (trait contract).
+        V256(unsafe { _mm256_add_epi64(self.0, other.0) })
+    }
+
+    #[inline(always)]
+    unsafe fn sum(self) -> u64 {
+        // SAFETY: AVX2 present (trait contract).
+        unsafe {
+            let lanes = _mm_add_epi64(
+                _mm256_castsi256_si128(self.0),
+                _mm256_extracti128_si256::<1>(self.0),
+            );
+            (_mm_cvtsi128_si64(lanes) + _mm_extract_epi64::<1>(lanes)) as u64
+        }
+    }
+}
+
+instruction_set! {
+    /// The AVX2 kernel (Haswell and later, Zen and later).
+    Avx2, "avx2", vector = V256, features = "avx2,popcnt",
+    cfg = (all(target_feature = "avx2", target_feature = "popcnt"))
+}
