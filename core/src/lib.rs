@@ -18,6 +18,11 @@
 //!   over a small vector trait, implemented for scalar, AVX2, AVX-512,
 //!   NEON and wasm simd128.
 //! - [`crc32c`]: the CRC-32C used to frame log records.
+//! - [`mutation`]: the value every write becomes before it is logged.
+//! - [`space`]: the 65,536 addresses over storage lent by the caller.
+//! - [`search`]: exact k-nearest and range search.
+//! - [`command`]: the text command language every front end speaks.
+//! - [`log`]: the record format, recovery, and the NOR-flash log.
 //!
 //! ```
 //! use bindspace_core::{fingerprint, kernels::Kernel, width::Width};
@@ -38,10 +43,15 @@ extern crate alloc;
 extern crate std;
 
 pub mod addr;
+pub mod command;
 pub mod crc32c;
 pub mod fingerprint;
 pub mod kernels;
+pub mod log;
+pub mod mutation;
 pub mod prng;
+pub mod search;
+pub mod space;
 pub mod width;
 
 pub use addr::{Addr, Zone};

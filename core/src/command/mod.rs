@@ -1,0 +1,1 @@
+//! The command language, parsed and executed on byte slices. (Being built.)

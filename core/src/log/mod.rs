@@ -1,0 +1,1 @@
+//! The log: record format, recovery, and the NOR-flash medium. (Being built.)

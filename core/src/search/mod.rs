@@ -1,0 +1,1 @@
+//! Exact k-nearest and range search by Hamming distance. (Being built.)
