@@ -1,0 +1,9 @@
+'use strict';
+// Node, `require('bindspace')`: the CommonJS glue reads the .wasm
+// synchronously, so everything is ready as soon as this returns.
+// The error classes come from the same module instance the glue throws
+// from, so `instanceof` holds.
+const glue = require('./bindspace_wasm.cjs');
+const errors = require('@ERRORS_JS@');
+
+module.exports = { ...glue, ...errors };

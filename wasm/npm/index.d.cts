@@ -1,0 +1,2 @@
+export * from './bindspace_wasm.cjs';
+export * from './errors.cjs';

@@ -1,0 +1,91 @@
+//! Conversions between JavaScript values and core types: fingerprints as
+//! `Uint8Array` (words little-endian, as on the wire and in the log) and
+//! addresses as `"0x80:1F"` strings or integers `0..=65535`.
+
+use crate::errors::{js_error, ErrorKind};
+use bindspace_core::{width::Width, Addr};
+use wasm_bindgen::prelude::*;
+
+#[wasm_bindgen(typescript_custom_section)]
+const ADDRESS_TS: &str = r#"
+/** An address: `"0x80:1F"` (prefix:slot in hex, `0x` optional) or an integer 0..=65535. */
+export type Address = string | number;
+"#;
+
+/// Reads a fingerprint of exactly `width` from bytes.
+pub fn fp_from_bytes(bytes: &[u8], width: Width) -> Result<Vec<u64>, JsValue> {
+    if bytes.len() != width.bytes() {
+        return Err(js_error(
+            ErrorKind::Fingerprint,
+            format_args!(
+                "fingerprint has {} bytes ({} bits) but this space is {} bits ({} bytes)",
+                bytes.len(),
+                bytes.len() * 8,
+                width.bits(),
+                width.bytes()
+            ),
+        ));
+    }
+    Ok(words_of(bytes))
+}
+
+/// Reads a fingerprint of any valid width from bytes.
+pub fn fp_from_any_bytes(bytes: &[u8]) -> Result<Vec<u64>, JsValue> {
+    let bad = || {
+        js_error(
+            ErrorKind::Fingerprint,
+            format_args!(
+                "a fingerprint of {} bytes is not a valid width (8 to 2048 bytes, a multiple of 8)",
+                bytes.len()
+            ),
+        )
+    };
+    if !bytes.len().is_multiple_of(8) {
+        return Err(bad());
+    }
+    Width::from_words(bytes.len() / 8).map_err(|_| bad())?;
+    Ok(words_of(bytes))
+}
+
+/// The bytes of a fingerprint, each word little-endian.
+pub fn fp_to_bytes(words: &[u64]) -> Vec<u8> {
+    words.iter().flat_map(|w| w.to_le_bytes()).collect()
+}
+
+fn words_of(bytes: &[u8]) -> Vec<u64> {
+    bytes
+        .chunks_exact(8)
+        .map(|c| {
+            let mut word = [0u8; 8];
+            word.copy_from_slice(c);
+            u64::from_le_bytes(word)
+        })
+        .collect()
+}
+
+/// Reads an address from a string (`"0x80:1F"`) or an integer 0..=65535.
+pub fn addr_from_js(value: &JsValue) -> Result<Addr, JsValue> {
+    if let Some(text) = value.as_string() {
+        return text
+            .parse::<Addr>()
+            .map_err(|e| js_error(ErrorKind::Address, format_args!("{e}: {text:?}")));
+    }
+    if let Some(n) = value.as_f64() {
+        if n.fract() == 0.0 && (0.0..=65535.0).contains(&n) {
+            return Ok(Addr(n as u16));
+        }
+        return Err(js_error(
+            ErrorKind::Address,
+            format_args!("address number {n} is not an integer in 0..=65535"),
+        ));
+    }
+    Err(js_error(
+        ErrorKind::Address,
+        "an address must be a string like \"0x80:1F\" or an integer 0..=65535",
+    ))
+}
+
+/// The canonical text of an address: `0x80:1F`.
+pub fn addr_to_js(addr: Addr) -> String {
+    addr.to_string()
+}
