@@ -1,1 +1,273 @@
-//! The space: 65,536 addresses over storage lent by the caller. (Being built.)
+//! The space: 65,536 addresses over storage lent by the caller.
+//!
+//! # Layout
+//!
+//! Entries live in **rows**. Row `r` is `width.words()` words of the arena
+//! starting at `r * width.words()`, plus `meta[r]` (address, label, parent,
+//! expiry, version). Rows in use are always `0..len`, with no holes: a
+//! delete moves the last row into the hole and re-points that row's slot.
+//! So a search reads one contiguous slice, `arena[..len * words]`, at
+//! memory speed, whatever the history of writes.
+//!
+//! # Address -> row
+//!
+//! A two-level table: a 256-entry prefix directory held inline in
+//! [`Space`] (about 1.3 KiB with its bookkeeping), pointing into 256-slot
+//! pages of `u16` row numbers lent by the caller (512 bytes each). Lookup
+//! is two array indexings and one compare. A page is taken when a prefix
+//! gets its first entry and given back when it loses its last, so a small
+//! device holding 64 entries in one or two prefixes lends one or two pages
+//! (1 KiB), while a host holding everything lends 256 (128 KiB).
+//!
+//! Why not a flat 65,536-entry table: 128 KiB is more than many
+//! microcontrollers have. Why not a hash map: lookup must be plain array
+//! indexing, integer only, with no probing and no worst case.
+//!
+//! A slot's row number is trusted only if the row is in use and its
+//! metadata names the same address (the "sparse set" check). So pages
+//! need no clearing, neither when lent nor when a delete leaves a stale
+//! number behind, and every address maps to at most one row.
+//!
+//! # Writes
+//!
+//! [`Space::apply`] is the way writes land: every front end turns a request
+//! into [`Mutation`]s, has the log make them durable and number them, then
+//! applies them here with that number as the entry's version. The log
+//! replays through the same function. [`Space::check`] and
+//! [`Space::check_batch`] say, without changing anything, whether mutations
+//! would apply, so a front end can refuse a bad request (or a whole batch)
+//! before logging it. Every refused change leaves the space untouched.
+//!
+//! # Time
+//!
+//! Core never reads a clock. An entry may carry an expiry tick; reads that
+//! take a `now` (the `*_live` functions, and search) hide entries whose
+//! expiry is at or before `now`. Plain reads see every stored entry, which
+//! is what snapshots and the log need. [`Space::expired`] lists what a
+//! front end should delete (through the log) to purge.
+
+mod directory;
+mod entry;
+mod error;
+mod iter;
+mod paths;
+mod storage;
+mod write;
+
+pub use entry::{Entry, Filter};
+pub use error::SpaceError;
+pub use iter::Iter;
+pub use paths::{PathError, PathPlan, PATH_DEPTH_MAX, PATH_PROBE_WINDOW};
+#[cfg(feature = "alloc")]
+pub use storage::Growable;
+pub use storage::{Lent, RowMeta, SlotPage, Storage, PAGES_MAX, ROWS_MAX, SLOTS_PER_PAGE};
+
+use crate::addr::Addr;
+use crate::mutation::Mutation;
+use crate::width::Width;
+use directory::Directory;
+
+/// A space of 65,536 addresses holding fingerprints of one width, over
+/// storage `S` ([`Lent`] slices, or [`Growable`] with the `alloc` feature).
+#[derive(Clone, Debug)]
+pub struct Space<S> {
+    storage: S,
+    width: Width,
+    /// Rows in use: `0..len`.
+    len: usize,
+    directory: Directory,
+    /// Bumped by every change, so a plan made earlier can tell it is stale.
+    generation: u64,
+}
+
+/// A space over storage lent by the caller.
+pub type LentSpace<'a> = Space<Lent<'a>>;
+/// A space over storage that grows.
+#[cfg(feature = "alloc")]
+pub type GrowableSpace = Space<Growable>;
+
+#[cfg(feature = "alloc")]
+impl Space<Growable> {
+    /// An empty space that grows as entries arrive.
+    pub fn growable(width: Width) -> Self {
+        Space::new(width, Growable::new())
+    }
+}
+
+impl<S: Storage> Space<S> {
+    /// An empty space of `width` over `storage`. Whatever the storage holds
+    /// is ignored: the space starts empty.
+    pub fn new(width: Width, storage: S) -> Self {
+        Space {
+            storage,
+            width,
+            len: 0,
+            directory: Directory::new(),
+            generation: 0,
+        }
+    }
+
+    /// The width of every fingerprint in this space.
+    pub const fn width(&self) -> Width {
+        self.width
+    }
+
+    /// Rows the storage holds now (a growable storage may grow past it).
+    pub fn capacity(&self) -> usize {
+        let (arena, meta, _) = self.storage.parts();
+        storage::rows_in(arena, meta, self.width.words())
+    }
+
+    /// Stored entries, expired or not.
+    pub const fn len(&self) -> usize {
+        self.len
+    }
+
+    /// Whether nothing is stored.
+    pub const fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// Stored entries (expired or not) whose address passes `filter`, in
+    /// constant time for a prefix and at most 256 steps for a zone.
+    pub fn count(&self, filter: Filter) -> usize {
+        match filter {
+            Filter::All => self.len,
+            _ => {
+                let (lo, hi) = filter.prefixes();
+                (lo..=hi).map(|p| self.directory.count_in(p)).sum()
+            }
+        }
+    }
+
+    /// Entries visible at tick `now` whose address passes `filter` (reads
+    /// every row's expiry).
+    pub fn count_live(&self, filter: Filter, now: u64) -> usize {
+        let (_, meta, _) = self.storage.parts();
+        meta[..self.len]
+            .iter()
+            .filter(|m| filter.matches(m.addr) && entry::is_live(m.expires_at, now))
+            .count()
+    }
+
+    /// Slot pages in use (one per prefix holding entries).
+    pub fn pages_used(&self) -> usize {
+        self.directory.pages_used()
+    }
+
+    /// A counter bumped by every change to the space.
+    pub const fn generation(&self) -> u64 {
+        self.generation
+    }
+
+    /// The entry at `addr`, expired or not.
+    pub fn get(&self, addr: Addr) -> Option<Entry<'_>> {
+        self.row_of(addr).map(|row| self.entry_at(row))
+    }
+
+    /// The entry at `addr` if it is visible at tick `now`.
+    pub fn get_live(&self, addr: Addr, now: u64) -> Option<Entry<'_>> {
+        self.get(addr).filter(|e| e.is_live(now))
+    }
+
+    /// Whether an entry (expired or not) is stored at `addr`.
+    pub fn exists(&self, addr: Addr) -> bool {
+        self.row_of(addr).is_some()
+    }
+
+    /// Whether an entry visible at tick `now` is stored at `addr`.
+    pub fn exists_live(&self, addr: Addr, now: u64) -> bool {
+        self.get_live(addr, now).is_some()
+    }
+
+    /// Every stored entry whose address passes `filter`, in address order.
+    pub fn iter(&self, filter: Filter) -> Iter<'_, S> {
+        Iter::new(self, filter, Addr(0))
+    }
+
+    /// Like [`Self::iter`], starting at address `start` (a scan cursor).
+    pub fn iter_from(&self, filter: Filter, start: Addr) -> Iter<'_, S> {
+        Iter::new(self, filter, start)
+    }
+
+    /// Addresses of the entries expired at tick `now`, in row order. A
+    /// front end purges them by logging a `Delete` for each.
+    pub fn expired(&self, now: u64) -> impl Iterator<Item = Addr> + '_ {
+        let (_, meta, _) = self.storage.parts();
+        meta[..self.len]
+            .iter()
+            .filter(move |m| !entry::is_live(m.expires_at, now))
+            .map(|m| m.addr)
+    }
+
+    /// The fingerprints of every stored row, packed in row order: what a
+    /// search scans. Row `r` is `arena()[r * w..(r + 1) * w]`.
+    pub fn arena(&self) -> &[u64] {
+        let (arena, _, _) = self.storage.parts();
+        &arena[..self.len * self.width.words()]
+    }
+
+    /// The address of row `row` (`row < len()`), to name what the arena
+    /// holds.
+    pub fn row_addr(&self, row: usize) -> Option<Addr> {
+        let (_, meta, _) = self.storage.parts();
+        meta[..self.len].get(row).map(|m| m.addr)
+    }
+
+    /// The storage, read-only.
+    pub fn storage(&self) -> &S {
+        &self.storage
+    }
+
+    /// Gives the storage back.
+    pub fn into_storage(self) -> S {
+        self.storage
+    }
+
+    /// The rows in use: fingerprints and metadata, in row order.
+    pub(crate) fn rows(&self) -> (&[u64], &[RowMeta]) {
+        let (arena, meta, _) = self.storage.parts();
+        (&arena[..self.len * self.width.words()], &meta[..self.len])
+    }
+
+    /// The row holding `addr`.
+    #[inline]
+    fn row_of(&self, addr: Addr) -> Option<usize> {
+        let (_, meta, pages) = self.storage.parts();
+        self.directory.row_of(pages, meta, self.len, addr)
+    }
+
+    /// The entry in row `row` (`row < len`).
+    fn entry_at(&self, row: usize) -> Entry<'_> {
+        let (arena, meta, _) = self.storage.parts();
+        let w = self.width.words();
+        let m = &meta[row];
+        Entry {
+            addr: m.addr,
+            fp: &arena[row * w..(row + 1) * w],
+            // Labels are checked UTF-8 when stored; the fallback is unreachable.
+            label: core::str::from_utf8(m.label_bytes()).unwrap_or(""),
+            parent: m.parent,
+            expires_at: m.expires_at,
+            version: m.version,
+        }
+    }
+}
+
+/// Applies a mutation: a shorthand used by tests and examples.
+impl<S: Storage> Space<S> {
+    /// Applies every mutation of `batch` with consecutive versions starting
+    /// at `first_version`, after checking the whole batch: either all apply
+    /// or none does.
+    pub fn apply_all(
+        &mut self,
+        batch: &[Mutation<'_>],
+        first_version: u64,
+    ) -> Result<(), SpaceError> {
+        self.check_batch(batch)?;
+        for (i, m) in batch.iter().enumerate() {
+            self.apply(m, first_version + i as u64)?;
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,96 @@
+//! The k best hits so far, kept in a buffer lent by the caller.
+
+use super::Hit;
+
+/// A bounded max-heap of hits ordered by `(distance, addr)`: the root is
+/// the worst hit kept, so deciding whether a new row gets in is one
+/// comparison, and letting it in costs `O(log k)`.
+pub(crate) struct TopK<'o> {
+    heap: &'o mut [Hit],
+    len: usize,
+    /// Largest distance accepted at all (the caller's maximum distance).
+    bound: u32,
+}
+
+impl<'o> TopK<'o> {
+    /// An empty top-k over `heap` (`k = heap.len()`), accepting distances
+    /// up to `bound`; `len` hits already in `heap` (from an earlier block
+    /// of the same search) are kept.
+    pub(crate) fn resume(heap: &'o mut [Hit], len: usize, bound: u32) -> Self {
+        TopK { heap, len, bound }
+    }
+
+    /// Hits kept.
+    pub(crate) fn len(&self) -> usize {
+        self.len
+    }
+
+    /// Every row with a distance above this can be skipped without looking
+    /// further: it cannot enter. A row at or below it may (ties are decided
+    /// by address in [`Self::offer`]).
+    #[inline]
+    pub(crate) fn cut(&self) -> u32 {
+        // Below k hits (or with k = 0, where `offer` refuses everything)
+        // only the caller's bound applies.
+        if self.len < self.heap.len() || self.heap.is_empty() {
+            self.bound
+        } else {
+            self.heap[0].distance
+        }
+    }
+
+    /// Offers a hit that passed [`Self::cut`] and the caller's filters;
+    /// keeps it if it is among the k best by `(distance, addr)`.
+    #[inline]
+    pub(crate) fn offer(&mut self, hit: Hit) {
+        let k = self.heap.len();
+        if k == 0 || hit.distance > self.bound {
+            return;
+        }
+        if self.len < k {
+            self.heap[self.len] = hit;
+            self.len += 1;
+            self.sift_up(self.len - 1);
+        } else if hit < self.heap[0] {
+            self.heap[0] = hit;
+            self.sift_down(0);
+        }
+    }
+
+    /// Sorts the kept hits best first and returns how many there are.
+    pub(crate) fn finish(self) -> usize {
+        // (distance, addr) is unique per hit (addresses are), so an
+        // unstable sort gives one order on every platform.
+        self.heap[..self.len].sort_unstable();
+        self.len
+    }
+
+    fn sift_up(&mut self, mut i: usize) {
+        while i > 0 {
+            let parent = (i - 1) / 2;
+            if self.heap[i] <= self.heap[parent] {
+                break;
+            }
+            self.heap.swap(i, parent);
+            i = parent;
+        }
+    }
+
+    fn sift_down(&mut self, mut i: usize) {
+        loop {
+            let (l, r) = (2 * i + 1, 2 * i + 2);
+            let mut largest = i;
+            if l < self.len && self.heap[l] > self.heap[largest] {
+                largest = l;
+            }
+            if r < self.len && self.heap[r] > self.heap[largest] {
+                largest = r;
+            }
+            if largest == i {
+                break;
+            }
+            self.heap.swap(i, largest);
+            i = largest;
+        }
+    }
+}
