@@ -1,0 +1,140 @@
+//! # bindspace-firmware
+//!
+//! bindspace-core on a Cortex-M4 (QEMU `mps2-an386`), with no heap: a
+//! self-test that runs every layer of the core the firmware links and exits
+//! through semihosting with a status, so `cargo run` here is a real test.
+//!
+//! Output goes out as defmt frames over semihosting; the runner
+//! (`run-qemu.sh`) decodes them with `defmt-print` and gives QEMU a time
+//! limit. A failed check, a panic or a fault all end in
+//! `debug::exit(EXIT_FAILURE)`; nothing hangs.
+//!
+//! The phases, in order (each in its own module):
+//!
+//! - [`fingerprints`]: published PRNG/hash vectors, text encoding, bind,
+//!   bundle, permute, hex, and refusals of bad shapes.
+//! - [`golden`]: fingerprint digests computed by the host build of the same
+//!   core, so the bits here equal the bits on x86_64.
+//! - [`kernels`]: the Hamming kernels this build selects, against a one-line
+//!   oracle over every length and word offset.
+//!
+//! [`stack`] reports how deep the stack went (it is painted at reset).
+#![no_std]
+#![no_main]
+
+mod check;
+mod fingerprints;
+mod golden;
+mod golden_recipe;
+mod golden_table;
+#[cfg(any(
+    feature = "inject-failed-check",
+    feature = "inject-panic",
+    feature = "inject-hard-fault",
+    feature = "inject-hang"
+))]
+mod inject;
+mod kernels;
+mod stack;
+
+use core::sync::atomic::{AtomicBool, Ordering};
+use cortex_m_rt::{entry, exception, ExceptionFrame};
+use cortex_m_semihosting::debug;
+use defmt_semihosting as _;
+
+/// Stack the self-test may use, in bytes. The measured high-water mark must
+/// stay under it, so a change that makes the core hungrier fails the run.
+const STACK_BUDGET: usize = 16 * 1024;
+
+#[entry]
+fn main() -> ! {
+    defmt::info!("bindspace firmware self-test: Cortex-M4, no heap");
+    let outcome = run();
+    let used = stack::high_water_bytes();
+    defmt::info!(
+        "stack high-water mark: {=usize} bytes (budget {=usize} bytes)",
+        used,
+        STACK_BUDGET
+    );
+    let within_budget = used <= STACK_BUDGET;
+    if !within_budget {
+        defmt::error!("stack use is over its budget");
+    }
+    match outcome {
+        Ok(()) if within_budget => {
+            defmt::info!("self-test passed: {=u32} checks", check::passed_count());
+            exit(true)
+        }
+        _ => {
+            defmt::error!(
+                "self-test FAILED after {=u32} passing checks",
+                check::passed_count()
+            );
+            exit(false)
+        }
+    }
+}
+
+/// Runs every phase in order, stopping at the first failure.
+fn run() -> Result<(), check::Failed> {
+    phase("fingerprints", fingerprints::run)?;
+    phase("golden digests", golden::run)?;
+    phase("kernels", kernels::run)?;
+    #[cfg(any(
+        feature = "inject-failed-check",
+        feature = "inject-panic",
+        feature = "inject-hard-fault",
+        feature = "inject-hang"
+    ))]
+    phase("injected fault", inject::run)?;
+    Ok(())
+}
+
+/// Runs one phase between log lines that name it and count its checks.
+fn phase(name: &str, body: fn() -> Result<(), check::Failed>) -> Result<(), check::Failed> {
+    defmt::info!("phase {=str}: start", name);
+    let before = check::passed_count();
+    let result = body();
+    let checks = check::passed_count() - before;
+    match result {
+        Ok(()) => defmt::info!("phase {=str}: ok ({=u32} checks)", name, checks),
+        Err(_) => defmt::error!("phase {=str}: FAILED", name),
+    }
+    result
+}
+
+/// Ends the program through semihosting: QEMU exits with 0 or 1.
+fn exit(success: bool) -> ! {
+    debug::exit(if success {
+        debug::EXIT_SUCCESS
+    } else {
+        debug::EXIT_FAILURE
+    });
+    // Only reached without a debugger or emulator to catch the exit call.
+    loop {
+        cortex_m::asm::bkpt();
+    }
+}
+
+/// Set once a panic or fault is being reported: a second one (say, inside
+/// the logger) exits at once instead of recursing.
+static FAILING: AtomicBool = AtomicBool::new(false);
+
+/// A panic is a failed self-test: say where, then exit with failure.
+#[panic_handler]
+fn panic(info: &core::panic::PanicInfo<'_>) -> ! {
+    if !FAILING.swap(true, Ordering::Relaxed) {
+        defmt::error!("panic: {}", defmt::Display2Format(info));
+    }
+    exit(false)
+}
+
+// A fault (bad address, undefined instruction, ...) must fail the run too,
+// not spin in the default handler until the time limit.
+#[exception]
+unsafe fn HardFault(frame: &ExceptionFrame) -> ! {
+    if !FAILING.swap(true, Ordering::Relaxed) {
+        defmt::error!("hard fault at pc {=u32:#010x}", frame.pc());
+    }
+    exit(false)
+}
