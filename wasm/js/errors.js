@@ -57,8 +57,3 @@ export function makeError(kind, message) {
   const Class = CLASSES[kind] || BindSpaceError;
   return new Class(message);
 }
-
-/** Every error class, for the package entry points to re-export. */
-export function errorClassTable() {
-  return CLASSES;
-}

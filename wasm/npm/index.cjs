@@ -4,6 +4,11 @@
 // The error classes come from the same module instance the glue throws
 // from, so `instanceof` holds.
 const glue = require('./bindspace_wasm.cjs');
-const errors = require('@ERRORS_JS@');
+const {
+  BindSpaceError, AddressError, FingerprintError, CapacityError, LogError, CommandError, OptionsError,
+} = require('@ERRORS_JS@');
 
-module.exports = { ...glue, ...errors };
+module.exports = {
+  ...glue,
+  BindSpaceError, AddressError, FingerprintError, CapacityError, LogError, CommandError, OptionsError,
+};

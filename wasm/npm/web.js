@@ -4,4 +4,6 @@
 //   initSync({ module: wasmModule });  // edge workers: a precompiled WebAssembly.Module
 export * from './bindspace_wasm.js';
 export { default } from './bindspace_wasm.js';
-export * from '@ERRORS_JS@';
+export {
+  BindSpaceError, AddressError, FingerprintError, CapacityError, LogError, CommandError, OptionsError,
+} from '@ERRORS_JS@';

@@ -8,9 +8,6 @@ use wasm_bindgen::prelude::*;
 extern "C" {
     #[wasm_bindgen(js_name = makeError)]
     fn make_error(kind: &str, message: &str) -> JsValue;
-
-    #[wasm_bindgen(js_name = errorClassTable)]
-    fn error_class_table() -> JsValue;
 }
 
 /// Which JS error class an error becomes.
@@ -47,11 +44,4 @@ impl ErrorKind {
 /// Builds the JS error of `kind` with `message`, ready to be thrown.
 pub fn js_error(kind: ErrorKind, message: impl Display) -> JsValue {
     make_error(kind.class_name(), &message.to_string())
-}
-
-/// Every error class by name (`BindSpaceError`, `AddressError`, ...), so the
-/// package entry points can re-export them for `instanceof` checks.
-#[wasm_bindgen(js_name = errorClasses)]
-pub fn error_classes() -> JsValue {
-    error_class_table()
 }

@@ -6,11 +6,18 @@
 //! - [`errors`]: the JS error classes (`AddressError`, `FingerprintError`, ...).
 //! - [`convert`]: fingerprints as `Uint8Array`, addresses as `"0x80:1F"`.
 //! - [`fingerprint_ops`]: bind, bundle, permute, encodeText, hamming.
+//! - [`options`]: `{ width, capacity }` and `{ k, zone, prefix, maxDist }`.
+//! - [`storage`]: the space's memory, grown on demand up to its capacity.
+//! - [`space`]: the `BindSpace` class.
 //!
 //! The npm package `bindspace` is built from this crate by `wasm/build.sh`.
 
 pub mod convert;
 pub mod errors;
 pub mod fingerprint_ops;
+pub mod options;
+pub mod space;
+pub mod storage;
 
 pub use errors::{js_error, ErrorKind};
+pub use space::BindSpace;

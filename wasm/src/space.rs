@@ -1,0 +1,373 @@
+//! The `BindSpace` class: one space of 65,536 addresses, its log, and the
+//! JavaScript face of both.
+//!
+//! Every write becomes [`Mutation`]s, is checked whole against the space,
+//! appended to the log, and only then applied (see [`BindSpace::commit`]),
+//! the same order as on every other front end.
+
+use crate::convert::{addr_from_js, addr_to_js, fp_from_bytes, fp_to_bytes};
+use crate::errors::{js_error, ErrorKind};
+use crate::fingerprint_ops::{fp_error, fps_from_array};
+use crate::options::{SearchRequest, SpaceOptions};
+use crate::storage::Capped;
+use bindspace_core::fingerprint;
+use bindspace_core::kernels::Kernel;
+use bindspace_core::mutation::Mutation;
+use bindspace_core::search::{Hit, SearchOptions};
+use bindspace_core::space::{Filter, Space, SpaceError};
+use wasm_bindgen::prelude::*;
+
+#[wasm_bindgen(typescript_custom_section)]
+const ENTRY_TS: &str = r#"
+/** Everything stored at one address. */
+export interface EntryInfo {
+  /** The address, `"0x80:1F"`. */
+  addr: string;
+  /** The fingerprint. */
+  fingerprint: Uint8Array;
+  /** The label (empty when none), at most 32 bytes of UTF-8. */
+  label: string;
+  /** The parent address of a named path component, if any. */
+  parent?: string;
+  /** The tick at and after which the entry is gone, if it expires. */
+  expiresAt?: number;
+  /** The log sequence number of the last change to the entry. */
+  version: number;
+}
+"#;
+
+/// A bindspace: 65,536 addresses holding fingerprints of one width, with
+/// exact Hamming search and a portable log.
+#[wasm_bindgen]
+pub struct BindSpace {
+    space: Space<Capped>,
+    /// The sequence number the next logged mutation gets.
+    next_seq: u64,
+    /// The tick reads and searches are made at: entries whose expiry is at
+    /// or before it are invisible.
+    now: u64,
+}
+
+/// Turns a refused space change into the JS error a caller can act on.
+pub fn space_error(e: SpaceError) -> JsValue {
+    let kind = match e {
+        SpaceError::Full { .. } | SpaceError::PrefixesFull { .. } => ErrorKind::Capacity,
+        SpaceError::WidthMismatch { .. } => ErrorKind::Fingerprint,
+        SpaceError::NotFound { .. } | SpaceError::SelfParent { .. } => ErrorKind::Address,
+        _ => ErrorKind::Options,
+    };
+    js_error(kind, e)
+}
+
+/// Reads a tick (a non-negative integer number) from JavaScript.
+fn tick_from_js(value: f64, what: &str) -> Result<u64, JsValue> {
+    // 2^53: beyond it a JS number no longer holds every integer.
+    if value.fract() == 0.0 && (0.0..=9_007_199_254_740_992.0).contains(&value) {
+        Ok(value as u64)
+    } else {
+        Err(js_error(
+            ErrorKind::Options,
+            format_args!("{what} must be a non-negative integer tick, got {value}"),
+        ))
+    }
+}
+
+impl BindSpace {
+    /// An empty space with these options.
+    pub fn with_options(options: SpaceOptions) -> BindSpace {
+        BindSpace {
+            space: Space::new(options.width, Capped::new(options.capacity)),
+            next_seq: 1,
+            now: 0,
+        }
+    }
+
+    /// The space, read-only (for tests and the other binding modules).
+    pub fn space(&self) -> &Space<Capped> {
+        &self.space
+    }
+
+    /// The write path: checks the whole batch, logs it, then applies it.
+    /// A refused batch changes nothing.
+    pub fn commit(&mut self, batch: &[Mutation<'_>]) -> Result<(), JsValue> {
+        self.space.check_batch(batch).map_err(space_error)?;
+        let first = self.next_seq;
+        self.space.apply_all(batch, first).map_err(space_error)?;
+        self.next_seq += batch.len() as u64;
+        Ok(())
+    }
+
+    fn fp(&self, bytes: &[u8]) -> Result<Vec<u64>, JsValue> {
+        fp_from_bytes(bytes, self.space.width())
+    }
+
+    fn zeroed(&self) -> Vec<u64> {
+        vec![0u64; self.space.width().words()]
+    }
+}
+
+#[wasm_bindgen]
+impl BindSpace {
+    /// A new, empty space. `options`: `{ width, capacity }`, both optional
+    /// (8,192 bits and 65,536 entries by default).
+    #[wasm_bindgen(constructor)]
+    pub fn new(
+        #[wasm_bindgen(unchecked_param_type = "BindSpaceOptions")] options: JsValue,
+    ) -> Result<BindSpace, JsValue> {
+        Ok(BindSpace::with_options(SpaceOptions::from_js(&options)?))
+    }
+
+    /// The fingerprint width in bits.
+    #[wasm_bindgen(getter)]
+    pub fn width(&self) -> u32 {
+        self.space.width().bits()
+    }
+
+    /// The fingerprint width in bytes: the length of every `Uint8Array`
+    /// fingerprint this space takes and returns.
+    #[wasm_bindgen(getter, js_name = widthBytes)]
+    pub fn width_bytes(&self) -> usize {
+        self.space.width().bytes()
+    }
+
+    /// The most entries this space holds.
+    #[wasm_bindgen(getter)]
+    pub fn capacity(&self) -> usize {
+        self.space.storage().max_rows()
+    }
+
+    /// The tick reads and searches are made at (entries expiring at or
+    /// before it are invisible). Starts at 0; the caller moves it.
+    #[wasm_bindgen(getter)]
+    pub fn now(&self) -> f64 {
+        self.now as f64
+    }
+
+    /// Moves the clock to `tick`.
+    #[wasm_bindgen(setter)]
+    pub fn set_now(&mut self, tick: f64) -> Result<(), JsValue> {
+        self.now = tick_from_js(tick, "now")?;
+        Ok(())
+    }
+
+    /// The sequence number the next write will get in the log.
+    #[wasm_bindgen(getter, js_name = nextSequence)]
+    pub fn next_sequence(&self) -> f64 {
+        self.next_seq as f64
+    }
+
+    /// Stores `fp` at `addr` (replacing any fingerprint there; its label,
+    /// parent and expiry are kept).
+    pub fn set(
+        &mut self,
+        #[wasm_bindgen(unchecked_param_type = "Address")] addr: JsValue,
+        fp: &[u8],
+    ) -> Result<(), JsValue> {
+        let addr = addr_from_js(&addr)?;
+        let fp = self.fp(fp)?;
+        self.commit(&[Mutation::Set { addr, fp: &fp }])
+    }
+
+    /// The fingerprint at `addr`, or `undefined`.
+    pub fn get(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "Address")] addr: JsValue,
+    ) -> Result<Option<Vec<u8>>, JsValue> {
+        let addr = addr_from_js(&addr)?;
+        Ok(self
+            .space
+            .get_live(addr, self.now)
+            .map(|e| fp_to_bytes(e.fp)))
+    }
+
+    /// Everything stored at `addr`, or `undefined`.
+    pub fn entry(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "Address")] addr: JsValue,
+    ) -> Result<JsValue, JsValue> {
+        let addr = addr_from_js(&addr)?;
+        let Some(e) = self.space.get_live(addr, self.now) else {
+            return Ok(JsValue::UNDEFINED);
+        };
+        let obj = js_sys::Object::new();
+        let put = |k: &str, v: JsValue| js_sys::Reflect::set(&obj, &JsValue::from_str(k), &v);
+        put("addr", addr_to_js(e.addr).into())?;
+        put(
+            "fingerprint",
+            js_sys::Uint8Array::from(fp_to_bytes(e.fp).as_slice()).into(),
+        )?;
+        put("label", e.label.into())?;
+        if let Some(p) = e.parent {
+            put("parent", addr_to_js(p).into())?;
+        }
+        if let Some(at) = e.expires_at {
+            put("expiresAt", (at as f64).into())?;
+        }
+        put("version", (e.version as f64).into())?;
+        Ok(obj.into())
+    }
+
+    /// Removes the entry at `addr`; says whether there was one.
+    pub fn delete(
+        &mut self,
+        #[wasm_bindgen(unchecked_param_type = "Address")] addr: JsValue,
+    ) -> Result<bool, JsValue> {
+        let addr = addr_from_js(&addr)?;
+        if !self.space.exists(addr) {
+            return Ok(false);
+        }
+        let live = self.space.exists_live(addr, self.now);
+        self.commit(&[Mutation::Delete { addr }])?;
+        Ok(live)
+    }
+
+    /// Whether an entry is stored at `addr`.
+    pub fn has(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "Address")] addr: JsValue,
+    ) -> Result<bool, JsValue> {
+        Ok(self.space.exists_live(addr_from_js(&addr)?, self.now))
+    }
+
+    /// How many entries are stored, in one zone if `zone` is given.
+    pub fn count(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "\"surface\" | \"fluid\" | \"nodes\"")] zone: Option<
+            String,
+        >,
+    ) -> Result<usize, JsValue> {
+        let filter = match zone {
+            None => Filter::All,
+            Some(name) => {
+                Filter::Zone(bindspace_core::Zone::parse(name.as_bytes()).ok_or_else(|| {
+                    js_error(
+                        ErrorKind::Options,
+                        format_args!("unknown zone {name:?}: use surface, fluid or nodes"),
+                    )
+                })?)
+            }
+        };
+        Ok(self.space.count_live(filter, self.now))
+    }
+
+    /// The addresses in use, in address order, as integers
+    /// (`prefix << 8 | slot`): cheap enough to draw the whole space.
+    pub fn addresses(&self) -> js_sys::Uint16Array {
+        let now = self.now;
+        let addrs: Vec<u16> = self
+            .space
+            .iter(Filter::All)
+            .filter(|e| e.is_live(now))
+            .map(|e| e.addr.0)
+            .collect();
+        js_sys::Uint16Array::from(addrs.as_slice())
+    }
+
+    /// The `k` stored fingerprints nearest to `query` by Hamming distance,
+    /// best first, ties broken by the lower address. `options`:
+    /// `{ k = 10, zone, prefix, maxDist }`.
+    #[wasm_bindgen(unchecked_return_type = "SearchHit[]")]
+    pub fn search(
+        &self,
+        query: &[u8],
+        #[wasm_bindgen(unchecked_param_type = "SearchOptions")] options: JsValue,
+    ) -> Result<js_sys::Array, JsValue> {
+        let request = SearchRequest::from_js(&options)?;
+        let query = self.fp(query)?;
+        let mut opts = SearchOptions::new().filter(request.filter).now(self.now);
+        if let Some(d) = request.max_distance {
+            opts = opts.max_distance(d);
+        }
+        let mut hits = vec![Hit::default(); request.k.min(self.space.len())];
+        let found = self
+            .space
+            .nearest(&query, &opts, &mut hits)
+            .map_err(|e| js_error(ErrorKind::Fingerprint, e))?;
+        let out = js_sys::Array::new_with_length(found as u32);
+        for (i, hit) in hits[..found].iter().enumerate() {
+            let obj = js_sys::Object::new();
+            js_sys::Reflect::set(&obj, &"addr".into(), &addr_to_js(hit.addr).into())?;
+            js_sys::Reflect::set(&obj, &"distance".into(), &hit.distance.into())?;
+            out.set(i as u32, obj.into());
+        }
+        Ok(out)
+    }
+
+    /// Sets the label (at most 32 bytes of UTF-8) and parent of the entry at
+    /// `addr`, which must exist.
+    #[wasm_bindgen(js_name = setLabel)]
+    pub fn set_label(
+        &mut self,
+        #[wasm_bindgen(unchecked_param_type = "Address")] addr: JsValue,
+        label: &str,
+        #[wasm_bindgen(unchecked_param_type = "Address | undefined")] parent: JsValue,
+    ) -> Result<(), JsValue> {
+        let addr = addr_from_js(&addr)?;
+        let parent = if parent.is_undefined() || parent.is_null() {
+            None
+        } else {
+            Some(addr_from_js(&parent)?)
+        };
+        self.commit(&[Mutation::Meta {
+            addr,
+            label: label.as_bytes(),
+            parent,
+        }])
+    }
+
+    /// Makes the entry at `addr` (which must exist) disappear at tick `at`,
+    /// or never when `at` is `null`/`undefined`.
+    pub fn expire(
+        &mut self,
+        #[wasm_bindgen(unchecked_param_type = "Address")] addr: JsValue,
+        at: Option<f64>,
+    ) -> Result<(), JsValue> {
+        let addr = addr_from_js(&addr)?;
+        let at = at.map(|t| tick_from_js(t, "at")).transpose()?;
+        self.commit(&[Mutation::Expire { addr, at }])
+    }
+
+    /// `a XOR b` (both of this space's width).
+    pub fn bind(&self, a: &[u8], b: &[u8]) -> Result<Vec<u8>, JsValue> {
+        let (a, b) = (self.fp(a)?, self.fp(b)?);
+        let mut out = self.zeroed();
+        fingerprint::bind(&mut out, &a, &b).map_err(fp_error)?;
+        Ok(fp_to_bytes(&out))
+    }
+
+    /// The bitwise majority of `inputs` (all of this space's width).
+    pub fn bundle(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "Uint8Array[]")] inputs: js_sys::Array,
+    ) -> Result<Vec<u8>, JsValue> {
+        let fps = fps_from_array(&inputs)?;
+        let mut out = self.zeroed();
+        let refs: Vec<&[u64]> = fps.iter().map(Vec::as_slice).collect();
+        fingerprint::bundle(&mut out, &refs).map_err(fp_error)?;
+        Ok(fp_to_bytes(&out))
+    }
+
+    /// `fp` rotated by `n` bits towards higher positions (negative: back).
+    pub fn permute(&self, fp: &[u8], n: i32) -> Result<Vec<u8>, JsValue> {
+        let src = self.fp(fp)?;
+        let mut out = self.zeroed();
+        fingerprint::permute(&mut out, &src, i64::from(n)).map_err(fp_error)?;
+        Ok(fp_to_bytes(&out))
+    }
+
+    /// `text` encoded as a fingerprint of this space's width.
+    #[wasm_bindgen(js_name = encodeText)]
+    pub fn encode_text(&self, text: &str) -> Result<Vec<u8>, JsValue> {
+        let mut out = self.zeroed();
+        fingerprint::encode_text(&mut out, text).map_err(fp_error)?;
+        Ok(fp_to_bytes(&out))
+    }
+
+    /// The Hamming distance between two fingerprints of this space's width.
+    pub fn hamming(&self, a: &[u8], b: &[u8]) -> Result<u32, JsValue> {
+        let (a, b) = (self.fp(a)?, self.fp(b)?);
+        Kernel::best()
+            .distance(&a, &b)
+            .map_err(|e| js_error(ErrorKind::Fingerprint, e))
+    }
+}
