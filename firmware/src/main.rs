@@ -17,11 +17,17 @@
 //!   core, so the bits here equal the bits on x86_64.
 //! - [`kernels`]: the Hamming kernels this build selects, against a one-line
 //!   oracle over every length and word offset.
+//! - [`space`]: the space over static storage ([`buffers`]), a random
+//!   workload checked against a model after every step, full space, full
+//!   prefixes, metadata, expiry, all-or-nothing batches.
+//! - [`search`]: exact k-nearest and range search against a brute-force
+//!   oracle, with filters, a maximum distance, expiry and ties.
 //!
 //! [`stack`] reports how deep the stack went (it is painted at reset).
 #![no_std]
 #![no_main]
 
+mod buffers;
 mod check;
 mod fingerprints;
 mod golden;
@@ -35,6 +41,8 @@ mod golden_table;
 ))]
 mod inject;
 mod kernels;
+mod search;
+mod space;
 mod stack;
 
 use core::sync::atomic::{AtomicBool, Ordering};
@@ -77,9 +85,15 @@ fn main() -> ! {
 
 /// Runs every phase in order, stopping at the first failure.
 fn run() -> Result<(), check::Failed> {
+    let Some(mut buffers) = buffers::Buffers::take() else {
+        defmt::error!("space buffers taken twice");
+        return Err(check::Failed);
+    };
     phase("fingerprints", fingerprints::run)?;
     phase("golden digests", golden::run)?;
     phase("kernels", kernels::run)?;
+    phase("space", || space::run(&mut buffers))?;
+    phase("search", || search::run(&mut buffers))?;
     #[cfg(any(
         feature = "inject-failed-check",
         feature = "inject-panic",
@@ -91,7 +105,10 @@ fn run() -> Result<(), check::Failed> {
 }
 
 /// Runs one phase between log lines that name it and count its checks.
-fn phase(name: &str, body: fn() -> Result<(), check::Failed>) -> Result<(), check::Failed> {
+fn phase(
+    name: &str,
+    body: impl FnOnce() -> Result<(), check::Failed>,
+) -> Result<(), check::Failed> {
     defmt::info!("phase {=str}: start", name);
     let before = check::passed_count();
     let result = body();
