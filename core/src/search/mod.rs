@@ -33,6 +33,9 @@
 mod scan;
 mod topk;
 
+#[cfg(test)]
+mod tests;
+
 use crate::addr::Addr;
 use crate::kernels::Kernel;
 use crate::space::{Filter, Space, Storage};

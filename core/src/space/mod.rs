@@ -54,11 +54,16 @@ mod paths;
 mod storage;
 mod write;
 
+#[cfg(test)]
+mod model_tests;
+#[cfg(test)]
+mod tests;
+
 pub use entry::{Entry, Filter};
 pub use error::SpaceError;
 pub use iter::Iter;
 pub use paths::{PathError, PathPlan, PATH_DEPTH_MAX, PATH_PROBE_WINDOW};
-#[cfg(feature = "alloc")]
+#[cfg(any(feature = "alloc", test))]
 pub use storage::Growable;
 pub use storage::{Lent, RowMeta, SlotPage, Storage, PAGES_MAX, ROWS_MAX, SLOTS_PER_PAGE};
 
@@ -83,10 +88,10 @@ pub struct Space<S> {
 /// A space over storage lent by the caller.
 pub type LentSpace<'a> = Space<Lent<'a>>;
 /// A space over storage that grows.
-#[cfg(feature = "alloc")]
+#[cfg(any(feature = "alloc", test))]
 pub type GrowableSpace = Space<Growable>;
 
-#[cfg(feature = "alloc")]
+#[cfg(any(feature = "alloc", test))]
 impl Space<Growable> {
     /// An empty space that grows as entries arrive.
     pub fn growable(width: Width) -> Self {

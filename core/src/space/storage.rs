@@ -171,11 +171,15 @@ impl Storage for Lent<'_> {
     fn reserve(&mut self, _rows: usize, _row_words: usize, _pages: usize) {}
 }
 
-#[cfg(feature = "alloc")]
+// Test builds always include the growable storage, so the space's tests
+// run the same with and without the `alloc` feature.
+#[cfg(any(feature = "alloc", test))]
 pub use growable::Growable;
 
-#[cfg(feature = "alloc")]
+#[cfg(any(feature = "alloc", test))]
 mod growable {
+    extern crate alloc;
+
     use super::{RowMeta, SlotPage, Storage, PAGES_MAX, ROWS_MAX};
     use alloc::vec::Vec;
 

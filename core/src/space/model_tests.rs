@@ -1,0 +1,278 @@
+//! The space against a `BTreeMap` model over random operation sequences,
+//! checked after every operation, on lent storage (small, so `Full` and
+//! `PrefixesFull` happen) and on growable storage.
+
+use super::*;
+use crate::addr::Zone;
+use proptest::prelude::*;
+use std::collections::BTreeMap;
+use std::string::String;
+use std::vec;
+use std::vec::Vec;
+
+const W: usize = 3;
+const ROWS: usize = 12;
+const PAGES: usize = 3;
+
+#[derive(Clone, Debug, PartialEq)]
+struct Model {
+    fp: Vec<u64>,
+    label: String,
+    parent: Option<Addr>,
+    expires_at: Option<u64>,
+    version: u64,
+}
+
+#[derive(Clone, Debug)]
+enum Op {
+    Set(Addr, u64),
+    Delete(Addr),
+    Expire(Addr, Option<u64>),
+    Meta(Addr, String, Option<Addr>),
+    Purge(u64),
+    Batch(Vec<Op>),
+}
+
+/// Few prefixes and slots, so operations keep hitting the same entries.
+fn addr() -> impl Strategy<Value = Addr> {
+    (
+        prop::sample::select(vec![0x00u8, 0x10, 0x11, 0x80, 0xFF]),
+        0u8..6,
+    )
+        .prop_map(|(p, s)| Addr::new(p, s))
+}
+
+fn single_op() -> impl Strategy<Value = Op> {
+    prop_oneof![
+        4 => (addr(), any::<u64>()).prop_map(|(a, s)| Op::Set(a, s)),
+        2 => addr().prop_map(Op::Delete),
+        1 => (addr(), proptest::option::of(0u64..20)).prop_map(|(a, t)| Op::Expire(a, t)),
+        1 => (addr(), "[a-z]{0,4}", proptest::option::of(addr()))
+            .prop_map(|(a, l, p)| Op::Meta(a, l, p)),
+        1 => (0u64..20).prop_map(Op::Purge),
+    ]
+}
+
+fn op() -> impl Strategy<Value = Op> {
+    prop_oneof![
+        6 => single_op(),
+        1 => prop::collection::vec(single_op(), 0..5).prop_map(Op::Batch),
+    ]
+}
+
+fn fp_of(seed: u64) -> Vec<u64> {
+    (0..W as u64)
+        .map(|i| crate::prng::stream_word(seed, i))
+        .collect()
+}
+
+/// Owned copies of the data a mutation borrows.
+enum Owned {
+    Set(Addr, Vec<u64>),
+    Delete(Addr),
+    Expire(Addr, Option<u64>),
+    Meta(Addr, String, Option<Addr>),
+}
+
+impl Owned {
+    fn of(op: &Op) -> Option<Owned> {
+        Some(match op {
+            Op::Set(a, s) => Owned::Set(*a, fp_of(*s)),
+            Op::Delete(a) => Owned::Delete(*a),
+            Op::Expire(a, t) => Owned::Expire(*a, *t),
+            Op::Meta(a, l, p) => Owned::Meta(*a, l.clone(), *p),
+            Op::Purge(_) | Op::Batch(_) => return None,
+        })
+    }
+
+    fn mutation(&self) -> Mutation<'_> {
+        match self {
+            Owned::Set(addr, fp) => Mutation::Set { addr: *addr, fp },
+            Owned::Delete(addr) => Mutation::Delete { addr: *addr },
+            Owned::Expire(addr, at) => Mutation::Expire {
+                addr: *addr,
+                at: *at,
+            },
+            Owned::Meta(addr, label, parent) => Mutation::Meta {
+                addr: *addr,
+                label: label.as_bytes(),
+                parent: *parent,
+            },
+        }
+    }
+}
+
+/// What the model says applying `m` does, or the error it expects.
+fn model_apply(
+    model: &mut BTreeMap<Addr, Model>,
+    m: &Mutation<'_>,
+    version: u64,
+    limits: (usize, usize),
+) -> Result<(), SpaceError> {
+    match *m {
+        Mutation::Set { addr, fp } => match model.get_mut(&addr) {
+            Some(e) => {
+                e.fp = fp.to_vec();
+                e.version = version;
+            }
+            None => {
+                if model.len() == limits.0 {
+                    return Err(SpaceError::Full { capacity: limits.0 });
+                }
+                let mut prefixes: Vec<u8> = model.keys().map(|a| a.prefix()).collect();
+                prefixes.dedup();
+                if !prefixes.contains(&addr.prefix()) && prefixes.len() == limits.1 {
+                    return Err(SpaceError::PrefixesFull { pages: limits.1 });
+                }
+                model.insert(
+                    addr,
+                    Model {
+                        fp: fp.to_vec(),
+                        label: String::new(),
+                        parent: None,
+                        expires_at: None,
+                        version,
+                    },
+                );
+            }
+        },
+        Mutation::Delete { addr } => {
+            model.remove(&addr);
+        }
+        Mutation::Expire { addr, at } => {
+            let e = model.get_mut(&addr).ok_or(SpaceError::NotFound { addr })?;
+            e.expires_at = at;
+            e.version = version;
+        }
+        Mutation::Meta {
+            addr,
+            label,
+            parent,
+        } => {
+            if parent == Some(addr) {
+                return Err(SpaceError::SelfParent { addr });
+            }
+            let e = model.get_mut(&addr).ok_or(SpaceError::NotFound { addr })?;
+            e.label = String::from_utf8(label.to_vec()).unwrap();
+            e.parent = parent;
+            e.version = version;
+        }
+    }
+    Ok(())
+}
+
+fn check_same<S: Storage>(space: &Space<S>, model: &BTreeMap<Addr, Model>) {
+    assert_eq!(space.len(), model.len());
+    let got: Vec<(Addr, Model)> = space
+        .iter(Filter::All)
+        .map(|e| {
+            (
+                e.addr,
+                Model {
+                    fp: e.fp.to_vec(),
+                    label: e.label.into(),
+                    parent: e.parent,
+                    expires_at: e.expires_at,
+                    version: e.version,
+                },
+            )
+        })
+        .collect();
+    let want: Vec<(Addr, Model)> = model.iter().map(|(a, m)| (*a, m.clone())).collect();
+    assert_eq!(got, want);
+    for filter in [
+        Filter::Zone(Zone::Surface),
+        Filter::Zone(Zone::Fluid),
+        Filter::Zone(Zone::Nodes),
+        Filter::Prefix(0x10),
+        Filter::Prefix(0x42),
+    ] {
+        let got: Vec<Addr> = space.iter(filter).map(|e| e.addr).collect();
+        let want: Vec<Addr> = model
+            .keys()
+            .copied()
+            .filter(|a| filter.matches(*a))
+            .collect();
+        assert_eq!(got, want, "{filter:?}");
+        assert_eq!(space.count(filter), want.len());
+    }
+    for now in [0, 7, 19] {
+        let live = model
+            .values()
+            .filter(|m| m.expires_at.is_none_or(|t| t > now))
+            .count();
+        assert_eq!(space.count_live(Filter::All, now), live);
+    }
+    // The arena is dense and each row holds its address's fingerprint.
+    assert_eq!(space.arena().len(), model.len() * W);
+    for row in 0..space.len() {
+        let a = space.row_addr(row).unwrap();
+        assert_eq!(&space.arena()[row * W..(row + 1) * W], &model[&a].fp[..]);
+    }
+}
+
+fn run<S: Storage>(space: &mut Space<S>, ops: &[Op], limits: (usize, usize)) {
+    let mut model = BTreeMap::new();
+    let mut version = 0;
+    for op in ops {
+        version += 10;
+        match op {
+            Op::Purge(now) => {
+                let n = space.purge_expired(*now);
+                let before = model.len();
+                model.retain(|_, m: &mut Model| m.expires_at.is_none_or(|t| t > *now));
+                assert_eq!(n, before - model.len());
+            }
+            Op::Batch(ops) => {
+                let owned: Vec<Owned> = ops.iter().filter_map(Owned::of).collect();
+                let batch: Vec<Mutation<'_>> = owned.iter().map(Owned::mutation).collect();
+                let mut trial = model.clone();
+                let want = batch
+                    .iter()
+                    .enumerate()
+                    .try_for_each(|(i, m)| model_apply(&mut trial, m, version + i as u64, limits));
+                let gen = space.generation();
+                assert_eq!(space.apply_all(&batch, version), want);
+                if want.is_ok() {
+                    model = trial;
+                } else {
+                    assert_eq!(space.generation(), gen, "a refused batch changed the space");
+                }
+            }
+            single => {
+                let owned = Owned::of(single).unwrap();
+                let m = owned.mutation();
+                let mut trial = model.clone();
+                let want = model_apply(&mut trial, &m, version, limits);
+                assert_eq!(space.check(&m), want);
+                assert_eq!(space.apply(&m, version), want);
+                if want.is_ok() {
+                    model = trial;
+                }
+            }
+        }
+        check_same(space, &model);
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(256))]
+
+    #[test]
+    fn lent_space_matches_the_model(ops in prop::collection::vec(op(), 1..80)) {
+        let mut arena = [0u64; ROWS * W];
+        let mut meta = [RowMeta::EMPTY; ROWS];
+        let mut pages = [SlotPage::EMPTY; PAGES];
+        let mut space = Space::new(
+            Width::from_words(W).unwrap(),
+            Lent::new(&mut arena, &mut meta, &mut pages),
+        );
+        run(&mut space, &ops, (ROWS, PAGES));
+    }
+
+    #[test]
+    fn growable_space_matches_the_model(ops in prop::collection::vec(op(), 1..80)) {
+        let mut space = Space::growable(Width::from_words(W).unwrap());
+        run(&mut space, &ops, (ROWS_MAX, PAGES_MAX));
+    }
+}
