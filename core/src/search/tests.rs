@@ -10,6 +10,12 @@ use proptest::prelude::*;
 use std::vec;
 use std::vec::Vec;
 
+// wasm-bindgen-test cannot run plain `#[test]` functions: on wasm32 this
+// import turns every `#[test]` below (proptest's too) into a
+// `#[wasm_bindgen_test]`, so one test body serves every target.
+#[cfg(target_arch = "wasm32")]
+use wasm_bindgen_test::wasm_bindgen_test as test;
+
 /// The oracle: score every stored entry with the scalar kernel, keep those
 /// passing the options, sort by (distance, address).
 fn brute_force(space: &Space<Growable>, query: &[u64], opts: &SearchOptions) -> Vec<Hit> {

@@ -10,6 +10,12 @@ use std::string::String;
 use std::vec;
 use std::vec::Vec;
 
+// wasm-bindgen-test cannot run plain `#[test]` functions: on wasm32 this
+// import turns every `#[test]` below (proptest's too) into a
+// `#[wasm_bindgen_test]`, so one test body serves every target.
+#[cfg(target_arch = "wasm32")]
+use wasm_bindgen_test::wasm_bindgen_test as test;
+
 const W: usize = 3;
 const ROWS: usize = 12;
 const PAGES: usize = 3;

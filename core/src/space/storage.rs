@@ -184,7 +184,7 @@ mod growable {
     use alloc::vec::Vec;
 
     /// Storage that grows on demand (doubling), up to all 65,536 addresses.
-    #[derive(Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct Growable {
         arena: Vec<u64>,
         meta: Vec<RowMeta>,
