@@ -168,6 +168,12 @@ mod tests {
     use super::*;
     use std::string::ToString;
 
+    // wasm-bindgen-test cannot run plain `#[test]` functions: on wasm32 this
+    // import turns every `#[test]` below (proptest's too) into a
+    // `#[wasm_bindgen_test]`, so one test body serves every target.
+    #[cfg(target_arch = "wasm32")]
+    use wasm_bindgen_test::wasm_bindgen_test as test;
+
     #[test]
     fn round_trips_every_address() {
         for raw in 0..=u16::MAX {

@@ -47,6 +47,12 @@ impl Default for Hasher {
 mod tests {
     use super::*;
 
+    // wasm-bindgen-test cannot run plain `#[test]` functions: on wasm32 this
+    // import turns every `#[test]` below (proptest's too) into a
+    // `#[wasm_bindgen_test]`, so one test body serves every target.
+    #[cfg(target_arch = "wasm32")]
+    use wasm_bindgen_test::wasm_bindgen_test as test;
+
     #[test]
     fn known_answer() {
         // The standard check value of CRC-32C.

@@ -74,6 +74,12 @@ pub const fn fnv1a(mut state: u64, bytes: &[u8]) -> u64 {
 mod tests {
     use super::*;
 
+    // wasm-bindgen-test cannot run plain `#[test]` functions: on wasm32 this
+    // import turns every `#[test]` below (proptest's too) into a
+    // `#[wasm_bindgen_test]`, so one test body serves every target.
+    #[cfg(target_arch = "wasm32")]
+    use wasm_bindgen_test::wasm_bindgen_test as test;
+
     /// Published SplitMix64 outputs for seed 1234567 (from the reference
     /// implementation by Vigna), pinned so the stream can never drift.
     #[test]

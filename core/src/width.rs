@@ -101,6 +101,12 @@ impl fmt::Display for Width {
 mod tests {
     use super::*;
 
+    // wasm-bindgen-test cannot run plain `#[test]` functions: on wasm32 this
+    // import turns every `#[test]` below (proptest's too) into a
+    // `#[wasm_bindgen_test]`, so one test body serves every target.
+    #[cfg(target_arch = "wasm32")]
+    use wasm_bindgen_test::wasm_bindgen_test as test;
+
     #[test]
     fn accepts_every_whole_word_width_in_range() {
         for words in 1..=256u32 {
@@ -114,7 +120,10 @@ mod tests {
     #[test]
     fn refuses_bad_widths_with_a_reason() {
         assert_eq!(Width::from_bits(0), Err(WidthError::OutOfRange { bits: 0 }));
-        assert_eq!(Width::from_bits(32), Err(WidthError::OutOfRange { bits: 32 }));
+        assert_eq!(
+            Width::from_bits(32),
+            Err(WidthError::OutOfRange { bits: 32 })
+        );
         assert_eq!(
             Width::from_bits(16_448),
             Err(WidthError::OutOfRange { bits: 16_448 })

@@ -102,6 +102,12 @@ mod tests {
     use proptest::prelude::*;
     use std::vec;
 
+    // wasm-bindgen-test cannot run plain `#[test]` functions: on wasm32 this
+    // import turns every `#[test]` below (proptest's too) into a
+    // `#[wasm_bindgen_test]`, so one test body serves every target.
+    #[cfg(target_arch = "wasm32")]
+    use wasm_bindgen_test::wasm_bindgen_test as test;
+
     #[test]
     fn byte_order_is_little_endian_words() {
         let mut fp = [0u64; 1];
@@ -114,7 +120,10 @@ mod tests {
         let mut fp = [7u64; 1];
         assert_eq!(
             from_hex(&mut fp, b"01"),
-            Err(HexError::WrongLength { expected: 16, got: 2 })
+            Err(HexError::WrongLength {
+                expected: 16,
+                got: 2
+            })
         );
         assert_eq!(
             from_hex(&mut fp, b"0x010000000000000g"),

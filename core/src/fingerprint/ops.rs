@@ -125,6 +125,12 @@ mod tests {
     use std::vec;
     use std::vec::Vec;
 
+    // wasm-bindgen-test cannot run plain `#[test]` functions: on wasm32 this
+    // import turns every `#[test]` below (proptest's too) into a
+    // `#[wasm_bindgen_test]`, so one test body serves every target.
+    #[cfg(target_arch = "wasm32")]
+    use wasm_bindgen_test::wasm_bindgen_test as test;
+
     fn get_bit(fp: &[u64], i: usize) -> bool {
         (fp[i / 64] >> (i % 64)) & 1 == 1
     }
@@ -183,7 +189,18 @@ mod tests {
         for words in [1usize, 2, 3, 128] {
             let bits = words * 64;
             for i in [0usize, 1, 63, 64 % bits, bits - 1] {
-                for n in [0i64, 1, 63, 64, 65, bits as i64, -1, -65, i64::MIN, i64::MAX] {
+                for n in [
+                    0i64,
+                    1,
+                    63,
+                    64,
+                    65,
+                    bits as i64,
+                    -1,
+                    -65,
+                    i64::MIN,
+                    i64::MAX,
+                ] {
                     let mut src = vec![0u64; words];
                     src[i / 64] |= 1 << (i % 64);
                     let mut out = vec![0u64; words];
@@ -201,17 +218,26 @@ mod tests {
         let mut out = [0u64; 2];
         assert_eq!(
             bind(&mut out, &[0; 2], &[0; 3]),
-            Err(FpError::WidthMismatch { expected: 2, got: 3 })
+            Err(FpError::WidthMismatch {
+                expected: 2,
+                got: 3
+            })
         );
         assert_eq!(
             bundle(&mut out, &[&[0; 2], &[0; 1]]),
-            Err(FpError::WidthMismatch { expected: 2, got: 1 })
+            Err(FpError::WidthMismatch {
+                expected: 2,
+                got: 1
+            })
         );
         assert_eq!(bundle(&mut out, &[]), Err(FpError::NoInputs));
         assert!(permute(&mut out, &[0; 1], 3).is_err());
         assert_eq!(from_seed(&mut [], 1), Err(FpError::BadWidth { words: 0 }));
         let mut big = vec![0u64; 257];
-        assert_eq!(from_seed(&mut big, 1), Err(FpError::BadWidth { words: 257 }));
+        assert_eq!(
+            from_seed(&mut big, 1),
+            Err(FpError::BadWidth { words: 257 })
+        );
     }
 
     proptest! {

@@ -109,6 +109,12 @@ mod tests {
     use std::vec;
     use std::vec::Vec;
 
+    // wasm-bindgen-test cannot run plain `#[test]` functions: on wasm32 this
+    // import turns every `#[test]` below (proptest's too) into a
+    // `#[wasm_bindgen_test]`, so one test body serves every target.
+    #[cfg(target_arch = "wasm32")]
+    use wasm_bindgen_test::wasm_bindgen_test as test;
+
     fn enc(text: &str, words: usize) -> Vec<u64> {
         let mut v = vec![0; words];
         encode_text(&mut v, text).unwrap();
@@ -144,9 +150,21 @@ mod tests {
     fn similar_texts_are_measurably_nearer_than_unrelated_ones() {
         let words = 128; // 8,192 bits
         let pairs = [
-            ("the cat sat on the mat", "the cat sat on a mat", "quantum chromodynamics of quarks"),
-            ("store fingerprints at addresses", "stores fingerprints at an address", "the weather in lisbon is mild"),
-            ("hamming distance search", "hamming distances searched", "bread rises in a warm oven"),
+            (
+                "the cat sat on the mat",
+                "the cat sat on a mat",
+                "quantum chromodynamics of quarks",
+            ),
+            (
+                "store fingerprints at addresses",
+                "stores fingerprints at an address",
+                "the weather in lisbon is mild",
+            ),
+            (
+                "hamming distance search",
+                "hamming distances searched",
+                "bread rises in a warm oven",
+            ),
         ];
         for (a, similar, unrelated) in pairs {
             let (a, s, u) = (enc(a, words), enc(similar, words), enc(unrelated, words));
@@ -160,6 +178,9 @@ mod tests {
 
     #[test]
     fn bad_width_is_an_error() {
-        assert_eq!(encode_text(&mut [], "x"), Err(FpError::BadWidth { words: 0 }));
+        assert_eq!(
+            encode_text(&mut [], "x"),
+            Err(FpError::BadWidth { words: 0 })
+        );
     }
 }

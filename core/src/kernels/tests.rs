@@ -6,6 +6,12 @@ use proptest::prelude::*;
 use std::vec;
 use std::vec::Vec;
 
+// wasm-bindgen-test cannot run plain `#[test]` functions: on wasm32 this
+// import turns every `#[test]` below (proptest's too) into a
+// `#[wasm_bindgen_test]`, so one test body serves every target.
+#[cfg(target_arch = "wasm32")]
+use wasm_bindgen_test::wasm_bindgen_test as test;
+
 /// The oracle: one line, obviously right.
 fn oracle(a: &[u64], b: &[u64]) -> u32 {
     a.iter().zip(b).map(|(x, y)| (x ^ y).count_ones()).sum()
@@ -56,15 +62,24 @@ impl Aligned {
 #[test]
 fn report_exercised_kernels() {
     let names: Vec<&str> = available().iter().map(|k| k.name()).collect();
-    std::println!(
+    let line = std::format!(
         "bindspace kernels exercised on {}: {}",
         std::env::consts::ARCH,
         names.join(", ")
     );
+    // std's stdout goes nowhere on wasm32-unknown-unknown; the test runner
+    // shows `console.log` instead (with `--nocapture`).
+    #[cfg(target_arch = "wasm32")]
+    wasm_bindgen_test::console_log!("{line}");
+    #[cfg(not(target_arch = "wasm32"))]
+    std::println!("{line}");
     #[cfg(target_arch = "aarch64")]
     assert!(names.contains(&"neon"), "NEON must be exercised on aarch64");
     #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
-    assert!(names.contains(&"simd128"), "simd128 build must exercise simd128");
+    assert!(
+        names.contains(&"simd128"),
+        "simd128 build must exercise simd128"
+    );
 }
 
 #[test]
@@ -75,7 +90,12 @@ fn one_to_one_every_length_and_offset() {
         for len in 1..=256 {
             for off in 0..8 {
                 let (x, y) = (a.at(off, len), b.at((off * 5 + 3) % 8, len));
-                assert_eq!(k.distance(x, y), Ok(oracle(x, y)), "{} len={len} off={off}", k.name());
+                assert_eq!(
+                    k.distance(x, y),
+                    Ok(oracle(x, y)),
+                    "{} len={len} off={off}",
+                    k.name()
+                );
             }
         }
     }
@@ -108,7 +128,12 @@ fn all_zeros_and_all_ones() {
             let ones = vec![u64::MAX; len];
             assert_eq!(k.distance(&zeros, &zeros), Ok(0));
             assert_eq!(k.distance(&ones, &ones), Ok(0));
-            assert_eq!(k.distance(&zeros, &ones), Ok(64 * len as u32), "{}", k.name());
+            assert_eq!(
+                k.distance(&zeros, &ones),
+                Ok(64 * len as u32),
+                "{}",
+                k.name()
+            );
             let arena: Vec<u64> = [zeros.clone(), ones.clone(), zeros.clone()].concat();
             let mut out = [0u32; 3];
             k.distances(&ones, &arena, &mut out).unwrap();
@@ -122,12 +147,21 @@ fn bad_shapes_are_errors() {
     let k = Kernel::best();
     assert_eq!(
         k.distance(&[0; 2], &[0; 3]),
-        Err(ShapeError::WidthMismatch { expected: 2, got: 3 })
+        Err(ShapeError::WidthMismatch {
+            expected: 2,
+            got: 3
+        })
     );
-    assert_eq!(k.distances(&[], &[0; 4], &mut []), Err(ShapeError::EmptyQuery));
+    assert_eq!(
+        k.distances(&[], &[0; 4], &mut []),
+        Err(ShapeError::EmptyQuery)
+    );
     assert_eq!(
         k.distances(&[0; 3], &[0; 4], &mut [0; 1]),
-        Err(ShapeError::RaggedArena { arena_words: 4, row_words: 3 })
+        Err(ShapeError::RaggedArena {
+            arena_words: 4,
+            row_words: 3
+        })
     );
     assert_eq!(
         k.distances(&[0; 2], &[0; 4], &mut [0; 3]),

@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# aarch64 Linux (Raspberry Pi class): the core and host tests cross-compiled
+# with the Debian cross gcc and run under qemu-aarch64 (.cargo/config.toml
+# sets the linker and runner). NEON is baseline on aarch64, so the core
+# chooses it at compile time; core's report test asserts it ran.
+set -euo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/../lib.sh"
+cd "$BINDSPACE_ROOT"
+make_scratch
+require_cmd aarch64-linux-gnu-gcc qemu-aarch64
+
+target=aarch64-unknown-linux-gnu
+
+section "cargo test on $target under $(qemu-aarch64 --version | head -n1)"
+run_logged "$SCRATCH/test.log" cargo test --target "$target" \
+    -p bindspace-core -p bindspace-host -- --nocapture
+
+# Each test binary is an aarch64 ELF run by qemu; the kernels the tests name
+# prove the NEON path ran there.
+core_line="$(extract_line 'bindspace kernels exercised on' "$SCRATCH/test.log")" ||
+    fail "core did not report its kernels"
+host_line="$(extract_line 'bindspace host kernels available' "$SCRATCH/test.log")" ||
+    fail "host did not report its kernels"
+grep -q 'on aarch64: .*neon' <<<"$core_line" || fail "NEON was not exercised: $core_line"
+exercised "$target under qemu-aarch64: core tests: ${core_line#bindspace kernels exercised on aarch64: }"
+exercised "$target under qemu-aarch64: host run-time choice: ${host_line#bindspace host kernels available: }"

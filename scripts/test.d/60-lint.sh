@@ -1,0 +1,52 @@
+#!/usr/bin/env bash
+# Lint: formatting of every crate (the workspace, and the firmware and fuzz
+# crates that live outside it), and clippy with warnings denied on every
+# crate and every target the platform matrix builds.
+set -euo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/../lib.sh"
+cd "$BINDSPACE_ROOT"
+
+status=0
+check() {
+    local what="$1"
+    shift
+    section "$what"
+    if run "$@"; then
+        exercised "$what"
+    else
+        fail "$what"
+        status=1
+    fi
+}
+
+check "rustfmt: workspace" cargo fmt --all --check
+for manifest in firmware/Cargo.toml core/fuzz/Cargo.toml; do
+    if [[ -f "$manifest" ]]; then
+        check "rustfmt: ${manifest%/Cargo.toml}" cargo fmt --all --check --manifest-path "$manifest"
+    fi
+done
+
+check "clippy: workspace, all targets, $(uname -m)" \
+    cargo clippy --workspace --all-targets -- -D warnings
+check "clippy: bindspace-core, all targets, aarch64-unknown-linux-gnu" \
+    cargo clippy -p bindspace-core --all-targets --target aarch64-unknown-linux-gnu -- -D warnings
+check "clippy: bindspace-core, all targets, wasm32-unknown-unknown" \
+    cargo clippy -p bindspace-core --all-targets --target wasm32-unknown-unknown -- -D warnings
+# Code under cfg(target_feature = "simd128") exists only in that build.
+check "clippy: bindspace-core, all targets, wasm32-unknown-unknown +simd128" \
+    env RUSTFLAGS="-C target-feature=+simd128" CARGO_TARGET_DIR="$BINDSPACE_ROOT/target/wasm32-simd128" \
+    cargo clippy -p bindspace-core --all-targets --target wasm32-unknown-unknown -- -D warnings
+check "clippy: bindspace-wasm, all targets, wasm32-unknown-unknown" \
+    cargo clippy -p bindspace-wasm --all-targets --target wasm32-unknown-unknown -- -D warnings
+# Tests need std, so the Cortex-M targets lint the library alone.
+for target in thumbv7em-none-eabihf thumbv6m-none-eabi; do
+    check "clippy: bindspace-core, library, $target" \
+        cargo clippy -p bindspace-core --lib --target "$target" -- -D warnings
+done
+if [[ -f firmware/Cargo.toml && -d firmware/src ]] && compgen -G 'firmware/src/*.rs' >/dev/null; then
+    # From inside firmware/ so its own .cargo/config.toml (target, linker
+    # script flags) applies.
+    check "clippy: bindspace-firmware, thumbv7em-none-eabihf" \
+        bash -c 'cd firmware && cargo clippy -- -D warnings'
+fi
+exit "$status"
