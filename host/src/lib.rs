@@ -6,3 +6,4 @@
 //! readers, the RESP server and the `bindspace` program) live here too.
 
 pub mod kernels;
+pub mod store;

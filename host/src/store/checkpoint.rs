@@ -1,0 +1,173 @@
+//! Checkpoints (and compaction, which is a checkpoint): the whole space
+//! written as a snapshot beside running readers and writers.
+//!
+//! 1. Under the writer lock, for an instant: freeze the working state at
+//!    commit `S` and rotate, so every closed segment holds only commits
+//!    `<= S` (rotation syncs the old segment first).
+//! 2. No lock held: write the frozen view to `snap-S.snap.tmp`, fsync it,
+//!    rename it to `snap-S.snap`, fsync the directory. Writers append to
+//!    the new segment meanwhile; readers read whatever view is current.
+//! 3. Only now remove the closed segments and older snapshots, and fsync
+//!    the directory again.
+//!
+//! A failure in step 2 removes the temporary file and changes nothing
+//! else: the old snapshot and segments stay in charge. A crash anywhere
+//! leaves a directory recovery reads correctly: before the rename it sees
+//! the old files (and deletes the `.tmp`); after it, the new snapshot
+//! plus segments whose records it skips up to `S`.
+
+use super::error::{io_error, StoreError};
+use super::layout::{self, FileKind};
+use super::records;
+use super::view::View;
+use super::{lock, Inner};
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+/// What a compaction (or checkpoint) did.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CompactReport {
+    /// The snapshot covers every commit up to this sequence number.
+    pub seq: u64,
+    /// Bytes of segments and snapshots in the directory before.
+    pub bytes_before: u64,
+    /// Bytes of segments and snapshots in the directory after.
+    pub bytes_after: u64,
+    /// Live entries written to the snapshot.
+    pub records_kept: usize,
+    /// Files removed (covered segments and older snapshots).
+    pub files_removed: usize,
+    /// Wall time taken.
+    pub elapsed: Duration,
+}
+
+impl Inner {
+    /// Sum of the sizes of the store's files.
+    fn store_bytes(&self) -> Result<u64, StoreError> {
+        let names = self
+            .fs
+            .list(&self.dir)
+            .map_err(|e| io_error("listing", &self.dir, e))?;
+        let mut total = 0;
+        for name in names {
+            if matches!(
+                layout::classify(&name),
+                Some(FileKind::Segment(_) | FileKind::Snapshot(..))
+            ) {
+                let path = self.dir.join(&name);
+                total += self
+                    .fs
+                    .size(&path)
+                    .map_err(|e| io_error("measuring", &path, e))?;
+            }
+        }
+        Ok(total)
+    }
+
+    /// Writes a snapshot of the current working state and removes what it
+    /// covers.
+    pub(crate) fn checkpoint(&self) -> Result<CompactReport, StoreError> {
+        let started = Instant::now();
+        let _one_at_a_time = lock(&self.maintenance);
+        self.check_writable()?;
+        let bytes_before = self.store_bytes()?;
+        let (view, covered) = {
+            let mut w = lock(&self.writer);
+            self.check_writable()?;
+            let view = w.working.freeze();
+            self.rotate(&mut w)?;
+            (view, w.closed.clone())
+        };
+        let snapshot = self.write_snapshot(&view)?;
+        // The new snapshot is durable and in charge: drop what it covers.
+        let mut removed = 0;
+        for (_, path) in &covered {
+            if self.fs.remove(path).is_ok() {
+                removed += 1;
+            }
+        }
+        {
+            let mut w = lock(&self.writer);
+            w.closed.retain(|c| !covered.contains(c));
+        }
+        let names = self
+            .fs
+            .list(&self.dir)
+            .map_err(|e| io_error("listing", &self.dir, e))?;
+        for name in names {
+            if let Some(FileKind::Snapshot(seq, _)) = layout::classify(&name) {
+                if seq < view.seq() && self.fs.remove(&self.dir.join(&name)).is_ok() {
+                    removed += 1;
+                }
+            }
+        }
+        if let Err(e) = self.fs.sync_dir(&self.dir) {
+            // The removals may come back after a crash; recovery skips
+            // what the snapshot covers, so nothing is wrong, only bigger.
+            self.poison(format!("fsync directory {}: {e}", self.dir.display()));
+            return Err(self.poisoned_error());
+        }
+        let _ = snapshot;
+        Ok(CompactReport {
+            seq: view.seq(),
+            bytes_before,
+            bytes_after: self.store_bytes()?,
+            records_kept: view.len(),
+            files_removed: removed,
+            elapsed: started.elapsed(),
+        })
+    }
+
+    /// Writes `view` as `snap-<seq>.snap`, atomically and durably.
+    fn write_snapshot(&self, view: &View) -> Result<PathBuf, StoreError> {
+        let name = layout::snapshot_name(view.seq(), view.len() as u64);
+        let path = self.dir.join(&name);
+        let temp = self.dir.join(format!("{name}{}", layout::TEMP_SUFFIX));
+        let result = self.write_snapshot_file(view, &temp, &path);
+        if result.is_err() {
+            let _ = self.fs.remove(&temp);
+        }
+        result.map(|()| path)
+    }
+
+    fn write_snapshot_file(
+        &self,
+        view: &View,
+        temp: &PathBuf,
+        path: &PathBuf,
+    ) -> Result<(), StoreError> {
+        let file = self
+            .fs
+            .create(temp)
+            .map_err(|e| io_error("creating snapshot", temp, e))?;
+        let mut offset = 0u64;
+        let mut buf = Vec::with_capacity(1 << 20);
+        let flush = |buf: &mut Vec<u8>, offset: &mut u64| -> Result<(), StoreError> {
+            file.write_all_at(buf, *offset)
+                .map_err(|e| io_error("writing snapshot", temp, e))?;
+            *offset += buf.len() as u64;
+            buf.clear();
+            Ok(())
+        };
+        records::encode_header(view.width(), 0, view.seq(), &mut buf);
+        for entry in view.iter(bindspace_core::space::Filter::All) {
+            records::encode_entry(&entry, &mut buf);
+            if buf.len() >= 1 << 20 {
+                flush(&mut buf, &mut offset)?;
+            }
+        }
+        flush(&mut buf, &mut offset)?;
+        if let Err(e) = file.sync_data() {
+            self.poison(format!("fdatasync {}: {e}", temp.display()));
+            return Err(self.poisoned_error());
+        }
+        self.fs
+            .rename(temp, path)
+            .map_err(|e| io_error("renaming snapshot into place", path, e))?;
+        if let Err(e) = self.fs.sync_dir(&self.dir) {
+            self.poison(format!("fsync directory {}: {e}", self.dir.display()));
+            return Err(self.poisoned_error());
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,91 @@
+//! The data directory's file names.
+//!
+//! ```text
+//! LOCK                          held with an exclusive flock while open
+//! wal-<first seq, 16 hex>.log   log segments, in sequence order
+//! snap-<seq>-<n>.snap           a snapshot: the whole space after commit <seq>,
+//!                               holding <n> entries (both 16 hex digits)
+//! *.tmp                         a checkpoint being written (ignored, removed at open)
+//! ```
+//!
+//! Names carry sequence numbers in fixed-width hex so that sorting names
+//! sorts files, and so recovery knows which segments a snapshot covers
+//! without reading them.
+
+/// The lock file's name.
+pub(crate) const LOCK_FILE: &str = "LOCK";
+const SEGMENT_PREFIX: &str = "wal-";
+const SEGMENT_SUFFIX: &str = ".log";
+const SNAPSHOT_PREFIX: &str = "snap-";
+const SNAPSHOT_SUFFIX: &str = ".snap";
+/// The suffix of files being written by a checkpoint.
+pub(crate) const TEMP_SUFFIX: &str = ".tmp";
+
+/// What a file in the data directory is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub(crate) enum FileKind {
+    /// A log segment whose first record has this sequence number.
+    Segment(u64),
+    /// A snapshot of the space after this sequence number, holding this
+    /// many entries (so a snapshot cut at a record boundary is caught).
+    Snapshot(u64, u64),
+    /// A leftover temporary file.
+    Temp,
+}
+
+/// The name of the segment starting at `first_seq`.
+pub(crate) fn segment_name(first_seq: u64) -> String {
+    format!("{SEGMENT_PREFIX}{first_seq:016x}{SEGMENT_SUFFIX}")
+}
+
+/// The name of the snapshot after commit `seq` holding `entries` entries.
+pub(crate) fn snapshot_name(seq: u64, entries: u64) -> String {
+    format!("{SNAPSHOT_PREFIX}{seq:016x}-{entries:016x}{SNAPSHOT_SUFFIX}")
+}
+
+fn hex_between(name: &str, prefix: &str, suffix: &str) -> Option<u64> {
+    let hex = name.strip_prefix(prefix)?.strip_suffix(suffix)?;
+    if hex.len() != 16 {
+        return None;
+    }
+    u64::from_str_radix(hex, 16).ok()
+}
+
+/// Classifies a file name; `None` for files that are not the store's.
+pub(crate) fn classify(name: &str) -> Option<FileKind> {
+    if name.ends_with(TEMP_SUFFIX) {
+        return Some(FileKind::Temp);
+    }
+    if let Some(seq) = hex_between(name, SEGMENT_PREFIX, SEGMENT_SUFFIX) {
+        return Some(FileKind::Segment(seq));
+    }
+    let both = name
+        .strip_prefix(SNAPSHOT_PREFIX)?
+        .strip_suffix(SNAPSHOT_SUFFIX)?;
+    let (seq, entries) = both.split_once('-')?;
+    let seq = hex_between(seq, "", "")?;
+    let entries = hex_between(entries, "", "")?;
+    Some(FileKind::Snapshot(seq, entries))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_round_trip_and_sort_by_sequence() {
+        assert_eq!(classify(&segment_name(0x1f)), Some(FileKind::Segment(0x1f)));
+        assert_eq!(
+            classify(&snapshot_name(7, 3)),
+            Some(FileKind::Snapshot(7, 3))
+        );
+        assert_eq!(
+            classify("snap-0000000000000007.snap.tmp"),
+            Some(FileKind::Temp)
+        );
+        assert_eq!(classify("wal-1f.log"), None);
+        assert_eq!(classify("LOCK"), None);
+        assert!(segment_name(9) < segment_name(10));
+        assert!(segment_name(0xff) < segment_name(0x100));
+    }
+}

@@ -1,0 +1,350 @@
+//! The durable store: a data directory of log segments and snapshots in
+//! front of an in-memory space that any number of threads read and write.
+//!
+//! ```no_run
+//! use bindspace_core::{fingerprint, mutation::Mutation, Addr};
+//! use bindspace_host::store::{Options, SearchOptions, Store};
+//!
+//! let store = Store::open("data", Options::default())?;
+//! let mut fp = vec![0u64; store.width().words()];
+//! fingerprint::encode_text(&mut fp, "hello").unwrap();
+//! store.commit(&[Mutation::Set { addr: Addr::new(0x80, 1), fp: &fp }])?;
+//! let hits = store.search(&fp, 5, &SearchOptions::new())?;
+//! assert_eq!(hits[0].addr, Addr::new(0x80, 1));
+//! # Ok::<(), bindspace_host::store::StoreError>(())
+//! ```
+//!
+//! The design (threads, snapshots, lock order, durability, file layout,
+//! recovery) is written up in `docs/HOST.md`.
+
+mod batch;
+mod checkpoint;
+mod error;
+mod group;
+mod layout;
+mod options;
+mod records;
+mod recovery;
+mod search;
+pub mod sim;
+mod vfs;
+mod view;
+mod writer;
+
+pub use batch::Batch;
+pub use bindspace_core::search::{Hit, SearchOptions};
+pub use checkpoint::CompactReport;
+pub use error::StoreError;
+pub use options::{Durability, Options};
+pub use recovery::RecoveryReport;
+pub use vfs::{StdFs, Vfs, VfsFile, VfsLock};
+pub use view::View;
+
+use arc_swap::ArcSwap;
+use bindspace_core::kernels::Kernel;
+use bindspace_core::mutation::Mutation;
+use bindspace_core::Width;
+use group::{GroupSync, SyncFailure};
+use std::collections::VecDeque;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+use std::thread::JoinHandle;
+use writer::{SyncTarget, Writer};
+
+/// A bindspace store on disk. Cheap to clone (a handle); share it across
+/// threads freely.
+#[derive(Clone, Debug)]
+pub struct Store {
+    inner: Arc<Inner>,
+    _closer: Arc<Closer>,
+}
+
+/// Shared state; the locks are listed in the order they may be taken.
+#[derive(Debug)]
+pub(crate) struct Inner {
+    pub(crate) fs: Arc<dyn Vfs>,
+    pub(crate) dir: PathBuf,
+    pub(crate) options: Options,
+    pub(crate) kernel: Kernel,
+    /// One checkpoint or compaction at a time.
+    pub(crate) maintenance: Mutex<()>,
+    /// The appender: active segment and working state.
+    pub(crate) writer: Mutex<Writer>,
+    /// What the next group sync covers.
+    pub(crate) target: Mutex<SyncTarget>,
+    /// Views appended but not yet durable (`Always` mode), oldest first.
+    pub(crate) pending: Mutex<VecDeque<View>>,
+    /// What readers see; swapped atomically, read without locks.
+    pub(crate) current: ArcSwap<View>,
+    pub(crate) group: GroupSync,
+    pub(crate) recovery: RecoveryReport,
+    pub(crate) stop: (Mutex<bool>, Condvar),
+    pub(crate) closed: AtomicBool,
+    pub(crate) _lock: Box<dyn VfsLock>,
+}
+
+/// Stops the periodic syncer and syncs once more when the last handle goes.
+#[derive(Debug)]
+struct Closer {
+    inner: Arc<Inner>,
+    syncer: Mutex<Option<JoinHandle<()>>>,
+}
+
+impl Drop for Closer {
+    fn drop(&mut self) {
+        let _ = self.inner.close();
+        let handle = self.syncer.lock().unwrap_or_else(|e| e.into_inner()).take();
+        if let Some(handle) = handle {
+            let _ = handle.join();
+        }
+    }
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    // Every critical section leaves its data consistent at each step (or
+    // poisons the store on the way out), so a panicking holder is no
+    // reason to stop everyone else.
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+impl Store {
+    /// Opens (or creates) the store in directory `dir` on the operating
+    /// system's file system.
+    pub fn open(dir: impl AsRef<Path>, options: Options) -> Result<Store, StoreError> {
+        Store::open_with(Arc::new(StdFs), dir, options)
+    }
+
+    /// Opens (or creates) the store in `dir` on the file system `fs`.
+    pub fn open_with(
+        fs: Arc<dyn Vfs>,
+        dir: impl AsRef<Path>,
+        options: Options,
+    ) -> Result<Store, StoreError> {
+        let inner = Arc::new(recovery::open(fs, dir.as_ref(), options)?);
+        let syncer = match inner.options.durability {
+            Durability::Periodic(every) => {
+                let inner = Arc::clone(&inner);
+                Some(std::thread::spawn(move || inner.periodic_sync(every)))
+            }
+            Durability::Always | Durability::Never => None,
+        };
+        Ok(Store {
+            _closer: Arc::new(Closer {
+                inner: Arc::clone(&inner),
+                syncer: Mutex::new(syncer),
+            }),
+            inner,
+        })
+    }
+
+    /// The fingerprint width.
+    pub fn width(&self) -> Width {
+        self.inner.options.width
+    }
+
+    /// What opening found and did.
+    pub fn recovery(&self) -> &RecoveryReport {
+        &self.inner.recovery
+    }
+
+    /// Commits `batch` atomically: logged, made durable as the durability
+    /// mode promises, applied, visible. Returns the sequence number of its
+    /// last mutation (an empty batch changes nothing and returns the
+    /// current one). The whole batch is checked first: a refused batch
+    /// logs and changes nothing.
+    pub fn commit(&self, batch: &[Mutation<'_>]) -> Result<u64, StoreError> {
+        let inner = &self.inner;
+        let seq = {
+            let mut w = lock(&inner.writer);
+            inner.check_writable()?;
+            if batch.is_empty() {
+                return Ok(w.working.seq());
+            }
+            inner.append(&mut w, batch)?
+        };
+        self.finish(seq)
+    }
+
+    /// Reads and commits as one step: `decide` sees the newest state
+    /// (including commits not yet durable, all ordered before this one)
+    /// and fills the batch to commit, or returns an error to commit
+    /// nothing. No other commit can land between the read and the write,
+    /// so check-then-set and read-modify-write are safe here.
+    pub fn commit_with<F, E>(&self, decide: F) -> Result<u64, E>
+    where
+        F: FnOnce(&View, &mut Batch) -> Result<(), E>,
+        E: From<StoreError>,
+    {
+        let inner = &self.inner;
+        let seq = {
+            let mut w = lock(&inner.writer);
+            inner.check_writable()?;
+            let mut batch = Batch::new();
+            decide(&w.working.freeze(), &mut batch)?;
+            if batch.is_empty() {
+                return Ok(w.working.seq());
+            }
+            inner.append(&mut w, &batch.mutations())?
+        };
+        Ok(self.finish(seq)?)
+    }
+
+    /// Waits, as the durability mode says, until commit `seq` is durable
+    /// and visible.
+    fn finish(&self, seq: u64) -> Result<u64, StoreError> {
+        let inner = &self.inner;
+        if inner.options.durability == Durability::Always {
+            inner.group.wait_durable(seq, || inner.sync_and_publish())?;
+        }
+        Ok(seq)
+    }
+
+    /// Makes every commit so far durable now (for `Periodic` and `Never`).
+    pub fn sync(&self) -> Result<(), StoreError> {
+        let inner = &self.inner;
+        let appended = lock(&inner.target).appended;
+        inner
+            .group
+            .wait_durable(appended, || inner.sync_and_publish())
+            .map_err(StoreError::from)
+    }
+
+    /// The current consistent picture of the space. Never blocks.
+    pub fn view(&self) -> Arc<View> {
+        self.inner.current.load_full()
+    }
+
+    /// The `k` entries nearest to `query`, best first, ties broken by
+    /// address, over the current view, split across the configured
+    /// threads (`opts.kernel` is replaced by the run-time-detected one).
+    pub fn search(
+        &self,
+        query: &[u64],
+        k: usize,
+        opts: &SearchOptions,
+    ) -> Result<Vec<Hit>, StoreError> {
+        self.search_with_threads(query, k, opts, self.inner.options.search_threads)
+    }
+
+    /// [`Store::search`] with an explicit thread count.
+    pub fn search_with_threads(
+        &self,
+        query: &[u64],
+        k: usize,
+        opts: &SearchOptions,
+        threads: usize,
+    ) -> Result<Vec<Hit>, StoreError> {
+        let view = self.view();
+        let words = view.width().words();
+        if query.len() != words {
+            return Err(StoreError::QueryWidth {
+                expected: words,
+                got: query.len(),
+            });
+        }
+        let opts = opts.kernel(self.inner.kernel);
+        Ok(search::search(&view, query, k, &opts, threads))
+    }
+
+    /// Rewrites the log down to the live records: writes the whole space
+    /// as a snapshot (temporary file, fsync, rename, directory fsync) and
+    /// removes the segments and snapshots it covers. Readers and writers
+    /// carry on meanwhile; a failure leaves the old files in charge.
+    pub fn compact(&self) -> Result<CompactReport, StoreError> {
+        self.inner.checkpoint()
+    }
+
+    /// Another name for [`Store::compact`]: a checkpoint writes a snapshot
+    /// and drops the log it covers.
+    pub fn checkpoint(&self) -> Result<CompactReport, StoreError> {
+        self.inner.checkpoint()
+    }
+
+    /// Why writes are refused, if an fsync failed.
+    pub fn poisoned(&self) -> Option<String> {
+        self.inner.group.failure().map(|f| f.0)
+    }
+
+    /// Syncs outstanding commits and stops the periodic syncer. Later
+    /// writes through any handle fail; dropping the last handle does the
+    /// same.
+    pub fn close(&self) -> Result<(), StoreError> {
+        self.inner.close()
+    }
+}
+
+impl From<SyncFailure> for StoreError {
+    fn from(f: SyncFailure) -> StoreError {
+        StoreError::Poisoned { cause: f.0 }
+    }
+}
+
+impl Inner {
+    /// Fails if the store can no longer accept writes.
+    pub(crate) fn check_writable(&self) -> Result<(), StoreError> {
+        if self.group.failure().is_some() {
+            return Err(self.poisoned_error());
+        }
+        if self.closed.load(Ordering::Acquire) {
+            return Err(StoreError::Poisoned {
+                cause: "the store was closed".into(),
+            });
+        }
+        Ok(())
+    }
+
+    /// Records a failure after which nothing may be written.
+    pub(crate) fn poison(&self, cause: String) {
+        self.group.poison(SyncFailure(cause));
+    }
+
+    /// The error every write returns once poisoned.
+    pub(crate) fn poisoned_error(&self) -> StoreError {
+        let cause = self
+            .group
+            .failure()
+            .map_or_else(|| "unknown".to_string(), |f| f.0);
+        StoreError::Poisoned { cause }
+    }
+
+    fn periodic_sync(&self, every: std::time::Duration) {
+        let (stopped, wake) = &self.stop;
+        let mut stop = lock(stopped);
+        loop {
+            let (guard, _) = wake
+                .wait_timeout(stop, every)
+                .unwrap_or_else(|e| e.into_inner());
+            stop = guard;
+            if *stop {
+                return;
+            }
+            drop(stop);
+            let appended = lock(&self.target).appended;
+            if self.group.durable() < appended
+                && self
+                    .group
+                    .wait_durable(appended, || self.sync_and_publish())
+                    .is_err()
+            {
+                return;
+            }
+            stop = lock(stopped);
+        }
+    }
+
+    fn close(&self) -> Result<(), StoreError> {
+        if self.closed.swap(true, Ordering::AcqRel) {
+            return Ok(());
+        }
+        *lock(&self.stop.0) = true;
+        self.stop.1.notify_all();
+        if self.group.failure().is_some() {
+            return Err(self.poisoned_error());
+        }
+        let appended = lock(&self.target).appended;
+        self.group
+            .wait_durable(appended, || self.sync_and_publish())
+            .map_err(StoreError::from)
+    }
+}

@@ -1,0 +1,56 @@
+//! How a store is opened: durability, segment size, repair, search threads.
+
+use bindspace_core::Width;
+use std::time::Duration;
+
+/// When a commit is made durable, and so what an acknowledgement promises.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum Durability {
+    /// Every commit is on stable storage (fdatasync returned) before it is
+    /// applied, made visible to readers and acknowledged. A power cut
+    /// loses no acknowledged commit. Concurrent committers share one
+    /// fdatasync (group commit).
+    #[default]
+    Always,
+    /// A commit is written to the operating system (so it survives the
+    /// process being killed) and acknowledged at once; a background thread
+    /// makes everything durable every `interval`. A power cut can lose the
+    /// commits of the last interval, always a suffix: never one in the
+    /// middle, never part of a batch.
+    Periodic(Duration),
+    /// Like `Periodic` without the thread: data reaches stable storage only
+    /// at [`crate::store::Store::sync`], a checkpoint, a compaction, a
+    /// segment rotation or a clean close. A power cut can lose every commit
+    /// since then (a suffix, whole batches). For caches and benchmarks.
+    Never,
+}
+
+/// Options for [`crate::store::Store::open`].
+#[derive(Clone, Debug)]
+pub struct Options {
+    /// The fingerprint width of a new store; an existing store must have
+    /// been created with the same width.
+    pub width: Width,
+    /// When commits become durable.
+    pub durability: Durability,
+    /// A segment is closed and a new one started once it reaches this many
+    /// bytes.
+    pub segment_bytes: u64,
+    /// Open a store whose log is corrupt before its tail by keeping every
+    /// valid record and reporting what was dropped, instead of refusing.
+    pub repair: bool,
+    /// Threads a search splits the arena across (at least 1).
+    pub search_threads: usize,
+}
+
+impl Default for Options {
+    fn default() -> Options {
+        Options {
+            width: Width::DEFAULT,
+            durability: Durability::Always,
+            segment_bytes: 64 << 20,
+            repair: false,
+            search_threads: std::thread::available_parallelism().map_or(1, |n| n.get()),
+        }
+    }
+}

@@ -1,0 +1,310 @@
+//! Opening a data directory: lock, newest valid snapshot, replay of the
+//! later segments, cut of a torn tail, and a fresh segment to append to.
+//!
+//! What counts as what:
+//! - A **torn tail** (the normal result of a crash) is damage at the end
+//!   of the *last* segment after which no record claims that the damaged
+//!   part was ever synced. It is cut off (durably) and reported.
+//! - **Corruption** is anything else: damage in an earlier segment (those
+//!   were synced before the next one was created), damage followed by a
+//!   record whose durability mark says the damaged part had been synced,
+//!   a damaged snapshot (snapshots are synced before they are renamed into
+//!   place), or a gap in sequence numbers. Opening refuses with the file
+//!   and offset, unless `repair` is set: then every valid record is kept,
+//!   and what was dropped is listed in the [`RecoveryReport`].
+//! - An I/O error while reading is an I/O error, never an end of file.
+
+use super::error::{io_error, StoreError};
+use super::group::GroupSync;
+use super::layout::{self, FileKind};
+use super::options::Options;
+use super::records::{self, Tail};
+use super::vfs::Vfs;
+use super::view::Working;
+use super::writer::{create_segment, CreateError, SyncTarget, Writer};
+use super::Inner;
+use arc_swap::ArcSwap;
+use std::collections::VecDeque;
+use std::io;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::AtomicBool;
+use std::sync::{Arc, Condvar, Mutex};
+
+/// What opening a store found and did.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct RecoveryReport {
+    /// The snapshot loaded, if any.
+    pub snapshot: Option<PathBuf>,
+    /// Segments replayed.
+    pub segments: usize,
+    /// Commits (batches) replayed from segments.
+    pub batches: u64,
+    /// Bytes read from snapshot and segments.
+    pub bytes_read: u64,
+    /// The last sequence number recovered.
+    pub seq: u64,
+    /// A torn tail that was cut: file, offset, bytes removed.
+    pub torn_tail: Option<(PathBuf, u64, u64)>,
+    /// What the cut tail held, in words.
+    pub tail_note: Option<String>,
+    /// With `repair`: each damaged place skipped (file, offset, reason).
+    pub dropped: Vec<(PathBuf, u64, String)>,
+}
+
+fn corrupt(path: &Path, offset: u64, reason: impl Into<String>) -> StoreError {
+    StoreError::Corrupt {
+        path: path.to_path_buf(),
+        offset,
+        reason: reason.into(),
+    }
+}
+
+/// Either refuses (no repair) or notes the damage and carries on.
+fn damage(
+    report: &mut RecoveryReport,
+    repair: bool,
+    path: &Path,
+    offset: u64,
+    reason: String,
+) -> Result<(), StoreError> {
+    if !repair {
+        return Err(corrupt(path, offset, reason));
+    }
+    report.dropped.push((path.to_path_buf(), offset, reason));
+    Ok(())
+}
+
+fn read(fs: &dyn Vfs, path: &Path) -> Result<Vec<u8>, StoreError> {
+    fs.read(path).map_err(|e| io_error("reading", path, e))
+}
+
+/// Opens the store in `dir`: the whole of recovery.
+pub(crate) fn open(fs: Arc<dyn Vfs>, dir: &Path, options: Options) -> Result<Inner, StoreError> {
+    fs.create_dir_all(dir)
+        .map_err(|e| io_error("creating directory", dir, e))?;
+    let dir_lock = fs.lock(dir).map_err(|e| {
+        if e.kind() == io::ErrorKind::WouldBlock {
+            StoreError::Locked {
+                dir: dir.to_path_buf(),
+            }
+        } else {
+            io_error("locking", dir, e)
+        }
+    })?;
+    let names = fs.list(dir).map_err(|e| io_error("listing", dir, e))?;
+    let mut segments = Vec::new();
+    let mut snapshots = Vec::new();
+    for name in names {
+        let path = dir.join(&name);
+        match layout::classify(&name) {
+            Some(FileKind::Segment(seq)) => segments.push((seq, path)),
+            Some(FileKind::Snapshot(seq, entries)) => snapshots.push((seq, entries, path)),
+            Some(FileKind::Temp) => {
+                // An unfinished checkpoint: never in charge.
+                fs.remove(&path)
+                    .map_err(|e| io_error("removing", &path, e))?;
+            }
+            None => {}
+        }
+    }
+    segments.sort();
+    snapshots.sort();
+    let width = options.width;
+    let mut report = RecoveryReport::default();
+    let mut working = Working::new(width);
+
+    // The newest snapshot that reads whole. An older one is only a
+    // fallback under repair (the segments it needs may be gone; the
+    // sequence check below then reports the gap).
+    let mut base = 0;
+    for (seq, entries, path) in snapshots.iter().rev() {
+        let bytes = read(fs.as_ref(), path)?;
+        report.bytes_read += bytes.len() as u64;
+        let mut candidate = Working::new(width);
+        let loaded = records::read_snapshot(&bytes, width, |entry| {
+            candidate
+                .restore(entry)
+                .map_err(|e| format!("entry does not load: {e}"))
+        });
+        match loaded {
+            Ok((found, count)) if found == *seq && count == *entries => {
+                candidate.set_seq(*seq);
+                working = candidate;
+                base = *seq;
+                report.snapshot = Some(path.clone());
+                break;
+            }
+            Ok((found, count)) => damage(
+                &mut report,
+                options.repair,
+                path,
+                bytes.len() as u64,
+                format!(
+                    "snapshot holds commit {found} with {count} entries, its name says commit {seq} with {entries}"
+                ),
+            )?,
+            Err(records::ReadError::Width { found }) => {
+                return Err(StoreError::WidthMismatch {
+                    found,
+                    expected: width.bits(),
+                })
+            }
+            Err(records::ReadError::Damaged { offset, reason }) => {
+                damage(&mut report, options.repair, path, offset, reason)?
+            }
+        }
+    }
+
+    // Replay, oldest first, every segment not wholly covered by the base.
+    let mut seq = base;
+    let live: Vec<(u64, PathBuf)> = segments
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| {
+            segments
+                .get(i + 1)
+                .is_none_or(|(after, _)| *after > base + 1)
+        })
+        .map(|(_, s)| s.clone())
+        .collect();
+    let mut segment_no = 0;
+    for (index, (first_seq, path)) in live.iter().enumerate() {
+        let is_last = index + 1 == live.len();
+        let bytes = read(fs.as_ref(), path)?;
+        report.bytes_read += bytes.len() as u64;
+        report.segments += 1;
+        let scanned = records::scan_segment(&bytes, width, |batch_seq, mutations| {
+            if batch_seq <= seq {
+                return Ok(()); // covered by the snapshot
+            }
+            if batch_seq != seq + 1 && !options.repair {
+                return Err(format!(
+                    "sequence gap: expected commit {}, found {batch_seq}",
+                    seq + 1
+                ));
+            }
+            for m in mutations {
+                working
+                    .apply(m, batch_seq)
+                    .map_err(|e| format!("commit {batch_seq} does not apply: {e}"))?;
+            }
+            report.batches += 1;
+            seq = batch_seq;
+            Ok(())
+        });
+        let scanned = match scanned {
+            Ok(s) => s,
+            Err(records::ReadError::Width { found }) => {
+                return Err(StoreError::WidthMismatch {
+                    found,
+                    expected: width.bits(),
+                })
+            }
+            Err(records::ReadError::Damaged { offset, reason }) => {
+                if is_last && bytes.len() <= records::HEADER_LEN {
+                    // A segment whose header never fully reached the disk:
+                    // rotation made it just before a crash; it holds nothing.
+                    report.torn_tail = Some((path.clone(), 0, bytes.len() as u64));
+                    fs.remove(path).map_err(|e| io_error("removing", path, e))?;
+                    continue;
+                }
+                damage(&mut report, options.repair, path, offset, reason)?;
+                continue;
+            }
+        };
+        segment_no = scanned.segment;
+        if scanned.first_seq != *first_seq {
+            damage(
+                &mut report,
+                options.repair,
+                path,
+                0,
+                format!(
+                    "header says commit {}, the name says {first_seq}",
+                    scanned.first_seq
+                ),
+            )?;
+        }
+        if let Tail::Damaged {
+            offset,
+            reason,
+            later_valid,
+        } = scanned.tail
+        {
+            if is_last {
+                // The last segment is the only one that can hold unsynced
+                // writes (rotation syncs a segment before the next exists),
+                // so damage here is what a crash leaves: everything from it
+                // on was never synced, hence never acknowledged. Cut it,
+                // durably, and say so.
+                let file = fs
+                    .open_write(path)
+                    .map_err(|e| io_error("opening", path, e))?;
+                file.set_len(offset)
+                    .and_then(|()| file.sync_data())
+                    .map_err(|e| io_error("cutting the torn tail of", path, e))?;
+                report.torn_tail = Some((path.clone(), offset, bytes.len() as u64 - offset));
+                report.tail_note = Some(format!(
+                    "{reason}; {later_valid} later valid frames were unsynced"
+                ));
+            } else {
+                damage(
+                    &mut report,
+                    options.repair,
+                    path,
+                    offset,
+                    format!("{reason} ({later_valid} valid frames after it)"),
+                )?;
+            }
+        }
+    }
+    working.set_seq(seq);
+    report.seq = seq;
+
+    // A fresh segment for new commits: appending after damage, or into a
+    // file whose tail was just cut, is never needed.
+    let segment_no = segment_no + 1;
+    let segment =
+        create_segment(fs.as_ref(), dir, width, segment_no, seq + 1).map_err(|e| match e {
+            CreateError::Io(e) => e,
+            CreateError::Sync(cause) => StoreError::Io {
+                op: "syncing",
+                path: dir.to_path_buf(),
+                source: io::Error::other(cause),
+            },
+        })?;
+    let closed = live
+        .iter()
+        .filter(|(first, _)| *first != seq + 1)
+        .cloned()
+        .collect();
+    let target = SyncTarget {
+        file: Arc::clone(&segment.file),
+        path: segment.path.clone(),
+        appended: seq,
+    };
+    let view = working.freeze();
+    Ok(Inner {
+        fs,
+        dir: dir.to_path_buf(),
+        kernel: crate::kernels::detected(),
+        maintenance: Mutex::new(()),
+        writer: Mutex::new(Writer {
+            segment,
+            closed,
+            first_seq: seq + 1,
+            segment_no,
+            working,
+            buf: Vec::new(),
+        }),
+        target: Mutex::new(target),
+        pending: Mutex::new(VecDeque::new()),
+        current: ArcSwap::from_pointee(view),
+        group: GroupSync::new(seq),
+        recovery: report,
+        stop: (Mutex::new(false), Condvar::new()),
+        closed: AtomicBool::new(false),
+        options,
+        _lock: dir_lock,
+    })
+}

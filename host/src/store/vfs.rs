@@ -1,0 +1,149 @@
+//! The small file interface the store does all its I/O through.
+//!
+//! Production uses [`StdFs`] (the operating system); the crash tests use
+//! [`crate::store::sim::SimFs`], which keeps written and durable data apart.
+//! Every method has a one-line contract; the store relies on nothing else.
+
+use std::fmt::Debug;
+use std::fs::{File, OpenOptions, TryLockError};
+use std::io;
+use std::os::unix::fs::FileExt;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+/// One open file. Methods take `&self` so the appender and the syncer can
+/// share a handle (`pwrite` and `fdatasync` on one descriptor are safe to
+/// run at the same time).
+pub trait VfsFile: Send + Sync + Debug {
+    /// Writes all of `bytes` at `offset`, or fails; a failure may leave a
+    /// prefix of `bytes` written.
+    fn write_all_at(&self, bytes: &[u8], offset: u64) -> io::Result<()>;
+    /// Makes every byte written so far durable (fdatasync).
+    fn sync_data(&self) -> io::Result<()>;
+    /// Truncates or extends the file to exactly `len` bytes.
+    fn set_len(&self, len: u64) -> io::Result<()>;
+}
+
+/// A guard that holds a directory's lock until dropped.
+pub trait VfsLock: Send + Sync + Debug {}
+
+/// The directory operations the store needs.
+pub trait Vfs: Send + Sync + Debug {
+    /// Creates `dir` and its parents if missing.
+    fn create_dir_all(&self, dir: &Path) -> io::Result<()>;
+    /// The names of the regular files in `dir` (unordered).
+    fn list(&self, dir: &Path) -> io::Result<Vec<String>>;
+    /// The whole content of the file at `path`; an I/O error is an error,
+    /// never a short result.
+    fn read(&self, path: &Path) -> io::Result<Vec<u8>>;
+    /// The current length of the file at `path`.
+    fn size(&self, path: &Path) -> io::Result<u64>;
+    /// Creates (or truncates to empty) the file at `path` for writing.
+    fn create(&self, path: &Path) -> io::Result<Arc<dyn VfsFile>>;
+    /// Opens the existing file at `path` for writing, without truncating.
+    fn open_write(&self, path: &Path) -> io::Result<Arc<dyn VfsFile>>;
+    /// Atomically replaces `to` with `from` (rename(2)).
+    fn rename(&self, from: &Path, to: &Path) -> io::Result<()>;
+    /// Removes the file at `path`.
+    fn remove(&self, path: &Path) -> io::Result<()>;
+    /// Makes the directory's entries (creations, renames, removals) durable.
+    fn sync_dir(&self, dir: &Path) -> io::Result<()>;
+    /// Takes the exclusive lock of `dir` (its `LOCK` file), failing with
+    /// `io::ErrorKind::WouldBlock` if another holder has it.
+    fn lock(&self, dir: &Path) -> io::Result<Box<dyn VfsLock>>;
+}
+
+/// The operating system's file system.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct StdFs;
+
+#[derive(Debug)]
+struct StdFile(File);
+
+impl VfsFile for StdFile {
+    fn write_all_at(&self, bytes: &[u8], offset: u64) -> io::Result<()> {
+        self.0.write_all_at(bytes, offset)
+    }
+    fn sync_data(&self) -> io::Result<()> {
+        self.0.sync_data()
+    }
+    fn set_len(&self, len: u64) -> io::Result<()> {
+        self.0.set_len(len)
+    }
+}
+
+/// The lock file, held open with an exclusive advisory lock (flock) for as
+/// long as the store lives; the kernel drops it if the process dies.
+#[derive(Debug)]
+struct StdLock {
+    _file: File,
+    _path: PathBuf,
+}
+
+impl VfsLock for StdLock {}
+
+impl Vfs for StdFs {
+    fn create_dir_all(&self, dir: &Path) -> io::Result<()> {
+        std::fs::create_dir_all(dir)
+    }
+    fn list(&self, dir: &Path) -> io::Result<Vec<String>> {
+        let mut names = Vec::new();
+        for entry in std::fs::read_dir(dir)? {
+            let entry = entry?;
+            if entry.file_type()?.is_file() {
+                if let Some(name) = entry.file_name().to_str() {
+                    names.push(name.to_owned());
+                }
+            }
+        }
+        Ok(names)
+    }
+    fn read(&self, path: &Path) -> io::Result<Vec<u8>> {
+        std::fs::read(path)
+    }
+    fn size(&self, path: &Path) -> io::Result<u64> {
+        Ok(std::fs::metadata(path)?.len())
+    }
+    fn create(&self, path: &Path) -> io::Result<Arc<dyn VfsFile>> {
+        let file = OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .open(path)?;
+        Ok(Arc::new(StdFile(file)))
+    }
+    fn open_write(&self, path: &Path) -> io::Result<Arc<dyn VfsFile>> {
+        let file = OpenOptions::new().read(true).write(true).open(path)?;
+        Ok(Arc::new(StdFile(file)))
+    }
+    fn rename(&self, from: &Path, to: &Path) -> io::Result<()> {
+        std::fs::rename(from, to)
+    }
+    fn remove(&self, path: &Path) -> io::Result<()> {
+        std::fs::remove_file(path)
+    }
+    fn sync_dir(&self, dir: &Path) -> io::Result<()> {
+        File::open(dir)?.sync_all()
+    }
+    fn lock(&self, dir: &Path) -> io::Result<Box<dyn VfsLock>> {
+        let path = dir.join(super::layout::LOCK_FILE);
+        let file = OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .open(&path)?;
+        match file.try_lock() {
+            Ok(()) => Ok(Box::new(StdLock {
+                _file: file,
+                _path: path,
+            })),
+            Err(TryLockError::WouldBlock) => Err(io::Error::new(
+                io::ErrorKind::WouldBlock,
+                "another process holds the lock",
+            )),
+            Err(TryLockError::Error(e)) => Err(e),
+        }
+    }
+}

@@ -1,0 +1,239 @@
+//! The append side: encoding a batch into the active segment, rotation,
+//! and publishing views once their commits are durable.
+//!
+//! Lock order (never take an earlier lock while holding a later one):
+//! `maintenance` -> `writer` -> `target` -> `pending`. The group-commit
+//! leader takes `target` and `pending` only, never `writer`, so appenders
+//! keep appending while a sync runs; readers take no lock at all.
+
+use super::error::{io_error, StoreError};
+use super::group::SyncFailure;
+use super::layout;
+use super::records;
+use super::vfs::{Vfs, VfsFile};
+use super::view::{View, Working};
+use super::Durability;
+use super::Inner;
+use bindspace_core::mutation::Mutation;
+use bindspace_core::Width;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+/// The active segment.
+#[derive(Debug)]
+pub(crate) struct Segment {
+    pub(crate) file: Arc<dyn VfsFile>,
+    pub(crate) path: PathBuf,
+    /// Bytes written (and kept) so far: where the next batch goes.
+    pub(crate) len: u64,
+}
+
+/// Everything the single appender owns, behind the `writer` lock.
+#[derive(Debug)]
+pub(crate) struct Writer {
+    pub(crate) segment: Segment,
+    /// Closed segments still on disk, by first sequence number, oldest first.
+    pub(crate) closed: Vec<(u64, PathBuf)>,
+    /// The first sequence number of the active segment.
+    pub(crate) first_seq: u64,
+    /// The active segment's number (one more for each new file).
+    pub(crate) segment_no: u64,
+    /// The newest state, including commits not yet durable.
+    pub(crate) working: Working,
+    /// Reused encoding buffer.
+    pub(crate) buf: Vec<u8>,
+}
+
+/// What the next group sync covers: the active file and the last
+/// sequence number appended to it.
+#[derive(Debug)]
+pub(crate) struct SyncTarget {
+    pub(crate) file: Arc<dyn VfsFile>,
+    pub(crate) path: PathBuf,
+    pub(crate) appended: u64,
+}
+
+impl Inner {
+    /// Appends `batch` as the next commit and applies it to the working
+    /// state; returns the sequence number of its last mutation. Durability
+    /// is the caller's next step. Called with the writer lock held.
+    pub(crate) fn append(&self, w: &mut Writer, batch: &[Mutation<'_>]) -> Result<u64, StoreError> {
+        self.check_writable()?;
+        w.working.check_batch(batch).map_err(StoreError::Rejected)?;
+        if batch.len() > records::BATCH_MAX {
+            return Err(StoreError::BatchTooLarge {
+                len: batch.len(),
+                max: records::BATCH_MAX,
+            });
+        }
+        // One sequence number per batch (FORMAT.md 3.3): every mutation of
+        // it gets it as its version.
+        let seq = w.working.seq() + 1;
+        let mut buf = std::mem::take(&mut w.buf);
+        buf.clear();
+        records::encode_batch(seq, batch, &mut buf);
+        if w.segment.len + buf.len() as u64 > self.options.segment_bytes
+            && w.segment.len > records::HEADER_LEN as u64
+        {
+            if let Err(e) = self.rotate(w) {
+                w.buf = buf;
+                return Err(e);
+            }
+        }
+        let at = w.segment.len;
+        let written = w.segment.file.write_all_at(&buf, at);
+        w.buf = buf;
+        if let Err(e) = written {
+            // Cut back whatever part was written, so the next batch starts
+            // on a record boundary and nothing of this one can be replayed.
+            if let Err(cut) = w.segment.file.set_len(at) {
+                self.poison(format!(
+                    "cutting back {} after a failed write: {cut}",
+                    w.segment.path.display()
+                ));
+            }
+            return Err(io_error("appending to", &w.segment.path, e));
+        }
+        w.segment.len += w.buf.len() as u64;
+        for m in batch {
+            if let Err(e) = w.working.apply(m, seq) {
+                // check_batch passed, so this is a bug; the log and memory
+                // now disagree, so stop writing.
+                self.poison(format!("applying a checked batch failed: {e}"));
+                return Err(self.poisoned_error());
+            }
+        }
+        w.working.set_seq(seq);
+        let view = w.working.freeze();
+        let mut target = self.target.lock().unwrap_or_else(|e| e.into_inner());
+        target.appended = seq;
+        drop(target);
+        match self.options.durability {
+            // Visible only once durable: queued for the sync leader.
+            Durability::Always => self
+                .pending
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .push_back(view),
+            Durability::Periodic(_) | Durability::Never => self.current.store(Arc::new(view)),
+        }
+        Ok(seq)
+    }
+
+    /// The group-commit leader's work: fdatasync the active segment, then
+    /// publish every view it covers. Returns the sequence number covered.
+    pub(crate) fn sync_and_publish(&self) -> Result<u64, SyncFailure> {
+        let (file, path, appended) = {
+            let t = self.target.lock().unwrap_or_else(|e| e.into_inner());
+            (Arc::clone(&t.file), t.path.clone(), t.appended)
+        };
+        if let Err(e) = file.sync_data() {
+            let failure = SyncFailure(format!("fdatasync {}: {e}", path.display()));
+            self.group.poison(failure.clone());
+            return Err(failure);
+        }
+        self.publish_through(appended);
+        Ok(appended)
+    }
+
+    /// Makes the newest pending view with `seq <= through` the one readers
+    /// see, dropping the older ones.
+    pub(crate) fn publish_through(&self, through: u64) {
+        let mut pending = self.pending.lock().unwrap_or_else(|e| e.into_inner());
+        let mut newest: Option<View> = None;
+        while pending.front().is_some_and(|v| v.seq() <= through) {
+            newest = pending.pop_front();
+        }
+        if let Some(view) = newest {
+            // Stored while holding `pending`, so publications never go
+            // backwards.
+            self.current.store(Arc::new(view));
+        }
+    }
+
+    /// Closes the active segment and starts the next one. The old one is
+    /// synced first: recovery relies on only the last segment ever having
+    /// a torn tail.
+    pub(crate) fn rotate(&self, w: &mut Writer) -> Result<(), StoreError> {
+        if let Err(e) = w.segment.file.sync_data() {
+            self.poison(format!("fdatasync {}: {e}", w.segment.path.display()));
+            return Err(self.poisoned_error());
+        }
+        let last = w.working.seq();
+        self.publish_through(last);
+        self.group.advance(last);
+        let first = last + 1;
+        let number = w.segment_no + 1;
+        let segment = match create_segment(
+            self.fs.as_ref(),
+            &self.dir,
+            self.options.width,
+            number,
+            first,
+        ) {
+            Ok(segment) => segment,
+            Err(CreateError::Io(e)) => return Err(e),
+            Err(CreateError::Sync(cause)) => {
+                self.poison(cause);
+                return Err(self.poisoned_error());
+            }
+        };
+        let old_path = std::mem::replace(&mut w.segment.path, segment.path.clone());
+        w.closed.push((w.first_seq, old_path));
+        w.first_seq = first;
+        w.segment_no = number;
+        w.segment = segment;
+        let mut t = self.target.lock().unwrap_or_else(|e| e.into_inner());
+        t.file = Arc::clone(&w.segment.file);
+        t.path = w.segment.path.clone();
+        Ok(())
+    }
+}
+
+/// Why a segment could not be made.
+#[derive(Debug)]
+pub(crate) enum CreateError {
+    /// Creating or writing failed; nothing depends on the file.
+    Io(StoreError),
+    /// An fsync failed: the caller decides whether that poisons.
+    Sync(String),
+}
+
+/// Creates the segment whose first record will be `first`, with its
+/// header, durably (file and directory entry).
+pub(crate) fn create_segment(
+    fs: &dyn Vfs,
+    dir: &Path,
+    width: Width,
+    number: u64,
+    first: u64,
+) -> Result<Segment, CreateError> {
+    let path = dir.join(layout::segment_name(first));
+    let file = fs
+        .create(&path)
+        .map_err(|e| CreateError::Io(io_error("creating segment", &path, e)))?;
+    let mut header = Vec::new();
+    records::encode_header(width, number, first, &mut header);
+    let result = file
+        .write_all_at(&header, 0)
+        .map_err(|e| CreateError::Io(io_error("writing segment header", &path, e)))
+        .and_then(|()| {
+            file.sync_data()
+                .map_err(|e| CreateError::Sync(format!("fdatasync {}: {e}", path.display())))
+        })
+        .and_then(|()| {
+            fs.sync_dir(dir)
+                .map_err(|e| CreateError::Sync(format!("fsync directory {}: {e}", dir.display())))
+        });
+    if let Err(e) = result {
+        // Best effort: a half-made segment holds no record, and recovery
+        // removes a last segment too short for its header.
+        let _ = fs.remove(&path);
+        return Err(e);
+    }
+    Ok(Segment {
+        file,
+        path,
+        len: header.len() as u64,
+    })
+}
