@@ -1,0 +1,185 @@
+//! Walking a log image held in memory: records, corruption in the middle,
+//! and how the log ends (docs/FORMAT.md, section 5).
+
+use super::error::FormatError;
+use super::header::Header;
+use super::record::{Record, RECORD_HEADER_LEN};
+use crate::width::Width;
+
+/// One step of a walk over a log image.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Event<'a> {
+    /// A valid record at `offset` in the image.
+    Record {
+        /// Where the frame starts.
+        offset: usize,
+        /// The checked record.
+        record: Record<'a>,
+    },
+    /// Damaged bytes at `offset`, followed by a valid record `skipped`
+    /// bytes later: corruption in the middle of the log, not its end.
+    Corrupted {
+        /// Where the damage starts (the end of the last valid record).
+        offset: usize,
+        /// Bytes skipped to reach the next valid record.
+        skipped: usize,
+        /// Why the frame at `offset` was refused.
+        error: FormatError,
+    },
+}
+
+/// How a log image ends, once the walk is over.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum End {
+    /// After the last valid record there is nothing, or only erased
+    /// (`0xFF`) bytes.
+    Clean {
+        /// Where the last valid record ends (padding included): where a
+        /// writer goes on.
+        offset: usize,
+    },
+    /// After the last valid record there are bytes that are not a valid
+    /// record and no valid record follows: a write that did not finish.
+    /// They are cut, never applied.
+    Torn {
+        /// Where the torn bytes start (the end of the last valid record).
+        offset: usize,
+        /// How many bytes, to the end of the image, are cut.
+        len: usize,
+        /// Why the frame at `offset` was refused.
+        error: FormatError,
+    },
+}
+
+impl End {
+    /// Where the valid part of the log ends.
+    pub const fn offset(&self) -> usize {
+        match *self {
+            End::Clean { offset } | End::Torn { offset, .. } => offset,
+        }
+    }
+}
+
+/// Walks the records of an image, yielding [`Event`]s; after the last one,
+/// [`Reader::end`] says how the log ends.
+///
+/// It never stops at the first bad frame: when a frame is refused it looks
+/// at every later aligned offset for a valid one, so corruption in the
+/// middle is reported (with its offset and size) and the records after it
+/// are still yielded. Only a bad region with nothing valid after it is a
+/// torn tail.
+#[derive(Clone, Debug)]
+pub struct Reader<'a> {
+    image: &'a [u8],
+    width: Width,
+    align: usize,
+    pos: usize,
+    end: Option<End>,
+}
+
+impl<'a> Reader<'a> {
+    /// Checks the image's header and returns it with a reader positioned at
+    /// the first record.
+    pub fn open(image: &'a [u8]) -> Result<(Header, Reader<'a>), FormatError> {
+        let header = Header::new_checked(image)?;
+        let start = header.padded_len().min(image.len());
+        Ok((
+            header,
+            Reader::new(image, header.width, header.align, start),
+        ))
+    }
+
+    /// A reader over `image` (records of `width`, aligned to `align`
+    /// relative to the image's start), starting at `start`.
+    pub fn new(image: &'a [u8], width: Width, align: usize, start: usize) -> Reader<'a> {
+        Reader {
+            image,
+            width,
+            align: align.max(1),
+            pos: start,
+            end: None,
+        }
+    }
+
+    /// How the log ends; `None` until the walk is over.
+    pub const fn end(&self) -> Option<End> {
+        self.end
+    }
+
+    /// The offset of the next frame to be read.
+    pub const fn position(&self) -> usize {
+        self.pos
+    }
+
+    /// The image.
+    pub const fn image(&self) -> &'a [u8] {
+        self.image
+    }
+
+    /// The first aligned offset after `from` where a valid frame starts.
+    fn resync(&self, from: usize) -> Option<usize> {
+        let mut p = from + self.align;
+        while p + RECORD_HEADER_LEN <= self.image.len() {
+            if Record::new_checked(&self.image[p..], self.width).is_ok() {
+                return Some(p);
+            }
+            p += self.align;
+        }
+        None
+    }
+}
+
+impl<'a> Iterator for Reader<'a> {
+    type Item = Event<'a>;
+
+    fn next(&mut self) -> Option<Event<'a>> {
+        if self.end.is_some() {
+            return None;
+        }
+        let pos = self.pos;
+        let Some(rest) = self.image.get(pos..).filter(|r| !r.is_empty()) else {
+            self.end = Some(End::Clean {
+                offset: pos.min(self.image.len()),
+            });
+            return None;
+        };
+        match Record::new_checked(rest, self.width) {
+            Ok(record) => {
+                self.pos = pos + record.padded_len(self.align);
+                Some(Event::Record {
+                    offset: pos,
+                    record,
+                })
+            }
+            Err(error) => {
+                if is_erased(rest) {
+                    self.end = Some(End::Clean { offset: pos });
+                    return None;
+                }
+                match self.resync(pos) {
+                    Some(next) => {
+                        self.pos = next;
+                        Some(Event::Corrupted {
+                            offset: pos,
+                            skipped: next - pos,
+                            error,
+                        })
+                    }
+                    None => {
+                        self.end = Some(End::Torn {
+                            offset: pos,
+                            len: rest.len(),
+                            error,
+                        });
+                        None
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Whether every byte is erased (`0xFF`).
+pub fn is_erased(bytes: &[u8]) -> bool {
+    bytes.iter().all(|&b| b == 0xFF)
+}
