@@ -1,5 +1,5 @@
 //! Shared helpers for the store tests: a model of the space and workloads.
-#![allow(dead_code)]
+#![allow(dead_code, unreachable_pub)]
 
 use bindspace_core::mutation::Mutation;
 use bindspace_core::prng::SplitMix64;
