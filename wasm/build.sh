@@ -14,8 +14,9 @@
 # wasm-opt comes from the npm package `binaryen` in wasm/dev (Debian's is too
 # old for current wasm-bindgen output); --no-opt skips it.
 #
-# Each flavour builds in its own target directory (target/wasm-simd128,
-# target/wasm-scalar) so switching RUSTFLAGS does not rebuild the other.
+# Each flavour builds in its own target directory (target/wasm32-simd128,
+# target/wasm32-scalar, shared with the test steps) so switching RUSTFLAGS
+# does not rebuild the other.
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -54,7 +55,7 @@ if [ "$want" != "$have" ]; then
   exit 1
 fi
 
-target_dir="$root/target/wasm-$flavour"
+target_dir="$root/target/wasm32-$flavour"
 echo "== cargo build bindspace-wasm ($flavour)"
 RUSTFLAGS="$rustflags" CARGO_TARGET_DIR="$target_dir" \
   cargo build --manifest-path "$root/Cargo.toml" -p bindspace-wasm \

@@ -3,14 +3,28 @@
 //! addresses as `"0x80:1F"` strings or integers `0..=65535`.
 
 use crate::errors::{js_error, ErrorKind};
-use bindspace_core::{width::Width, Addr};
+use bindspace_core::{width::Width, Addr, Zone};
 use wasm_bindgen::prelude::*;
 
 #[wasm_bindgen(typescript_custom_section)]
 const ADDRESS_TS: &str = r#"
 /** An address: `"0x80:1F"` (prefix:slot in hex, `0x` optional) or an integer 0..=65535. */
 export type Address = string | number;
+
+/** The three zones of the address space, by prefix: surface 0x00-0x0F, fluid 0x10-0x7F, nodes 0x80-0xFF. */
+export type Zone = "surface" | "fluid" | "nodes";
 "#;
+
+#[wasm_bindgen]
+extern "C" {
+    /// An address as JavaScript passes it: `"0x80:1F"` or an integer.
+    #[wasm_bindgen(typescript_type = "Address")]
+    pub type AddressArg;
+
+    /// A zone name: `"surface"`, `"fluid"` or `"nodes"`.
+    #[wasm_bindgen(typescript_type = "Zone")]
+    pub type ZoneArg;
+}
 
 /// Reads a fingerprint of exactly `width` from bytes.
 pub fn fp_from_bytes(bytes: &[u8], width: Width) -> Result<Vec<u64>, JsValue> {
@@ -83,6 +97,17 @@ pub fn addr_from_js(value: &JsValue) -> Result<Addr, JsValue> {
         ErrorKind::Address,
         "an address must be a string like \"0x80:1F\" or an integer 0..=65535",
     ))
+}
+
+/// Reads a zone name, ignoring ASCII case.
+pub fn zone_from_js(value: &JsValue) -> Result<Zone, JsValue> {
+    let name = value.as_string().unwrap_or_default();
+    Zone::parse(name.as_bytes()).ok_or_else(|| {
+        js_error(
+            ErrorKind::Options,
+            format_args!("unknown zone {name:?}: use \"surface\", \"fluid\" or \"nodes\""),
+        )
+    })
 }
 
 /// The canonical text of an address: `0x80:1F`.

@@ -3,9 +3,10 @@
 //! optional; a present field of the wrong type or range is an
 //! `OptionsError`, never silently ignored.
 
+use crate::convert::zone_from_js;
 use crate::errors::{js_error, ErrorKind};
 use bindspace_core::space::{Filter, ROWS_MAX};
-use bindspace_core::{width::Width, Zone};
+use bindspace_core::width::Width;
 use wasm_bindgen::prelude::*;
 
 #[wasm_bindgen(typescript_custom_section)]
@@ -23,7 +24,7 @@ export interface SearchOptions {
   /** How many hits at most, 0..=65536. Default 10. */
   k?: number;
   /** Only addresses of this zone. */
-  zone?: "surface" | "fluid" | "nodes";
+  zone?: Zone;
   /** Only addresses with this prefix (0..=255); not together with `zone`. */
   prefix?: number;
   /** Only hits at most this Hamming distance away. */
@@ -38,6 +39,17 @@ export interface SearchHit {
   distance: number;
 }
 "#;
+
+#[wasm_bindgen]
+extern "C" {
+    /// `{ width, capacity }` as JavaScript passes it.
+    #[wasm_bindgen(typescript_type = "BindSpaceOptions")]
+    pub type BindSpaceOptionsArg;
+
+    /// `{ k, zone, prefix, maxDist }` as JavaScript passes it.
+    #[wasm_bindgen(typescript_type = "SearchOptions")]
+    pub type SearchOptionsArg;
+}
 
 /// The number of hits a search returns unless told otherwise.
 pub const DEFAULT_K: usize = 10;
@@ -108,18 +120,9 @@ impl SearchRequest {
     pub fn from_js(options: &JsValue) -> Result<SearchRequest, JsValue> {
         let k = integer(options, "k", 0, ROWS_MAX as u32)?.map_or(DEFAULT_K, |k| k as usize);
         let max_distance = integer(options, "maxDist", 0, u32::MAX)?;
-        let zone = match field(options, "zone")? {
-            None => None,
-            Some(value) => {
-                let name = value.as_string().unwrap_or_default();
-                Some(Zone::parse(name.as_bytes()).ok_or_else(|| {
-                    js_error(
-                        ErrorKind::Options,
-                        "option zone must be \"surface\", \"fluid\" or \"nodes\"",
-                    )
-                })?)
-            }
-        };
+        let zone = field(options, "zone")?
+            .map(|value| zone_from_js(&value))
+            .transpose()?;
         let prefix = integer(options, "prefix", 0, 255)?;
         let filter = match (zone, prefix) {
             (Some(_), Some(_)) => {

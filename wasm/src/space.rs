@@ -5,10 +5,12 @@
 //! appended to the log, and only then applied (see [`BindSpace::commit`]),
 //! the same order as on every other front end.
 
-use crate::convert::{addr_from_js, addr_to_js, fp_from_bytes, fp_to_bytes};
+use crate::convert::{
+    addr_from_js, addr_to_js, fp_from_bytes, fp_to_bytes, zone_from_js, AddressArg, ZoneArg,
+};
 use crate::errors::{js_error, ErrorKind};
 use crate::fingerprint_ops::{fp_error, fps_from_array};
-use crate::options::{SearchRequest, SpaceOptions};
+use crate::options::{BindSpaceOptionsArg, SearchOptionsArg, SearchRequest, SpaceOptions};
 use crate::storage::Capped;
 use bindspace_core::fingerprint;
 use bindspace_core::kernels::Kernel;
@@ -111,9 +113,8 @@ impl BindSpace {
     /// A new, empty space. `options`: `{ width, capacity }`, both optional
     /// (8,192 bits and 65,536 entries by default).
     #[wasm_bindgen(constructor)]
-    pub fn new(
-        #[wasm_bindgen(unchecked_param_type = "BindSpaceOptions")] options: JsValue,
-    ) -> Result<BindSpace, JsValue> {
+    pub fn new(options: Option<BindSpaceOptionsArg>) -> Result<BindSpace, JsValue> {
+        let options = options.map_or(JsValue::UNDEFINED, JsValue::from);
         Ok(BindSpace::with_options(SpaceOptions::from_js(&options)?))
     }
 
@@ -158,22 +159,15 @@ impl BindSpace {
 
     /// Stores `fp` at `addr` (replacing any fingerprint there; its label,
     /// parent and expiry are kept).
-    pub fn set(
-        &mut self,
-        #[wasm_bindgen(unchecked_param_type = "Address")] addr: JsValue,
-        fp: &[u8],
-    ) -> Result<(), JsValue> {
-        let addr = addr_from_js(&addr)?;
+    pub fn set(&mut self, addr: &AddressArg, fp: &[u8]) -> Result<(), JsValue> {
+        let addr = addr_from_js(addr)?;
         let fp = self.fp(fp)?;
         self.commit(&[Mutation::Set { addr, fp: &fp }])
     }
 
     /// The fingerprint at `addr`, or `undefined`.
-    pub fn get(
-        &self,
-        #[wasm_bindgen(unchecked_param_type = "Address")] addr: JsValue,
-    ) -> Result<Option<Vec<u8>>, JsValue> {
-        let addr = addr_from_js(&addr)?;
+    pub fn get(&self, addr: &AddressArg) -> Result<Option<Vec<u8>>, JsValue> {
+        let addr = addr_from_js(addr)?;
         Ok(self
             .space
             .get_live(addr, self.now)
@@ -181,11 +175,9 @@ impl BindSpace {
     }
 
     /// Everything stored at `addr`, or `undefined`.
-    pub fn entry(
-        &self,
-        #[wasm_bindgen(unchecked_param_type = "Address")] addr: JsValue,
-    ) -> Result<JsValue, JsValue> {
-        let addr = addr_from_js(&addr)?;
+    #[wasm_bindgen(unchecked_return_type = "EntryInfo | undefined")]
+    pub fn entry(&self, addr: &AddressArg) -> Result<JsValue, JsValue> {
+        let addr = addr_from_js(addr)?;
         let Some(e) = self.space.get_live(addr, self.now) else {
             return Ok(JsValue::UNDEFINED);
         };
@@ -208,11 +200,8 @@ impl BindSpace {
     }
 
     /// Removes the entry at `addr`; says whether there was one.
-    pub fn delete(
-        &mut self,
-        #[wasm_bindgen(unchecked_param_type = "Address")] addr: JsValue,
-    ) -> Result<bool, JsValue> {
-        let addr = addr_from_js(&addr)?;
+    pub fn delete(&mut self, addr: &AddressArg) -> Result<bool, JsValue> {
+        let addr = addr_from_js(addr)?;
         if !self.space.exists(addr) {
             return Ok(false);
         }
@@ -222,30 +211,15 @@ impl BindSpace {
     }
 
     /// Whether an entry is stored at `addr`.
-    pub fn has(
-        &self,
-        #[wasm_bindgen(unchecked_param_type = "Address")] addr: JsValue,
-    ) -> Result<bool, JsValue> {
-        Ok(self.space.exists_live(addr_from_js(&addr)?, self.now))
+    pub fn has(&self, addr: &AddressArg) -> Result<bool, JsValue> {
+        Ok(self.space.exists_live(addr_from_js(addr)?, self.now))
     }
 
     /// How many entries are stored, in one zone if `zone` is given.
-    pub fn count(
-        &self,
-        #[wasm_bindgen(unchecked_param_type = "\"surface\" | \"fluid\" | \"nodes\"")] zone: Option<
-            String,
-        >,
-    ) -> Result<usize, JsValue> {
+    pub fn count(&self, zone: Option<ZoneArg>) -> Result<usize, JsValue> {
         let filter = match zone {
             None => Filter::All,
-            Some(name) => {
-                Filter::Zone(bindspace_core::Zone::parse(name.as_bytes()).ok_or_else(|| {
-                    js_error(
-                        ErrorKind::Options,
-                        format_args!("unknown zone {name:?}: use surface, fluid or nodes"),
-                    )
-                })?)
-            }
+            Some(z) => Filter::Zone(zone_from_js(&z)?),
         };
         Ok(self.space.count_live(filter, self.now))
     }
@@ -270,9 +244,9 @@ impl BindSpace {
     pub fn search(
         &self,
         query: &[u8],
-        #[wasm_bindgen(unchecked_param_type = "SearchOptions")] options: JsValue,
+        options: Option<SearchOptionsArg>,
     ) -> Result<js_sys::Array, JsValue> {
-        let request = SearchRequest::from_js(&options)?;
+        let request = SearchRequest::from_js(&options.map_or(JsValue::UNDEFINED, JsValue::from))?;
         let query = self.fp(query)?;
         let mut opts = SearchOptions::new().filter(request.filter).now(self.now);
         if let Some(d) = request.max_distance {
@@ -298,16 +272,12 @@ impl BindSpace {
     #[wasm_bindgen(js_name = setLabel)]
     pub fn set_label(
         &mut self,
-        #[wasm_bindgen(unchecked_param_type = "Address")] addr: JsValue,
+        addr: &AddressArg,
         label: &str,
-        #[wasm_bindgen(unchecked_param_type = "Address | undefined")] parent: JsValue,
+        parent: Option<AddressArg>,
     ) -> Result<(), JsValue> {
-        let addr = addr_from_js(&addr)?;
-        let parent = if parent.is_undefined() || parent.is_null() {
-            None
-        } else {
-            Some(addr_from_js(&parent)?)
-        };
+        let addr = addr_from_js(addr)?;
+        let parent = parent.map(|p| addr_from_js(&p)).transpose()?;
         self.commit(&[Mutation::Meta {
             addr,
             label: label.as_bytes(),
@@ -317,12 +287,8 @@ impl BindSpace {
 
     /// Makes the entry at `addr` (which must exist) disappear at tick `at`,
     /// or never when `at` is `null`/`undefined`.
-    pub fn expire(
-        &mut self,
-        #[wasm_bindgen(unchecked_param_type = "Address")] addr: JsValue,
-        at: Option<f64>,
-    ) -> Result<(), JsValue> {
-        let addr = addr_from_js(&addr)?;
+    pub fn expire(&mut self, addr: &AddressArg, at: Option<f64>) -> Result<(), JsValue> {
+        let addr = addr_from_js(addr)?;
         let at = at.map(|t| tick_from_js(t, "at")).transpose()?;
         self.commit(&[Mutation::Expire { addr, at }])
     }

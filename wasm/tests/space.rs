@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{a, assert_throws, hits, obj, space};
+use common::{a, any, assert_throws, hits, n, opts, space};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_test::wasm_bindgen_test;
 
@@ -14,31 +14,31 @@ fn set_then_get_round_trips_bytes() {
     let mut s = space(BITS, 16);
     let fp = s.encode_text("hello world").unwrap();
     assert_eq!(fp.len(), 128);
-    s.set(a("0x80:1F"), &fp).unwrap();
-    assert_eq!(s.get(a("0x80:1F")).unwrap(), Some(fp.clone()));
+    s.set(&a("0x80:1F"), &fp).unwrap();
+    assert_eq!(s.get(&a("0x80:1F")).unwrap(), Some(fp.clone()));
     // The same address in every accepted spelling.
-    assert_eq!(s.get(a("80:1f")).unwrap(), Some(fp.clone()));
-    assert_eq!(s.get(JsValue::from(0x801F)).unwrap(), Some(fp));
-    assert_eq!(s.get(a("0x80:20")).unwrap(), None);
-    assert!(s.has(a("0x80:1F")).unwrap());
-    assert!(!s.has(a("0x80:20")).unwrap());
+    assert_eq!(s.get(&a("80:1f")).unwrap(), Some(fp.clone()));
+    assert_eq!(s.get(&n(f64::from(0x801F))).unwrap(), Some(fp));
+    assert_eq!(s.get(&a("0x80:20")).unwrap(), None);
+    assert!(s.has(&a("0x80:1F")).unwrap());
+    assert!(!s.has(&a("0x80:20")).unwrap());
 }
 
 #[wasm_bindgen_test]
 fn bad_addresses_throw_address_error() {
     let s = space(BITS, 16);
-    assert_throws(s.get(a("801F")), "AddressError", "0x80:1F");
-    assert_throws(s.get(a("100:00")), "AddressError", "at most 0xFF");
-    assert_throws(s.get(JsValue::from(65536)), "AddressError", "0..=65535");
-    assert_throws(s.get(JsValue::from(1.5)), "AddressError", "0..=65535");
-    assert_throws(s.get(JsValue::TRUE), "AddressError", "string like");
+    assert_throws(s.get(&a("801F")), "AddressError", "0x80:1F");
+    assert_throws(s.get(&a("100:00")), "AddressError", "at most 0xFF");
+    assert_throws(s.get(&n(65536.0)), "AddressError", "0..=65535");
+    assert_throws(s.get(&n(1.5)), "AddressError", "0..=65535");
+    assert_throws(s.get(&any(JsValue::TRUE)), "AddressError", "string like");
 }
 
 #[wasm_bindgen_test]
 fn wrong_width_fingerprints_throw_and_change_nothing() {
     let mut s = space(BITS, 16);
     assert_throws(
-        s.set(a("0x10:00"), &[0u8; 64]),
+        s.set(&a("0x10:00"), &[0u8; 64]),
         "FingerprintError",
         "this space is 1024 bits",
     );
@@ -48,29 +48,25 @@ fn wrong_width_fingerprints_throw_and_change_nothing() {
         1.0,
         "a refused write takes no sequence number"
     );
-    assert_throws(
-        s.search(&[0u8; 8], JsValue::UNDEFINED),
-        "FingerprintError",
-        "64 bits",
-    );
+    assert_throws(s.search(&[0u8; 8], None), "FingerprintError", "64 bits");
 }
 
 #[wasm_bindgen_test]
 fn full_space_throws_capacity_error_and_overwrites_nothing() {
     let mut s = space(64, 3);
     for i in 0..3u8 {
-        s.set(JsValue::from(0x1000 + u32::from(i)), &[i; 8])
+        s.set(&n(f64::from(0x1000 + u32::from(i))), &[i; 8])
             .unwrap();
     }
-    assert_throws(s.set(a("0x10:03"), &[9; 8]), "CapacityError", "full");
+    assert_throws(s.set(&a("0x10:03"), &[9; 8]), "CapacityError", "full");
     assert_eq!(s.count(None).unwrap(), 3);
-    assert!(!s.has(a("0x10:03")).unwrap());
+    assert!(!s.has(&a("0x10:03")).unwrap());
     // Replacing an existing entry needs no new row.
-    s.set(a("0x10:01"), &[7; 8]).unwrap();
-    assert_eq!(s.get(a("0x10:01")).unwrap(), Some(vec![7; 8]));
+    s.set(&a("0x10:01"), &[7; 8]).unwrap();
+    assert_eq!(s.get(&a("0x10:01")).unwrap(), Some(vec![7; 8]));
     // After a delete there is room again.
-    assert!(s.delete(a("0x10:00")).unwrap());
-    s.set(a("0x10:03"), &[9; 8]).unwrap();
+    assert!(s.delete(&a("0x10:00")).unwrap());
+    s.set(&a("0x10:03"), &[9; 8]).unwrap();
     assert_eq!(s.count(None).unwrap(), 3);
 }
 
@@ -78,43 +74,47 @@ fn full_space_throws_capacity_error_and_overwrites_nothing() {
 fn options_are_checked() {
     use bindspace_wasm::BindSpace;
     assert_throws(
-        BindSpace::new(obj(&[("width", 100.into())])),
+        BindSpace::new(opts(&[("width", 100.into())])),
         "OptionsError",
         "multiple of 64",
     );
     assert_throws(
-        BindSpace::new(obj(&[("width", 32768.into())])),
+        BindSpace::new(opts(&[("width", 32768.into())])),
         "OptionsError",
         "out of range",
     );
     assert_throws(
-        BindSpace::new(obj(&[("capacity", 0.into())])),
+        BindSpace::new(opts(&[("capacity", 0.into())])),
         "OptionsError",
         "capacity",
     );
     assert_throws(
-        BindSpace::new(obj(&[("capacity", "x".into())])),
+        BindSpace::new(opts(&[("capacity", "x".into())])),
         "OptionsError",
         "capacity",
     );
-    assert_throws(BindSpace::new(JsValue::from(5)), "OptionsError", "object");
-    let s = BindSpace::new(JsValue::UNDEFINED).unwrap();
+    assert_throws(
+        BindSpace::new(Some(any(JsValue::from(5)))),
+        "OptionsError",
+        "object",
+    );
+    let s = BindSpace::new(None).unwrap();
     assert_eq!((s.width(), s.capacity()), (8192, 65536));
     let q = s.encode_text("q").unwrap();
     assert_throws(
-        s.search(&q, obj(&[("k", (-1).into())])),
+        s.search(&q, opts(&[("k", (-1).into())])),
         "OptionsError",
         "option k",
     );
     assert_throws(
-        s.search(&q, obj(&[("zone", "moon".into())])),
+        s.search(&q, opts(&[("zone", "moon".into())])),
         "OptionsError",
         "zone",
     );
     assert_throws(
         s.search(
             &q,
-            obj(&[("zone", "nodes".into()), ("prefix", 0x80.into())]),
+            opts(&[("zone", "nodes".into()), ("prefix", 0x80.into())]),
         ),
         "OptionsError",
         "not both",
@@ -131,38 +131,38 @@ fn search_is_exact_and_breaks_ties_by_address() {
         "quantum field theory lecture notes",
     ];
     for (i, t) in texts.iter().enumerate() {
-        s.set(JsValue::from(0x8000 + i as u32), &s.encode_text(t).unwrap())
+        s.set(&n(f64::from(0x8000 + i as u32)), &s.encode_text(t).unwrap())
             .unwrap();
     }
     // The same fingerprint at a higher and a lower address: equal distance,
     // the lower address first.
     let cat = s.encode_text(texts[0]).unwrap();
-    s.set(a("0x20:00"), &cat).unwrap();
-    let found = hits(s.search(&cat, obj(&[("k", 3.into())])).unwrap());
+    s.set(&a("0x20:00"), &cat).unwrap();
+    let found = hits(s.search(&cat, opts(&[("k", 3.into())])).unwrap());
     assert_eq!(found[0], ("0x20:00".to_string(), 0));
     assert_eq!(found[1], ("0x80:00".to_string(), 0));
     assert_eq!(found[2].0, "0x80:02", "the near sentence comes next");
     // Every distance matches hamming(), and the list is sorted.
-    let all = hits(s.search(&cat, obj(&[("k", 100.into())])).unwrap());
+    let all = hits(s.search(&cat, opts(&[("k", 100.into())])).unwrap());
     assert_eq!(all.len(), 5, "k above the count returns everything");
     for w in all.windows(2) {
         assert!(w[0].1 <= w[1].1);
     }
     for (addr, d) in &all {
-        let fp = s.get(a(addr)).unwrap().unwrap();
+        let fp = s.get(&a(addr)).unwrap().unwrap();
         assert_eq!(s.hamming(&cat, &fp).unwrap(), *d);
     }
     // Zone and prefix filters, maximum distance.
-    let fluid = hits(s.search(&cat, obj(&[("zone", "fluid".into())])).unwrap());
+    let fluid = hits(s.search(&cat, opts(&[("zone", "fluid".into())])).unwrap());
     assert_eq!(fluid, vec![("0x20:00".to_string(), 0)]);
     let nodes = hits(
-        s.search(&cat, obj(&[("prefix", 0x80.into()), ("k", 2.into())]))
+        s.search(&cat, opts(&[("prefix", 0x80.into()), ("k", 2.into())]))
             .unwrap(),
     );
     assert_eq!(nodes[0].0, "0x80:00");
-    let exact = hits(s.search(&cat, obj(&[("maxDist", 0.into())])).unwrap());
+    let exact = hits(s.search(&cat, opts(&[("maxDist", 0.into())])).unwrap());
     assert_eq!(exact.len(), 2);
-    let none = hits(s.search(&cat, obj(&[("zone", "surface".into())])).unwrap());
+    let none = hits(s.search(&cat, opts(&[("zone", "surface".into())])).unwrap());
     assert!(none.is_empty());
 }
 
@@ -170,77 +170,79 @@ fn search_is_exact_and_breaks_ties_by_address() {
 fn empty_space_search_returns_nothing() {
     let s = space(BITS, 4);
     let q = s.encode_text("anything").unwrap();
-    assert!(hits(s.search(&q, JsValue::UNDEFINED).unwrap()).is_empty());
+    assert!(hits(s.search(&q, None).unwrap()).is_empty());
 }
 
 #[wasm_bindgen_test]
 fn delete_count_and_addresses() {
     let mut s = space(64, 16);
     for raw in [0x0001u32, 0x1000, 0x7FFF, 0x8000, 0xFFFF] {
-        s.set(JsValue::from(raw), &[1; 8]).unwrap();
+        s.set(&n(f64::from(raw)), &[1; 8]).unwrap();
     }
     assert_eq!(s.count(None).unwrap(), 5);
-    assert_eq!(s.count(Some("surface".into())).unwrap(), 1);
-    assert_eq!(s.count(Some("FLUID".into())).unwrap(), 2);
-    assert_eq!(s.count(Some("nodes".into())).unwrap(), 2);
-    assert_throws(s.count(Some("moon".into())), "OptionsError", "unknown zone");
+    assert_eq!(s.count(Some(any("surface".into()))).unwrap(), 1);
+    assert_eq!(s.count(Some(any("FLUID".into()))).unwrap(), 2);
+    assert_eq!(s.count(Some(any("nodes".into()))).unwrap(), 2);
+    assert_throws(
+        s.count(Some(any("moon".into()))),
+        "OptionsError",
+        "unknown zone",
+    );
     assert_eq!(
         s.addresses().to_vec(),
         vec![0x0001, 0x1000, 0x7FFF, 0x8000, 0xFFFF]
     );
-    assert!(s.delete(a("0x7F:FF")).unwrap());
-    assert!(!s.delete(a("0x7F:FF")).unwrap(), "deleting nothing says so");
+    assert!(s.delete(&a("0x7F:FF")).unwrap());
+    assert!(
+        !s.delete(&a("0x7F:FF")).unwrap(),
+        "deleting nothing says so"
+    );
     assert_eq!(s.addresses().to_vec(), vec![0x0001, 0x1000, 0x8000, 0xFFFF]);
 }
 
 #[wasm_bindgen_test]
 fn labels_parents_and_versions() {
     let mut s = space(64, 16);
-    s.set(a("0x80:00"), &[1; 8]).unwrap();
-    s.set(a("0x80:01"), &[2; 8]).unwrap();
-    s.set_label(a("0x80:01"), "child", a("0x80:00")).unwrap();
-    let e = s.entry(a("0x80:01")).unwrap();
+    s.set(&a("0x80:00"), &[1; 8]).unwrap();
+    s.set(&a("0x80:01"), &[2; 8]).unwrap();
+    s.set_label(&a("0x80:01"), "child", Some(a("0x80:00")))
+        .unwrap();
+    let e = s.entry(&a("0x80:01")).unwrap();
     let get = |k: &str| js_sys::Reflect::get(&e, &k.into()).unwrap();
     assert_eq!(get("label").as_string().unwrap(), "child");
     assert_eq!(get("parent").as_string().unwrap(), "0x80:00");
     assert_eq!(get("version").as_f64().unwrap(), 3.0);
     assert!(get("expiresAt").is_undefined());
     assert_throws(
-        s.set_label(a("0x80:01"), &"x".repeat(33), JsValue::UNDEFINED),
+        s.set_label(&a("0x80:01"), &"x".repeat(33), None),
         "OptionsError",
         "label of 33 bytes",
     );
     assert_throws(
-        s.set_label(a("0x80:09"), "nobody", JsValue::UNDEFINED),
+        s.set_label(&a("0x80:09"), "nobody", None),
         "AddressError",
         "no entry at 0x80:09",
     );
-    assert!(s.entry(a("0x80:09")).unwrap().is_undefined());
+    assert!(s.entry(&a("0x80:09")).unwrap().is_undefined());
 }
 
 #[wasm_bindgen_test]
 fn expired_entries_are_invisible_after_their_tick() {
     let mut s = space(64, 16);
-    s.set(a("0x10:00"), &[3; 8]).unwrap();
-    s.set(a("0x10:01"), &[3; 8]).unwrap();
-    s.expire(a("0x10:00"), Some(10.0)).unwrap();
+    s.set(&a("0x10:00"), &[3; 8]).unwrap();
+    s.set(&a("0x10:01"), &[3; 8]).unwrap();
+    s.expire(&a("0x10:00"), Some(10.0)).unwrap();
     s.set_now(9.0).unwrap();
-    assert!(s.has(a("0x10:00")).unwrap());
-    assert_eq!(
-        hits(s.search(&[3; 8], JsValue::UNDEFINED).unwrap()).len(),
-        2
-    );
+    assert!(s.has(&a("0x10:00")).unwrap());
+    assert_eq!(hits(s.search(&[3; 8], None).unwrap()).len(), 2);
     s.set_now(10.0).unwrap();
-    assert!(!s.has(a("0x10:00")).unwrap());
-    assert_eq!(s.get(a("0x10:00")).unwrap(), None);
+    assert!(!s.has(&a("0x10:00")).unwrap());
+    assert_eq!(s.get(&a("0x10:00")).unwrap(), None);
     assert_eq!(s.count(None).unwrap(), 1);
-    assert_eq!(
-        hits(s.search(&[3; 8], JsValue::UNDEFINED).unwrap()).len(),
-        1
-    );
+    assert_eq!(hits(s.search(&[3; 8], None).unwrap()).len(), 1);
     assert_throws(s.set_now(-1.0), "OptionsError", "non-negative");
     assert_throws(
-        s.expire(a("0x10:01"), Some(0.5)),
+        s.expire(&a("0x10:01"), Some(0.5)),
         "OptionsError",
         "integer tick",
     );

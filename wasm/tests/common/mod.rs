@@ -1,6 +1,7 @@
 //! Helpers shared by the wasm-bindgen-test suites.
 #![allow(dead_code, unreachable_pub)]
 
+use bindspace_wasm::convert::AddressArg;
 use bindspace_wasm::BindSpace;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
@@ -14,9 +15,19 @@ pub fn obj(fields: &[(&str, JsValue)]) -> JsValue {
     o.into()
 }
 
+/// `{ key: value, ... }` as an options argument of type `T`.
+pub fn opts<T: JsCast>(fields: &[(&str, JsValue)]) -> Option<T> {
+    Some(obj(fields).unchecked_into())
+}
+
+/// Any JS value passed where `T` is expected (to test what bad input does).
+pub fn any<T: JsCast>(value: JsValue) -> T {
+    value.unchecked_into()
+}
+
 /// A space of `bits` bits holding at most `capacity` entries.
 pub fn space(bits: u32, capacity: u32) -> BindSpace {
-    BindSpace::new(obj(&[
+    BindSpace::new(opts(&[
         ("width", bits.into()),
         ("capacity", capacity.into()),
     ]))
@@ -24,8 +35,13 @@ pub fn space(bits: u32, capacity: u32) -> BindSpace {
 }
 
 /// An address string as JS.
-pub fn a(text: &str) -> JsValue {
-    JsValue::from_str(text)
+pub fn a(text: &str) -> AddressArg {
+    JsValue::from_str(text).unchecked_into()
+}
+
+/// An address number as JS.
+pub fn n(raw: f64) -> AddressArg {
+    JsValue::from_f64(raw).unchecked_into()
 }
 
 /// The class name and message of a thrown error; fails the test if the

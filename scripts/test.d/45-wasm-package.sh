@@ -1,0 +1,123 @@
+#!/usr/bin/env bash
+# The wasm binding and the npm package `bindspace`:
+#  1. bindspace-wasm's wasm-bindgen-test suites in Node and in headless
+#     Chromium, built plain (scalar kernel) and with +simd128;
+#  2. the package built by wasm/build.sh (simd128, wasm-opt), its .wasm size
+#     raw and gzipped, checked against the budget (150 KiB gzipped);
+#  3. `npm pack`, installed into an empty directory: Node tests there that
+#     `require` it and `import` it (store, search, errors, exportLog/openLog,
+#     the golden logs of tests/golden/), and `tsc --noEmit` on usage files
+#     with Node and bundler module resolution.
+set -euo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/../lib.sh"
+cd "$BINDSPACE_ROOT"
+make_scratch
+require_cmd wasm-bindgen wasm-bindgen-test-runner node npm chromium chromedriver gzip
+
+target=wasm32-unknown-unknown
+budget_kib=150
+dev="$BINDSPACE_ROOT/wasm/dev"
+
+# Project-local tools (typescript, binaryen's wasm-opt), pinned by
+# wasm/dev/package-lock.json; installed only when the lock file changed.
+ensure_dev_tools() {
+    if ! cmp -s "$dev/package-lock.json" "$dev/node_modules/.bindspace-lock" 2>/dev/null; then
+        section "npm ci in wasm/dev"
+        (cd "$dev" && run npm ci --no-audit --no-fund --loglevel=error)
+        cp "$dev/package-lock.json" "$dev/node_modules/.bindspace-lock"
+    fi
+}
+
+cat >"$SCRATCH/webdriver.json" <<JSON
+{
+  "goog:chromeOptions": {
+    "binary": "$(command -v chromium)",
+    "args": [
+      "--headless", "--no-sandbox", "--disable-gpu",
+      "--disable-background-networking", "--disable-component-update",
+      "--disable-sync", "--no-first-run", "--disable-dev-shm-usage",
+      "--user-data-dir=$SCRATCH/chromium-profile"
+    ]
+  }
+}
+JSON
+
+# The binding's own suites (wasm/tests/*.rs), one build per flavour in the
+# same target directories as the core's wasm32 step.
+binding_tests() {
+    local flavour="$1" runtime="$2" rustflags="$3" log passed
+    log="$SCRATCH/binding-$flavour-$runtime.log"
+    section "bindspace-wasm tests: $flavour build in $runtime"
+    local env_vars=(
+        "RUSTFLAGS=$rustflags"
+        "CARGO_TARGET_DIR=$BINDSPACE_ROOT/target/wasm32-$flavour"
+    )
+    if [[ "$runtime" == chromium ]]; then
+        env_vars+=(
+            WASM_BINDGEN_USE_BROWSER=1
+            "CHROMEDRIVER=$(command -v chromedriver)"
+            "WASM_BINDGEN_TEST_WEBDRIVER_JSON=$SCRATCH/webdriver.json"
+        )
+    fi
+    run_logged "$log" env "${env_vars[@]}" \
+        cargo test -p bindspace-wasm --target "$target" --tests || return 1
+    if [[ "$runtime" == chromium ]]; then
+        grep -q 'Running headless tests in Chrome' "$log" ||
+            fail "the runner did not use headless Chromium" || return 1
+    fi
+    passed="$(grep -Eo 'test result: ok\. [0-9]+ passed' "$log" | grep -Eo '[0-9]+' |
+        awk '{s += $1} END {print s + 0}')"
+    ((passed > 0)) || fail "no binding test ran in $runtime ($flavour)" || return 1
+    exercised "bindspace-wasm ($flavour build) in $runtime: $passed tests"
+}
+
+build_package() {
+    section "build the npm package (simd128, wasm-opt)"
+    ensure_dev_tools
+    run_logged "$SCRATCH/build.log" bash wasm/build.sh || return 1
+    local wasm raw gz
+    wasm="$BINDSPACE_ROOT/wasm/pkg/bindspace_wasm_bg.wasm"
+    raw="$(stat -c %s "$wasm")"
+    gz="$(gzip -9 -c "$wasm" | wc -c)"
+    printf '\n| .wasm (simd128, wasm-opt -O3) | raw | gzip -9 | budget |\n|---|---|---|---|\n'
+    printf '| bindspace_wasm_bg.wasm | %d B (%d KiB) | %d B (%d KiB) | %d KiB gzipped |\n\n' \
+        "$raw" $((raw / 1024)) "$gz" $((gz / 1024)) "$budget_kib"
+    ((gz <= budget_kib * 1024)) ||
+        fail "the .wasm is $gz bytes gzipped, over the $budget_kib KiB budget" || return 1
+    exercised "npm package bindspace: .wasm $((raw / 1024)) KiB raw, $((gz / 1024)) KiB gzipped (budget $budget_kib KiB)"
+}
+
+# Packs the package and installs the tarball into an empty project, as a
+# user would, then runs the Node tests and the type checks there.
+installed_package_tests() {
+    section "npm pack, install into an empty directory, require and import it"
+    local tarball app
+    tarball="$(cd wasm/pkg && npm pack --silent --pack-destination "$SCRATCH" | tail -n1)"
+    run tar -tzf "$SCRATCH/$tarball" | sed 's/^/  /'
+    app="$SCRATCH/app"
+    mkdir -p "$app"
+    printf '{ "name": "bindspace-smoke", "private": true, "type": "module" }\n' >"$app/package.json"
+    (cd "$app" && run npm install --no-audit --no-fund --loglevel=error "$SCRATCH/$tarball")
+    cp wasm/dev/package-tests/* "$app/"
+    (cd "$app" && BINDSPACE_GOLDEN="$BINDSPACE_ROOT/tests/golden" \
+        run_logged "$SCRATCH/node.log" node --test require.test.cjs import.test.mjs) || return 1
+    grep -Eq '^# fail 0' "$SCRATCH/node.log" || fail "node tests failed" || return 1
+    exercised "installed tarball in Node $(node --version): require and import, $(sed -n 's/^# pass //p' "$SCRATCH/node.log") tests"
+
+    section "tsc --noEmit on the installed package's types"
+    (cd "$app" && run "$dev/node_modules/.bin/tsc" -p tsconfig.json &&
+        run "$dev/node_modules/.bin/tsc" -p tsconfig.bundler.json) || return 1
+    exercised "TypeScript $("$dev/node_modules/.bin/tsc" --version | awk '{print $2}'): types checked (nodenext and bundler resolution)"
+}
+
+status=0
+binding_tests scalar node "" || status=1
+binding_tests scalar chromium "" || status=1
+binding_tests simd128 node "-C target-feature=+simd128" || status=1
+binding_tests simd128 chromium "-C target-feature=+simd128" || status=1
+if build_package; then
+    installed_package_tests || status=1
+else
+    status=1
+fi
+exit "$status"
