@@ -41,7 +41,9 @@ fn one_trial(seed: u64) -> bool {
         }
         let batch = random_batch(&mut rng, models.last().unwrap(), words);
         let before = sim.ops();
-        store.commit(&batch.mutations()).expect("commit on a healthy disk");
+        store
+            .commit(&batch.mutations())
+            .expect("commit on a healthy disk");
         let after = sim.ops();
         let mut next = models.last().unwrap().clone();
         apply_model(&mut next, &batch.mutations());
@@ -78,7 +80,10 @@ fn every_acknowledged_commit_survives_power_cuts_at_random_points() {
     let n = trials(2000);
     let landed = (0..n).filter(|&seed| one_trial(seed)).count();
     println!("bindspace store crash points: {n} workloads, {landed} power cuts inside a commit or checkpoint");
-    assert!(landed as u64 > n / 2, "too few cuts landed inside workloads");
+    assert!(
+        landed as u64 > n / 2,
+        "too few cuts landed inside workloads"
+    );
 }
 
 /// `Never` durability acknowledges without syncing: a cut may lose a

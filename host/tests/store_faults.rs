@@ -34,7 +34,10 @@ fn segments(sim: &SimFs, store_dir: &str) -> Vec<PathBuf> {
         .filter(|n| n.starts_with("wal-"))
         .collect();
     names.sort();
-    names.into_iter().map(|n| Path::new(store_dir).join(n)).collect()
+    names
+        .into_iter()
+        .map(|n| Path::new(store_dir).join(n))
+        .collect()
 }
 
 /// Seed defect: the log was written after memory. Here a commit whose
@@ -53,7 +56,11 @@ fn write_behind_log() {
     });
     let err = set(&store, a, 2).unwrap_err();
     assert!(matches!(err, StoreError::Poisoned { .. }), "{err}");
-    assert_eq!(word_at(&store, a), Some(1), "an unsynced commit became visible");
+    assert_eq!(
+        word_at(&store, a),
+        Some(1),
+        "an unsynced commit became visible"
+    );
     // Reads still work; writes are refused without another fsync attempt.
     let syncs = sim.syncs();
     let again = set(&store, a, 3).unwrap_err();
@@ -77,7 +84,10 @@ fn no_space_fails_the_commit_cleanly() {
     let store = open(&sim, &options).unwrap();
     let (a, b) = (Addr::new(0x10, 1), Addr::new(0x10, 2));
     store
-        .commit(&[Mutation::Set { addr: a, fp: &[1, 1] }])
+        .commit(&[Mutation::Set {
+            addr: a,
+            fp: &[1, 1],
+        }])
         .unwrap();
     sim.arm(Fault {
         op: FaultOp::Write,
@@ -86,16 +96,31 @@ fn no_space_fails_the_commit_cleanly() {
     });
     let err = store
         .commit(&[
-            Mutation::Set { addr: a, fp: &[2, 2] },
-            Mutation::Set { addr: b, fp: &[2, 2] },
+            Mutation::Set {
+                addr: a,
+                fp: &[2, 2],
+            },
+            Mutation::Set {
+                addr: b,
+                fp: &[2, 2],
+            },
         ])
         .unwrap_err();
     assert!(matches!(err, StoreError::NoSpace { .. }), "{err}");
     assert_eq!(store.view().get(a).unwrap().fp, &[1, 1]);
-    assert!(store.view().get(b).is_none(), "half of a failed batch was applied");
-    assert!(store.poisoned().is_none(), "a full disk is not a failed fsync");
+    assert!(
+        store.view().get(b).is_none(),
+        "half of a failed batch was applied"
+    );
+    assert!(
+        store.poisoned().is_none(),
+        "a full disk is not a failed fsync"
+    );
     store
-        .commit(&[Mutation::Set { addr: b, fp: &[3, 3] }])
+        .commit(&[Mutation::Set {
+            addr: b,
+            fp: &[3, 3],
+        }])
         .unwrap();
     let before = snapshot_of(&store.view());
     drop(store);
@@ -132,7 +157,11 @@ fn torn_tail_taken_for_eof() {
     }
     let reopened = open(&torn, &options).unwrap();
     assert_eq!(snapshot_of(&reopened.view()), want);
-    let (path, offset, cut) = reopened.recovery().torn_tail.clone().expect("the torn tail was reported");
+    let (path, offset, cut) = reopened
+        .recovery()
+        .torn_tail
+        .clone()
+        .expect("the torn tail was reported");
     assert_eq!(&path, segs.last().unwrap());
     assert!(offset > 0 && cut == 20, "cut {cut} bytes at {offset}");
     drop(reopened);
@@ -149,15 +178,28 @@ fn torn_tail_taken_for_eof() {
         other => panic!("expected Corrupt, got {other}"),
     }
     let message = err.to_string();
-    assert!(message.contains("wal-") && message.contains("repair"), "{message}");
+    assert!(
+        message.contains("wal-") && message.contains("repair"),
+        "{message}"
+    );
 
     // Repair opens, keeps every commit after the damage, reports the drop.
     let mut repair = options.clone();
     repair.repair = true;
     let repaired = open(&damaged, &repair).unwrap();
-    assert_eq!(repaired.recovery().dropped.len(), 1, "{:?}", repaired.recovery());
+    assert_eq!(
+        repaired.recovery().dropped.len(),
+        1,
+        "{:?}",
+        repaired.recovery()
+    );
     let got = snapshot_of(&repaired.view());
-    assert!(got.len() < want.len() && got.len() >= want.len() - 8, "{} of {}", got.len(), want.len());
+    assert!(
+        got.len() < want.len() && got.len() >= want.len() - 8,
+        "{} of {}",
+        got.len(),
+        want.len()
+    );
     for (addr, entry) in &got {
         assert_eq!(want.get(addr), Some(entry));
     }
@@ -265,7 +307,12 @@ fn read_modify_write_counter() {
     let options = small_options(1, 2048);
     let store = open(&sim, &options).unwrap();
     let counter = Addr::new(0x00, 1);
-    store.commit(&[Mutation::Set { addr: counter, fp: &[0] }]).unwrap();
+    store
+        .commit(&[Mutation::Set {
+            addr: counter,
+            fp: &[0],
+        }])
+        .unwrap();
     std::thread::scope(|s| {
         for _ in 0..8 {
             let store = &store;
@@ -309,11 +356,23 @@ fn a_store_refuses_another_width() {
     let sim = SimFs::new();
     let store = open(&sim, &small_options(2, 1 << 20)).unwrap();
     store
-        .commit(&[Mutation::Set { addr: Addr(5), fp: &[1, 2] }])
+        .commit(&[Mutation::Set {
+            addr: Addr(5),
+            fp: &[1, 2],
+        }])
         .unwrap();
     drop(store);
     let err = open(&sim, &small_options(3, 1 << 20)).unwrap_err();
-    assert!(matches!(err, StoreError::WidthMismatch { found: 128, expected: 192 }), "{err}");
+    assert!(
+        matches!(
+            err,
+            StoreError::WidthMismatch {
+                found: 128,
+                expected: 192
+            }
+        ),
+        "{err}"
+    );
 }
 
 /// A refused batch logs and changes nothing.
@@ -324,11 +383,20 @@ fn a_refused_batch_changes_nothing() {
     let ops = sim.ops();
     let err = store
         .commit(&[
-            Mutation::Set { addr: Addr(7), fp: &[1] },
-            Mutation::Expire { addr: Addr(8), at: Some(3) },
+            Mutation::Set {
+                addr: Addr(7),
+                fp: &[1],
+            },
+            Mutation::Expire {
+                addr: Addr(8),
+                at: Some(3),
+            },
         ])
         .unwrap_err();
-    assert!(matches!(err, StoreError::Rejected(SpaceError::NotFound { .. })), "{err}");
+    assert!(
+        matches!(err, StoreError::Rejected(SpaceError::NotFound { .. })),
+        "{err}"
+    );
     assert_eq!(sim.ops(), ops, "a refused batch reached the disk");
     assert_eq!(store.view().count(Filter::All), 0);
 }

@@ -41,7 +41,6 @@ pub use vfs::{StdFs, Vfs, VfsFile, VfsLock};
 pub use view::View;
 
 use arc_swap::ArcSwap;
-use bindspace_core::kernels::Kernel;
 use bindspace_core::mutation::Mutation;
 use bindspace_core::Width;
 use group::{GroupSync, SyncFailure};
@@ -66,7 +65,6 @@ pub(crate) struct Inner {
     pub(crate) fs: Arc<dyn Vfs>,
     pub(crate) dir: PathBuf,
     pub(crate) options: Options,
-    pub(crate) kernel: Kernel,
     /// One checkpoint or compaction at a time.
     pub(crate) maintenance: Mutex<()>,
     /// The appender: active segment and working state.
@@ -235,16 +233,7 @@ impl Store {
         opts: &SearchOptions,
         threads: usize,
     ) -> Result<Vec<Hit>, StoreError> {
-        let view = self.view();
-        let words = view.width().words();
-        if query.len() != words {
-            return Err(StoreError::QueryWidth {
-                expected: words,
-                got: query.len(),
-            });
-        }
-        let opts = opts.kernel(self.inner.kernel);
-        Ok(search::search(&view, query, k, &opts, threads))
+        self.view().search(query, k, opts, threads)
     }
 
     /// Rewrites the log down to the live records: writes the whole space

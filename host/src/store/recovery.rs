@@ -287,7 +287,6 @@ pub(crate) fn open(fs: Arc<dyn Vfs>, dir: &Path, options: Options) -> Result<Inn
     Ok(Inner {
         fs,
         dir: dir.to_path_buf(),
-        kernel: crate::kernels::detected(),
         maintenance: Mutex::new(()),
         writer: Mutex::new(Writer {
             segment,

@@ -76,6 +76,8 @@ struct State {
     locks: BTreeSet<PathBuf>,
     faults: Vec<Fault>,
     syncs: u64,
+    /// How long each `sync_data` takes (a real disk's flush latency).
+    sync_delay: std::time::Duration,
     /// Mutating calls so far (writes, truncations, syncs, directory changes).
     ops: u64,
     /// A power cut armed for mutating call number `.0`, with seed `.1`.
@@ -227,6 +229,12 @@ impl SimFs {
         self.lock_state().faults.clear();
     }
 
+    /// Makes every `sync_data` take `delay` (outside the disk's lock, so
+    /// other calls proceed meanwhile), like a real disk's flush.
+    pub fn set_sync_delay(&self, delay: std::time::Duration) {
+        self.lock_state().sync_delay = delay;
+    }
+
     /// How many `sync_data` calls succeeded so far.
     pub fn syncs(&self) -> u64 {
         self.lock_state().syncs
@@ -315,6 +323,12 @@ impl VfsFile for SimFile {
     }
 
     fn sync_data(&self) -> io::Result<()> {
+        // A flush covers the writes issued before it started.
+        let (covered, delay) = {
+            let state = self.fs.lock_state();
+            (state.nodes[&self.node].pending.len(), state.sync_delay)
+        };
+        std::thread::sleep(delay);
         let mut state = self.fs.lock_state();
         state.op();
         if let Some(e) = state.fault(FaultOp::Sync) {
@@ -322,8 +336,10 @@ impl VfsFile for SimFile {
         }
         state.syncs += 1;
         let node = state.nodes.get_mut(&self.node).expect("open node exists");
-        node.durable = node.live.clone();
-        node.pending.clear();
+        let covered = covered.min(node.pending.len());
+        for op in node.pending.drain(..covered) {
+            apply(&mut node.durable, &op);
+        }
         Ok(())
     }
 

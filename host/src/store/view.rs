@@ -71,6 +71,27 @@ impl View {
         self.shards_in(filter).flat_map(move |s| s.iter(filter))
     }
 
+    /// The `k` entries nearest to `query` in this view, best first, ties
+    /// broken by address, with the run-time-detected kernel, split across
+    /// up to `threads` threads.
+    pub fn search(
+        &self,
+        query: &[u64],
+        k: usize,
+        opts: &bindspace_core::search::SearchOptions,
+        threads: usize,
+    ) -> Result<Vec<bindspace_core::search::Hit>, super::StoreError> {
+        let words = self.width.words();
+        if query.len() != words {
+            return Err(super::StoreError::QueryWidth {
+                expected: words,
+                got: query.len(),
+            });
+        }
+        let opts = opts.kernel(crate::kernels::detected());
+        Ok(super::search::search(self, query, k, &opts, threads))
+    }
+
     /// The non-empty shards that can hold addresses passing `filter`, in
     /// prefix order.
     pub(crate) fn shards_in(&self, filter: Filter) -> impl Iterator<Item = &GrowableSpace> + '_ {

@@ -76,10 +76,11 @@ pub fn random_batch(rng: &mut SplitMix64, model: &Model, words: usize) -> Batch 
     let mut exists: BTreeMap<u16, bool> = BTreeMap::new();
     let n = 1 + rng.below(4) as usize;
     for _ in 0..n {
-        let addr = Addr::new([0x05, 0x20, 0x81][rng.below(3) as usize], rng.below(12) as u8);
-        let present = *exists
-            .get(&addr.0)
-            .unwrap_or(&model.contains_key(&addr.0));
+        let addr = Addr::new(
+            [0x05, 0x20, 0x81][rng.below(3) as usize],
+            rng.below(12) as u8,
+        );
+        let present = *exists.get(&addr.0).unwrap_or(&model.contains_key(&addr.0));
         match rng.below(10) {
             0..=4 => {
                 let fp: Vec<u64> = (0..words).map(|_| rng.next()).collect();
