@@ -60,9 +60,21 @@ impl Batch {
         self.ops.is_empty()
     }
 
-    /// Moves every mutation of `other` to the end of this batch.
-    pub(crate) fn extend(&mut self, other: Batch) {
-        self.ops.extend(other.ops);
+    /// Adds a copy of `m`.
+    pub fn push(&mut self, m: &Mutation<'_>) -> &mut Batch {
+        match *m {
+            Mutation::Set { addr, fp } => self.set(addr, fp),
+            Mutation::Delete { addr } => self.delete(addr),
+            Mutation::Expire { addr, at } => self.expire(addr, at),
+            Mutation::Meta {
+                addr,
+                label,
+                parent,
+            } => {
+                self.ops.push(Op::Meta(addr, label.to_vec(), parent));
+                self
+            }
+        }
     }
 
     /// The mutations, borrowing this batch's data.

@@ -151,7 +151,7 @@ impl Inner {
         };
         records::encode_header(view.width(), 0, view.seq(), &mut buf);
         for entry in view.iter(bindspace_core::space::Filter::All) {
-            records::encode_entry(&entry, &mut buf);
+            records::encode_entry(view.width(), &entry, &mut buf);
             if buf.len() >= 1 << 20 {
                 flush(&mut buf, &mut offset)?;
             }

@@ -71,7 +71,7 @@ impl Inner {
         let seq = w.working.seq() + 1;
         let mut buf = std::mem::take(&mut w.buf);
         buf.clear();
-        records::encode_batch(seq, batch, &mut buf);
+        records::encode_batch(self.options.width, seq, batch, &mut buf);
         if w.segment.len + buf.len() as u64 > self.options.segment_bytes
             && w.segment.len > records::HEADER_LEN as u64
         {
