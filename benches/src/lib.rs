@@ -1,5 +1,23 @@
 //! # bindspace-benches
 //!
 //! Criterion benchmarks for bindspace, each measured beside its anchor in
-//! the same run (a plain memory read, `simsimd`, ...). Shared helpers live
-//! here; the benchmarks are in `benches/`.
+//! the same run. The benchmarks live in `benches/`; this library holds what
+//! they share:
+//!
+//! - [`arena`]: word buffers whose first word sits on a 64-byte line, filled
+//!   with the platform-stable PRNG, and a byte view of them for libraries
+//!   that take `&[u8]`.
+//! - [`anchor`]: plain memory-read passes, the physical limit a scanning
+//!   kernel is held to (several strategies; the fastest one counts).
+//! - [`lineup`]: cases doing the same work over the same bytes, measured by
+//!   criterion and in interleaved rounds whose medians the tables use.
+//! - [`report`]: throughput and ratio tables, as markdown.
+//! - [`mode`]: the full and quick (CI) measurement settings.
+//! - [`machine`]: a description of the machine a run was on.
+
+pub mod anchor;
+pub mod arena;
+pub mod lineup;
+pub mod machine;
+pub mod mode;
+pub mod report;
