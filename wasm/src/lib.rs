@@ -9,12 +9,16 @@
 //! - [`options`]: `{ width, capacity }` and `{ k, zone, prefix, maxDist }`.
 //! - [`storage`]: the space's memory, grown on demand up to its capacity.
 //! - [`space`]: the `BindSpace` class.
+//! - [`journal`]: its log, one portable image in memory.
+//! - [`log_api`]: `exportLog`, `openLog` and the staged (write-ahead) path.
 //!
 //! The npm package `bindspace` is built from this crate by `wasm/build.sh`.
 
 pub mod convert;
 pub mod errors;
 pub mod fingerprint_ops;
+pub mod journal;
+pub mod log_api;
 pub mod options;
 pub mod space;
 pub mod storage;

@@ -19,6 +19,14 @@ export interface BindSpaceOptions {
   capacity?: number;
 }
 
+/** Options of `BindSpace.openLog`. */
+export interface OpenLogOptions {
+  /** The most entries the space will hold, 1..=65536. Default 65536. */
+  capacity?: number;
+  /** Skip damage in the middle of the log instead of refusing to open. Default false. */
+  repair?: boolean;
+}
+
 /** Options of `search`. */
 export interface SearchOptions {
   /** How many hits at most, 0..=65536. Default 10. */
@@ -45,6 +53,10 @@ extern "C" {
     /// `{ width, capacity }` as JavaScript passes it.
     #[wasm_bindgen(typescript_type = "BindSpaceOptions")]
     pub type BindSpaceOptionsArg;
+
+    /// `{ capacity, repair }` as JavaScript passes it.
+    #[wasm_bindgen(typescript_type = "OpenLogOptions")]
+    pub type OpenLogOptionsArg;
 
     /// `{ k, zone, prefix, maxDist }` as JavaScript passes it.
     #[wasm_bindgen(typescript_type = "SearchOptions")]
@@ -101,6 +113,30 @@ impl SpaceOptions {
         let capacity =
             integer(options, "capacity", 1, ROWS_MAX as u32)?.map_or(ROWS_MAX, |c| c as usize);
         Ok(SpaceOptions { width, capacity })
+    }
+}
+
+/// What `openLog` asked for.
+#[derive(Clone, Copy, Debug)]
+pub struct OpenLogOptions {
+    /// The most entries.
+    pub capacity: usize,
+    /// Whether damage in the middle is skipped rather than refused.
+    pub repair: bool,
+}
+
+impl OpenLogOptions {
+    /// Reads `{ capacity, repair }`.
+    pub fn from_js(options: &JsValue) -> Result<OpenLogOptions, JsValue> {
+        let capacity =
+            integer(options, "capacity", 1, ROWS_MAX as u32)?.map_or(ROWS_MAX, |c| c as usize);
+        let repair = match field(options, "repair")? {
+            None => false,
+            Some(v) => v.as_bool().ok_or_else(|| {
+                js_error(ErrorKind::Options, "option repair must be true or false")
+            })?,
+        };
+        Ok(OpenLogOptions { capacity, repair })
     }
 }
 

@@ -10,6 +10,7 @@ use crate::convert::{
 };
 use crate::errors::{js_error, ErrorKind};
 use crate::fingerprint_ops::{fp_error, fps_from_array};
+use crate::journal::{Framed, Journal};
 use crate::options::{BindSpaceOptionsArg, SearchOptionsArg, SearchRequest, SpaceOptions};
 use crate::storage::Capped;
 use bindspace_core::fingerprint;
@@ -42,12 +43,30 @@ export interface EntryInfo {
 /// exact Hamming search and a portable log.
 #[wasm_bindgen]
 pub struct BindSpace {
-    space: Space<Capped>,
-    /// The sequence number the next logged mutation gets.
-    next_seq: u64,
+    pub(crate) space: Space<Capped>,
+    /// The log: every committed batch, in order, as portable bytes.
+    pub(crate) journal: Journal,
+    /// Whether the next write is held back for the caller to make durable
+    /// first (see `stage`).
+    pub(crate) staging: Staging,
     /// The tick reads and searches are made at: entries whose expiry is at
     /// or before it are invisible.
     now: u64,
+    /// What `openLog` found, for a space it made.
+    pub(crate) recovery: Option<bindspace_core::log::Replayed>,
+}
+
+/// Where a write goes: straight through, or held until the caller has
+/// made it durable elsewhere (IndexedDB, OPFS).
+#[derive(Debug, Default)]
+pub enum Staging {
+    /// Writes are logged and applied at once.
+    #[default]
+    Off,
+    /// The next write is framed and held, not applied.
+    Armed,
+    /// A framed write waits for `commitStaged` or `discardStaged`.
+    Held(Framed),
 }
 
 /// Turns a refused space change into the JS error a caller can act on.
@@ -77,10 +96,20 @@ fn tick_from_js(value: f64, what: &str) -> Result<u64, JsValue> {
 impl BindSpace {
     /// An empty space with these options.
     pub fn with_options(options: SpaceOptions) -> BindSpace {
+        BindSpace::from_parts(
+            Space::new(options.width, Capped::new(options.capacity)),
+            Journal::new(options.width),
+        )
+    }
+
+    /// A space and the log it was replayed from.
+    pub(crate) fn from_parts(space: Space<Capped>, journal: Journal) -> BindSpace {
         BindSpace {
-            space: Space::new(options.width, Capped::new(options.capacity)),
-            next_seq: 1,
+            space,
+            journal,
+            staging: Staging::Off,
             now: 0,
+            recovery: None,
         }
     }
 
@@ -89,13 +118,41 @@ impl BindSpace {
         &self.space
     }
 
-    /// The write path: checks the whole batch, logs it, then applies it.
-    /// A refused batch changes nothing.
+    /// The write path: checks the whole batch, frames it for the log,
+    /// appends it, then applies it, every mutation with the batch's
+    /// sequence number as its version. A refused batch changes nothing.
+    /// While staging is armed the framed batch is held instead: it is
+    /// applied only by `commitStaged`, after the caller made it durable.
     pub fn commit(&mut self, batch: &[Mutation<'_>]) -> Result<(), JsValue> {
+        if matches!(self.staging, Staging::Held(_)) {
+            return Err(js_error(
+                ErrorKind::Log,
+                "a staged write is waiting: call commitStaged() or discardStaged() first",
+            ));
+        }
+        if batch.is_empty() {
+            return Ok(());
+        }
         self.space.check_batch(batch).map_err(space_error)?;
-        let first = self.next_seq;
-        self.space.apply_all(batch, first).map_err(space_error)?;
-        self.next_seq += batch.len() as u64;
+        let framed = self
+            .journal
+            .frame(batch)
+            .map_err(|e| js_error(ErrorKind::Options, e))?;
+        if matches!(self.staging, Staging::Armed) {
+            self.staging = Staging::Held(framed);
+            return Ok(());
+        }
+        self.journal.append(&framed);
+        for m in batch {
+            // check_batch accepted the whole batch, so this cannot refuse;
+            // if it ever did, the log would be ahead of memory, so say so.
+            self.space.apply(m, framed.seq).map_err(|e| {
+                js_error(
+                    ErrorKind::Log,
+                    format_args!("logged batch {} failed to apply: {e}", framed.seq),
+                )
+            })?;
+        }
         Ok(())
     }
 
@@ -154,7 +211,7 @@ impl BindSpace {
     /// The sequence number the next write will get in the log.
     #[wasm_bindgen(getter, js_name = nextSequence)]
     pub fn next_sequence(&self) -> f64 {
-        self.next_seq as f64
+        self.journal.next_seq() as f64
     }
 
     /// Stores `fp` at `addr` (replacing any fingerprint there; its label,
