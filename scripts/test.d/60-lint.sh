@@ -14,15 +14,15 @@ check() {
     if run "$@"; then
         exercised "$what"
     else
-        fail "$what"
+        printf 'FAIL: %s\n' "$what" >&2
         status=1
     fi
 }
 
-check "rustfmt: workspace" cargo fmt --all --check
+check "rustfmt: workspace" cargo fmt --all --check -- --color=never
 for manifest in firmware/Cargo.toml core/fuzz/Cargo.toml; do
     if [[ -f "$manifest" ]]; then
-        check "rustfmt: ${manifest%/Cargo.toml}" cargo fmt --all --check --manifest-path "$manifest"
+        check "rustfmt: ${manifest%/Cargo.toml}" cargo fmt --all --check --manifest-path "$manifest" -- --color=never
     fi
 done
 
