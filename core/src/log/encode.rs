@@ -262,6 +262,7 @@ impl Encoder {
         fill: impl FnOnce(&mut [u8]),
     ) -> Result<usize, EncodeError> {
         let len = RECORD_HEADER_LEN + body_len;
+        let crc_at = len - field::CRC_LEN;
         let need = padded_len(len, self.align);
         let have = out.len();
         let out = out
@@ -273,9 +274,9 @@ impl Encoder {
         out[field::FLAGS] = flag_bits;
         out[field::ADDR].copy_from_slice(&addr.0.to_le_bytes());
         out[field::AUX].copy_from_slice(&aux.to_le_bytes());
-        fill(&mut out[field::BODY..len]);
-        let crc = crc32c::checksum(&out[field::LEN.start..len]);
-        out[field::CRC].copy_from_slice(&crc.to_le_bytes());
+        fill(&mut out[field::BODY..crc_at]);
+        let crc = crc32c::checksum(&out[..crc_at]);
+        out[crc_at..len].copy_from_slice(&crc.to_le_bytes());
         out[len..].fill(0xFF);
         Ok(need)
     }

@@ -23,6 +23,8 @@ pub mod apply;
 pub mod encode;
 pub mod error;
 pub mod header;
+#[cfg(any(test, feature = "mock-flash"))]
+pub mod mock_flash;
 pub mod reader;
 pub mod record;
 pub mod replay;

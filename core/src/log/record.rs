@@ -9,35 +9,38 @@ use crate::mutation::{Mutation, LABEL_MAX};
 use crate::space::Entry;
 use crate::width::Width;
 
-/// Byte offsets of the record header fields.
+/// Byte offsets of the record fields. The kind comes first so that a
+/// frame's first byte is never `0xFF`: an interrupted write that programmed
+/// anything at all never looks like erased flash. The CRC comes last.
 pub mod field {
     use core::ops::Range;
-    /// CRC-32C of bytes `4..len`, `u32`.
-    pub const CRC: Range<usize> = 0..4;
-    /// Frame length without padding, `u32`.
+    /// Record kind, `u8` (1..=7).
+    pub const KIND: usize = 0;
+    /// Flags, `u8`.
+    pub const FLAGS: usize = 1;
+    /// Address, `u16`.
+    pub const ADDR: Range<usize> = 2..4;
+    /// Frame length without padding, CRC included, `u32`.
     pub const LEN: Range<usize> = 4..8;
     /// Sequence number, `u64`.
     pub const SEQ: Range<usize> = 8..16;
-    /// Record kind, `u8`.
-    pub const KIND: usize = 16;
-    /// Flags, `u8`.
-    pub const FLAGS: usize = 17;
-    /// Address, `u16`.
-    pub const ADDR: Range<usize> = 18..20;
     /// Kind-specific `u32` (commit: record count).
-    pub const AUX: Range<usize> = 20..24;
+    pub const AUX: Range<usize> = 16..20;
     /// Meta and entry: the parent address inside `aux`, `u16`.
-    pub const PARENT: Range<usize> = 20..22;
+    pub const PARENT: Range<usize> = 16..18;
     /// Meta and entry: the label length inside `aux`, `u8`.
-    pub const LABEL_LEN: usize = 22;
+    pub const LABEL_LEN: usize = 18;
     /// Meta and entry: the byte of `aux` that must be zero.
-    pub const AUX_RESERVED: usize = 23;
+    pub const AUX_RESERVED: usize = 19;
     /// Where the body starts.
-    pub const BODY: usize = 24;
+    pub const BODY: usize = 20;
+    /// Bytes of the CRC-32C trailer (of every byte before it).
+    pub const CRC_LEN: usize = 4;
 }
 
-/// Bytes of the record header, before the body.
-pub const RECORD_HEADER_LEN: usize = field::BODY;
+/// Bytes of a frame besides its body: the 20-byte header and the 4-byte
+/// CRC trailer. The shortest frame (delete, commit) is exactly this.
+pub const RECORD_HEADER_LEN: usize = field::BODY + field::CRC_LEN;
 /// The longest frame: an entry record of the widest fingerprint with the
 /// longest label.
 pub const FRAME_MAX: usize = RECORD_HEADER_LEN + 8 + Width::MAX_BITS as usize / 8 + LABEL_MAX;
@@ -181,7 +184,8 @@ impl<'a> Record<'a> {
             need: len,
             have: bytes.len(),
         })?;
-        if crc32c::checksum(&frame[field::LEN.start..]) != le32(frame, field::CRC) {
+        let crc_at = len - field::CRC_LEN;
+        if crc32c::checksum(&frame[..crc_at]) != le32(frame, crc_at..len) {
             return Err(FormatError::Checksum);
         }
         Self::check_structure(frame, width)
@@ -337,8 +341,9 @@ impl<'a> Record<'a> {
 
     fn label_bytes(&self) -> &'a [u8] {
         let n = self.bytes[field::LABEL_LEN] as usize;
+        let end = self.bytes.len() - field::CRC_LEN;
         let bytes: &'a [u8] = self.bytes;
-        &bytes[bytes.len() - n..]
+        &bytes[end - n..end]
     }
 
     fn label(&self) -> &'a str {
@@ -351,7 +356,7 @@ impl<'a> Record<'a> {
         let b: &'a [u8] = self.bytes;
         let fp_after = |skip: usize| {
             let start = field::BODY + skip;
-            let end = b.len() - self.bytes_of_label();
+            let end = b.len() - field::CRC_LEN - self.bytes_of_label();
             FpBytes(&b[start..end])
         };
         match self.kind {
