@@ -1,0 +1,221 @@
+//! The host store's must-show numbers, each beside its anchor in one run:
+//!
+//! - durable single-writer commits/s vs a raw append + fdatasync loop on
+//!   the same file system, and vs redb committing the same writes with its
+//!   immediate durability;
+//! - group commit with 16 committing threads vs one;
+//! - recovery (open) of a directory of N records, in MB/s of files read;
+//! - compaction of N records down to 65,536 live entries, with reader p99
+//!   latency while it runs;
+//! - parallel search with 2 threads vs 1 on a cache-resident arena.
+//!
+//! `BINDSPACE_BENCH_QUICK=1` runs small sizes (CI, well under 3 minutes);
+//! the run fails only if something crashes. Files go under
+//! `BINDSPACE_BENCH_DIR` (default: `target/bench-store`), on the file
+//! system being measured.
+
+use bindspace_core::mutation::Mutation;
+use bindspace_core::prng::SplitMix64;
+use bindspace_core::search::SearchOptions;
+use bindspace_core::{Addr, Width};
+use bindspace_host::store::{Durability, Options, Store};
+use std::fs::OpenOptions;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+fn quick() -> bool {
+    std::env::var("BINDSPACE_BENCH_QUICK").is_ok_and(|v| v == "1")
+}
+
+fn base_dir() -> PathBuf {
+    std::env::var("BINDSPACE_BENCH_DIR").map_or_else(|_| PathBuf::from("target/bench-store"), PathBuf::from)
+}
+
+fn fresh(name: &str) -> PathBuf {
+    let dir = base_dir().join(name);
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+fn options(width_bits: u32, durability: Durability) -> Options {
+    Options {
+        width: Width::from_bits(width_bits).unwrap(),
+        durability,
+        ..Options::default()
+    }
+}
+
+fn fp(rng: &mut SplitMix64, words: usize) -> Vec<u64> {
+    (0..words).map(|_| rng.next()).collect()
+}
+
+/// Raw append of `payload` bytes then fdatasync, `n` times: the physical limit.
+fn raw_append_fdatasync(n: usize, payload: usize) -> f64 {
+    let dir = fresh("raw");
+    let mut f = OpenOptions::new().create(true).append(true).open(dir.join("raw.log")).unwrap();
+    let buf = vec![0x5Au8; payload];
+    let start = Instant::now();
+    for _ in 0..n {
+        f.write_all(&buf).unwrap();
+        f.sync_data().unwrap();
+    }
+    n as f64 / start.elapsed().as_secs_f64()
+}
+
+fn store_commits(n: usize, words: usize, threads: usize) -> f64 {
+    let dir = fresh(&format!("commits-{threads}"));
+    let store = Store::open(&dir, options(words as u32 * 64, Durability::Always)).unwrap();
+    let start = Instant::now();
+    std::thread::scope(|s| {
+        for t in 0..threads {
+            let store = &store;
+            s.spawn(move || {
+                let mut rng = SplitMix64::new(t as u64);
+                for i in 0..n / threads {
+                    let f = fp(&mut rng, words);
+                    let addr = Addr(((t * 4096 + i) % 65536) as u16);
+                    store.commit(&[Mutation::Set { addr, fp: &f }]).unwrap();
+                }
+            });
+        }
+    });
+    (n / threads * threads) as f64 / start.elapsed().as_secs_f64()
+}
+
+fn redb_commits(n: usize, words: usize) -> f64 {
+    const TABLE: redb::TableDefinition<u16, &[u8]> = redb::TableDefinition::new("fps");
+    let dir = fresh("redb");
+    let db = redb::Database::create(dir.join("db.redb")).unwrap();
+    let mut rng = SplitMix64::new(1);
+    let start = Instant::now();
+    for i in 0..n {
+        let bytes: Vec<u8> = fp(&mut rng, words).iter().flat_map(|w| w.to_le_bytes()).collect();
+        let txn = db.begin_write().unwrap();
+        {
+            let mut table = txn.open_table(TABLE).unwrap();
+            table.insert((i % 65536) as u16, bytes.as_slice()).unwrap();
+        }
+        txn.commit().unwrap();
+    }
+    n as f64 / start.elapsed().as_secs_f64()
+}
+
+/// Writes `records` single-set commits (Never durability, then one sync).
+fn fill(dir: &Path, records: usize, words: usize, live: usize) {
+    let store = Store::open(dir, options(words as u32 * 64, Durability::Never)).unwrap();
+    let mut rng = SplitMix64::new(7);
+    for i in 0..records {
+        let f = fp(&mut rng, words);
+        store
+            .commit(&[Mutation::Set { addr: Addr((i % live) as u16), fp: &f }])
+            .unwrap();
+    }
+    store.close().unwrap();
+}
+
+fn p99(mut v: Vec<Duration>) -> Duration {
+    v.sort();
+    v.get(v.len() * 99 / 100).copied().unwrap_or_default()
+}
+
+fn main() {
+    let q = quick();
+    let words = 128; // 8,192-bit fingerprints, the default width
+    println!("# bindspace host store benchmark ({} mode)", if q { "quick" } else { "full" });
+    println!("files under {}", base_dir().display());
+
+    let n = if q { 150 } else { 1000 };
+    let payload = words * 8 + 2 * 24; // one set record and its commit
+    let raw = raw_append_fdatasync(n, payload);
+    let single = store_commits(n, words, 1);
+    let redb = redb_commits(n, words);
+    let group = store_commits(if q { 16 * 40 } else { 16 * 200 }, words, 16);
+    println!();
+    println!("| durable commits (8,192-bit set) | commits/s | ratio |");
+    println!("|---|---:|---:|");
+    println!("| raw append + fdatasync | {raw:.0} | 1.00 |");
+    println!("| store, 1 writer, Always | {single:.0} | {:.2} vs raw (goal >= 0.9) |", single / raw);
+    println!("| redb, immediate durability | {redb:.0} | store/redb {:.2} (goal >= 1.0) |", single / redb);
+    println!("| store, 16 writers, Always | {group:.0} | {:.2} vs 1 writer (goal >= 8) |", group / single);
+
+    let records = if q { 100_000 } else { 1_000_000 };
+    let dir = fresh("recovery");
+    fill(&dir, records, words, 65_536);
+    let start = Instant::now();
+    let store = Store::open(&dir, options(8192, Durability::Always)).unwrap();
+    let took = start.elapsed();
+    let bytes = store.recovery().bytes_read;
+    println!();
+    println!("| recovery | records | MB read | seconds | MB/s (goal >= 500) |");
+    println!("|---|---:|---:|---:|---:|");
+    println!(
+        "| open = snapshot + replay | {records} | {:.0} | {:.2} | {:.0} |",
+        bytes as f64 / 1e6,
+        took.as_secs_f64(),
+        bytes as f64 / 1e6 / took.as_secs_f64()
+    );
+
+    // Compaction of the same directory (records over 65,536 live
+    // addresses) while a reader loops on get + view.
+    let stop = std::sync::atomic::AtomicBool::new(false);
+    let (report, latencies) = std::thread::scope(|s| {
+        let reader = s.spawn(|| {
+            let mut lat = Vec::new();
+            let mut i = 0u16;
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                let t = Instant::now();
+                let view = store.view();
+                std::hint::black_box(view.get(Addr(i)).map(|e| e.fp[0]));
+                lat.push(t.elapsed());
+                i = i.wrapping_add(1);
+            }
+            lat
+        });
+        std::thread::sleep(Duration::from_millis(20));
+        let report = store.compact().unwrap();
+        stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        (report, reader.join().unwrap())
+    });
+    println!();
+    println!("| compaction | records before | live kept | MB before | MB after | seconds (goal < 2) | reader p99 (goal < 1 ms) |");
+    println!("|---|---:|---:|---:|---:|---:|---:|");
+    println!(
+        "| compact() | {records} | {} | {:.0} | {:.0} | {:.2} | {:.1} µs over {} reads |",
+        report.records_kept,
+        report.bytes_before as f64 / 1e6,
+        report.bytes_after as f64 / 1e6,
+        report.elapsed.as_secs_f64(),
+        p99(latencies.clone()).as_secs_f64() * 1e6,
+        latencies.len()
+    );
+    drop(store);
+
+    // Parallel search on a cache-resident arena: 1,024 entries of 1,024 bits.
+    let dir = fresh("search");
+    let store = Store::open(&dir, options(1024, Durability::Never)).unwrap();
+    let mut rng = SplitMix64::new(3);
+    for i in 0..1024u16 {
+        let f = fp(&mut rng, 16);
+        store.commit(&[Mutation::Set { addr: Addr(i * 61), fp: &f }]).unwrap();
+    }
+    let query = fp(&mut rng, 16);
+    let view = store.view();
+    let opts = SearchOptions::new();
+    let rounds = if q { 2000 } else { 20000 };
+    let mut per = [0f64; 2];
+    for (slot, threads) in [1usize, 2].iter().enumerate() {
+        let start = Instant::now();
+        for _ in 0..rounds {
+            std::hint::black_box(view.search(&query, 10, &opts, *threads).unwrap());
+        }
+        per[slot] = rounds as f64 / start.elapsed().as_secs_f64();
+    }
+    println!();
+    println!("| search, 1,024 x 1,024-bit entries (128 KiB) | searches/s | ratio |");
+    println!("|---|---:|---:|");
+    println!("| 1 thread | {:.0} | 1.00 |", per[0]);
+    println!("| 2 threads | {:.0} | {:.2} (goal >= 1.6) |", per[1], per[1] / per[0]);
+    let _ = std::fs::remove_dir_all(base_dir());
+}
