@@ -29,7 +29,8 @@ fn quick() -> bool {
 }
 
 fn base_dir() -> PathBuf {
-    std::env::var("BINDSPACE_BENCH_DIR").map_or_else(|_| PathBuf::from("target/bench-store"), PathBuf::from)
+    std::env::var("BINDSPACE_BENCH_DIR")
+        .map_or_else(|_| PathBuf::from("target/bench-store"), PathBuf::from)
 }
 
 fn fresh(name: &str) -> PathBuf {
@@ -54,7 +55,11 @@ fn fp(rng: &mut SplitMix64, words: usize) -> Vec<u64> {
 /// Raw append of `payload` bytes then fdatasync, `n` times: the physical limit.
 fn raw_append_fdatasync(n: usize, payload: usize) -> f64 {
     let dir = fresh("raw");
-    let mut f = OpenOptions::new().create(true).append(true).open(dir.join("raw.log")).unwrap();
+    let mut f = OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(dir.join("raw.log"))
+        .unwrap();
     let buf = vec![0x5Au8; payload];
     let start = Instant::now();
     for _ in 0..n {
@@ -91,7 +96,10 @@ fn redb_commits(n: usize, words: usize) -> f64 {
     let mut rng = SplitMix64::new(1);
     let start = Instant::now();
     for i in 0..n {
-        let bytes: Vec<u8> = fp(&mut rng, words).iter().flat_map(|w| w.to_le_bytes()).collect();
+        let bytes: Vec<u8> = fp(&mut rng, words)
+            .iter()
+            .flat_map(|w| w.to_le_bytes())
+            .collect();
         let txn = db.begin_write().unwrap();
         {
             let mut table = txn.open_table(TABLE).unwrap();
@@ -109,7 +117,10 @@ fn fill(dir: &Path, records: usize, words: usize, live: usize) {
     for i in 0..records {
         let f = fp(&mut rng, words);
         store
-            .commit(&[Mutation::Set { addr: Addr((i % live) as u16), fp: &f }])
+            .commit(&[Mutation::Set {
+                addr: Addr((i % live) as u16),
+                fp: &f,
+            }])
             .unwrap();
     }
     store.close().unwrap();
@@ -123,7 +134,10 @@ fn p99(mut v: Vec<Duration>) -> Duration {
 fn main() {
     let q = quick();
     let words = 128; // 8,192-bit fingerprints, the default width
-    println!("# bindspace host store benchmark ({} mode)", if q { "quick" } else { "full" });
+    println!(
+        "# bindspace host store benchmark ({} mode)",
+        if q { "quick" } else { "full" }
+    );
     println!("files under {}", base_dir().display());
 
     let n = if q { 150 } else { 1000 };
@@ -136,9 +150,18 @@ fn main() {
     println!("| durable commits (8,192-bit set) | commits/s | ratio |");
     println!("|---|---:|---:|");
     println!("| raw append + fdatasync | {raw:.0} | 1.00 |");
-    println!("| store, 1 writer, Always | {single:.0} | {:.2} vs raw (goal >= 0.9) |", single / raw);
-    println!("| redb, immediate durability | {redb:.0} | store/redb {:.2} (goal >= 1.0) |", single / redb);
-    println!("| store, 16 writers, Always | {group:.0} | {:.2} vs 1 writer (goal >= 8) |", group / single);
+    println!(
+        "| store, 1 writer, Always | {single:.0} | {:.2} vs raw (goal >= 0.9) |",
+        single / raw
+    );
+    println!(
+        "| redb, immediate durability | {redb:.0} | store/redb {:.2} (goal >= 1.0) |",
+        single / redb
+    );
+    println!(
+        "| store, 16 writers, Always | {group:.0} | {:.2} vs 1 writer (goal >= 8) |",
+        group / single
+    );
 
     let records = if q { 100_000 } else { 1_000_000 };
     let dir = fresh("recovery");
@@ -198,7 +221,12 @@ fn main() {
     let mut rng = SplitMix64::new(3);
     for i in 0..1024u16 {
         let f = fp(&mut rng, 16);
-        store.commit(&[Mutation::Set { addr: Addr(i * 61), fp: &f }]).unwrap();
+        store
+            .commit(&[Mutation::Set {
+                addr: Addr(i * 61),
+                fp: &f,
+            }])
+            .unwrap();
     }
     let query = fp(&mut rng, 16);
     let view = store.view();
@@ -216,6 +244,10 @@ fn main() {
     println!("| search, 1,024 x 1,024-bit entries (128 KiB) | searches/s | ratio |");
     println!("|---|---:|---:|");
     println!("| 1 thread | {:.0} | 1.00 |", per[0]);
-    println!("| 2 threads | {:.0} | {:.2} (goal >= 1.6) |", per[1], per[1] / per[0]);
+    println!(
+        "| 2 threads | {:.0} | {:.2} (goal >= 1.6) |",
+        per[1],
+        per[1] / per[0]
+    );
     let _ = std::fs::remove_dir_all(base_dir());
 }

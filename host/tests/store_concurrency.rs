@@ -9,7 +9,7 @@ use bindspace_core::space::Filter;
 use bindspace_core::Addr;
 use bindspace_host::store::sim::SimFs;
 use bindspace_host::store::{Durability, Store};
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use core::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use store_support::{small_options, snapshot_of};
 
@@ -134,7 +134,7 @@ fn compaction_offsets_before_swap() {
 #[test]
 fn group_commit_shares_syncs() {
     let sim = SimFs::new();
-    sim.set_sync_delay(std::time::Duration::from_millis(2));
+    sim.set_sync_delay(core::time::Duration::from_millis(2));
     let store = Store::open_with(Arc::new(sim.clone()), "/g", small_options(1, 1 << 20)).unwrap();
     let before = sim.syncs();
     std::thread::scope(|s| {
@@ -167,7 +167,7 @@ fn group_commit_shares_syncs() {
 fn periodic_durability_syncs_in_the_background() {
     let sim = SimFs::new();
     let mut options = small_options(1, 1 << 20);
-    options.durability = Durability::Periodic(std::time::Duration::from_millis(5));
+    options.durability = Durability::Periodic(core::time::Duration::from_millis(5));
     let store = Store::open_with(Arc::new(sim.clone()), "/p", options.clone()).unwrap();
     store
         .commit(&[Mutation::Set {
@@ -175,7 +175,7 @@ fn periodic_durability_syncs_in_the_background() {
             fp: &[1],
         }])
         .unwrap();
-    std::thread::sleep(std::time::Duration::from_millis(100));
+    std::thread::sleep(core::time::Duration::from_millis(100));
     // Whatever the cut drops now, the commit is already durable.
     let reopened = Store::open_with(Arc::new(sim.crash(0)), "/p", options).unwrap();
     assert_eq!(reopened.view().get(Addr(1)).map(|e| e.fp[0]), Some(1));

@@ -21,8 +21,9 @@ use super::layout::{self, FileKind};
 use super::records;
 use super::view::View;
 use super::{lock, Inner};
+use core::time::Duration;
 use std::path::PathBuf;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 /// What a compaction (or checkpoint) did.
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -132,7 +132,7 @@ impl GroupSync {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::sync::atomic::{AtomicU64, Ordering};
+    use core::sync::atomic::{AtomicU64, Ordering};
     use std::sync::Arc;
 
     #[test]
@@ -150,7 +150,7 @@ mod tests {
                             .wait_durable(mine, || {
                                 let covered = appended.load(Ordering::SeqCst);
                                 syncs.fetch_add(1, Ordering::SeqCst);
-                                std::thread::sleep(std::time::Duration::from_micros(200));
+                                std::thread::sleep(core::time::Duration::from_micros(200));
                                 Ok(covered)
                             })
                             .unwrap();
@@ -172,7 +172,7 @@ mod tests {
                     let group = &group;
                     s.spawn(move || {
                         group.wait_durable(target, || {
-                            std::thread::sleep(std::time::Duration::from_millis(5));
+                            std::thread::sleep(core::time::Duration::from_millis(5));
                             Err(SyncFailure("disk said EIO".into()))
                         })
                     })

@@ -43,10 +43,10 @@ pub use view::View;
 use arc_swap::ArcSwap;
 use bindspace_core::mutation::Mutation;
 use bindspace_core::Width;
+use core::sync::atomic::{AtomicBool, Ordering};
 use group::{GroupSync, SyncFailure};
 use std::collections::VecDeque;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::thread::JoinHandle;
 use writer::{SyncTarget, Writer};
@@ -297,7 +297,7 @@ impl Inner {
         StoreError::Poisoned { cause }
     }
 
-    fn periodic_sync(&self, every: std::time::Duration) {
+    fn periodic_sync(&self, every: core::time::Duration) {
         let (stopped, wake) = &self.stop;
         let mut stop = lock(stopped);
         loop {

@@ -1,7 +1,7 @@
 //! How a store is opened: durability, segment size, repair, search threads.
 
 use bindspace_core::Width;
-use std::time::Duration;
+use core::time::Duration;
 
 /// When a commit is made durable, and so what an acknowledgement promises.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]

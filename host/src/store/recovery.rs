@@ -24,10 +24,10 @@ use super::view::Working;
 use super::writer::{create_segment, CreateError, SyncTarget, Writer};
 use super::Inner;
 use arc_swap::ArcSwap;
+use core::sync::atomic::AtomicBool;
 use std::collections::VecDeque;
 use std::io;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::AtomicBool;
 use std::sync::{Arc, Condvar, Mutex};
 
 /// What opening a store found and did.

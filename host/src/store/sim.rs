@@ -77,7 +77,7 @@ struct State {
     faults: Vec<Fault>,
     syncs: u64,
     /// How long each `sync_data` takes (a real disk's flush latency).
-    sync_delay: std::time::Duration,
+    sync_delay: core::time::Duration,
     /// Mutating calls so far (writes, truncations, syncs, directory changes).
     ops: u64,
     /// A power cut armed for mutating call number `.0`, with seed `.1`.
@@ -231,7 +231,7 @@ impl SimFs {
 
     /// Makes every `sync_data` take `delay` (outside the disk's lock, so
     /// other calls proceed meanwhile), like a real disk's flush.
-    pub fn set_sync_delay(&self, delay: std::time::Duration) {
+    pub fn set_sync_delay(&self, delay: core::time::Duration) {
         self.lock_state().sync_delay = delay;
     }
 
@@ -463,7 +463,7 @@ impl Vfs for SimFs {
         if let Some(e) = state.fault(FaultOp::SyncDir) {
             return Err(e);
         }
-        let pending = std::mem::take(&mut state.pending_ns);
+        let pending = core::mem::take(&mut state.pending_ns);
         for op in &pending {
             apply_ns(&mut state.durable_dir, op);
         }

@@ -4,7 +4,7 @@
 //! [`crate::store::sim::SimFs`], which keeps written and durable data apart.
 //! Every method has a one-line contract; the store relies on nothing else.
 
-use std::fmt::Debug;
+use core::fmt::Debug;
 use std::fs::{File, OpenOptions, TryLockError};
 use std::io;
 use std::os::unix::fs::FileExt;

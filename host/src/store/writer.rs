@@ -69,7 +69,7 @@ impl Inner {
         // One sequence number per batch (FORMAT.md 3.3): every mutation of
         // it gets it as its version.
         let seq = w.working.seq() + 1;
-        let mut buf = std::mem::take(&mut w.buf);
+        let mut buf = core::mem::take(&mut w.buf);
         buf.clear();
         records::encode_batch(self.options.width, seq, batch, &mut buf);
         if w.segment.len + buf.len() as u64 > self.options.segment_bytes
@@ -178,7 +178,7 @@ impl Inner {
                 return Err(self.poisoned_error());
             }
         };
-        let old_path = std::mem::replace(&mut w.segment.path, segment.path.clone());
+        let old_path = core::mem::replace(&mut w.segment.path, segment.path.clone());
         w.closed.push((w.first_seq, old_path));
         w.first_seq = first;
         w.segment_no = number;
