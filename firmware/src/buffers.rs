@@ -1,9 +1,9 @@
-//! The space's storage: static arrays lent to the core, taken once.
+//! The spaces' storage: static arrays lent to the core, taken once.
 //!
 //! A device this size keeps a few dozen entries: 64 rows of 2,048-bit
 //! fingerprints (16 KiB of arena), their metadata, and slot pages for four
-//! address prefixes. They live in `.bss`, not on the stack, so the stack
-//! high-water mark measures the core's own needs.
+//! address prefixes, in each of two banks. They live in `.bss`, not on the
+//! stack, so the stack high-water mark measures the core's own needs.
 
 use bindspace_core::space::{Lent, LentSpace, RowMeta, SlotPage, Space};
 use bindspace_core::Width;
@@ -26,9 +26,22 @@ pub(crate) fn width() -> Width {
 /// A fingerprint of the space's width.
 pub(crate) type Fp = [u64; WORDS];
 
-static mut ARENA: [u64; ROWS * WORDS] = [0; ROWS * WORDS];
-static mut META: [RowMeta; ROWS] = [RowMeta::EMPTY; ROWS];
-static mut PAGES_BUF: [SlotPage; PAGES] = [SlotPage::EMPTY; PAGES];
+/// One space's memory.
+struct Bank {
+    arena: [u64; ROWS * WORDS],
+    meta: [RowMeta; ROWS],
+    pages: [SlotPage; PAGES],
+}
+
+const EMPTY_BANK: Bank = Bank {
+    arena: [0; ROWS * WORDS],
+    meta: [RowMeta::EMPTY; ROWS],
+    pages: [SlotPage::EMPTY; PAGES],
+};
+
+/// Two banks: the space under test, and a second one where a phase keeps
+/// what the first must equal (the state as of an acknowledged commit).
+static mut BANKS: [Bank; 2] = [EMPTY_BANK; 2];
 static TAKEN: AtomicBool = AtomicBool::new(false);
 
 /// The three slices a space is made over.
@@ -39,25 +52,31 @@ pub(crate) struct Buffers {
 }
 
 impl Buffers {
-    /// The buffers, the first time only.
-    pub(crate) fn take() -> Option<Buffers> {
+    /// Both banks, the first time only.
+    pub(crate) fn take() -> Option<[Buffers; 2]> {
         if TAKEN.swap(true, Ordering::Relaxed) {
             return None;
         }
-        // SAFETY: `TAKEN` was false, so this is the only time these
-        // statics are borrowed for the life of the program: the three
-        // `&'static mut` are unique.
-        unsafe {
-            Some(Buffers {
-                arena: &mut *addr_of_mut!(ARENA),
-                meta: &mut *addr_of_mut!(META),
-                pages: &mut *addr_of_mut!(PAGES_BUF),
-            })
-        }
+        // SAFETY: `TAKEN` was false, so this is the only time `BANKS` is
+        // borrowed for the life of the program: the `&'static mut` made
+        // here is unique, and the slices below split it without overlap.
+        let [a, b] = unsafe { &mut *addr_of_mut!(BANKS) };
+        Some([a, b].map(|bank| Buffers {
+            arena: &mut bank.arena,
+            meta: &mut bank.meta,
+            pages: &mut bank.pages,
+        }))
     }
 
-    /// A new, empty space over the buffers (whatever they held is ignored).
+    /// A new, empty space of the firmware's width over the buffers
+    /// (whatever they held is ignored).
     pub(crate) fn space(&mut self) -> LentSpace<'_> {
-        Space::new(width(), Lent::new(self.arena, self.meta, self.pages))
+        self.space_of(width())
+    }
+
+    /// A new, empty space of another width over the same memory: fewer
+    /// rows when wider (for the golden images).
+    pub(crate) fn space_of(&mut self, width: Width) -> LentSpace<'_> {
+        Space::new(width, Lent::new(self.arena, self.meta, self.pages))
     }
 }

@@ -22,6 +22,9 @@
 //!   prefixes, metadata, expiry, all-or-nothing batches.
 //! - [`search`]: exact k-nearest and range search against a brute-force
 //!   oracle, with filters, a maximum distance, expiry and ties.
+//! - [`log_image`]: the log format in RAM: a workload written write-ahead,
+//!   power cut after every byte (erased and half-programmed), recovery
+//!   equal to the acknowledged state; damage mid-log refused or repaired.
 //!
 //! [`stack`] reports how deep the stack went (it is painted at reset).
 #![no_std]
@@ -41,6 +44,7 @@ mod golden_table;
 ))]
 mod inject;
 mod kernels;
+mod log_image;
 mod search;
 mod space;
 mod stack;
@@ -85,7 +89,7 @@ fn main() -> ! {
 
 /// Runs every phase in order, stopping at the first failure.
 fn run() -> Result<(), check::Failed> {
-    let Some(mut buffers) = buffers::Buffers::take() else {
+    let Some([mut buffers, mut model]) = buffers::Buffers::take() else {
         defmt::error!("space buffers taken twice");
         return Err(check::Failed);
     };
@@ -94,6 +98,7 @@ fn run() -> Result<(), check::Failed> {
     phase("kernels", kernels::run)?;
     phase("space", || space::run(&mut buffers))?;
     phase("search", || search::run(&mut buffers))?;
+    phase("log image", || log_image::run(&mut buffers, &mut model))?;
     #[cfg(any(
         feature = "inject-failed-check",
         feature = "inject-panic",
