@@ -442,6 +442,9 @@ fn lent_storage_of_all_addresses_needs_all_pages() {
 
 mod paths {
     use super::*;
+    // Named explicitly so it wins over the glob (which also brings `test`).
+    #[cfg(target_arch = "wasm32")]
+    use wasm_bindgen_test::wasm_bindgen_test as test;
 
     #[test]
     fn dn_set_creates_parents_and_reuses_them() {
