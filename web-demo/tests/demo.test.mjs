@@ -1,0 +1,110 @@
+// The demo page in headless Chromium, driven as a person would: store
+// sentences, search, reload, find them still there; a screenshot is saved.
+// Run by scripts/test.d/46-web-demo.sh after web-demo/build.sh.
+import test from 'node:test';
+import assert from 'node:assert/strict';
+import { createRequire } from 'node:module';
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { serve } from '../serve.mjs';
+
+const root = fileURLToPath(new URL('../../', import.meta.url));
+const { chromium } = createRequire(join(root, 'wasm/dev/package.json'))('playwright-core');
+const screenshot = process.env.BINDSPACE_SCREENSHOT || join(root, 'artifacts/web-demo.png');
+
+const SENTENCES = [
+  'the cat sat on the mat',
+  'a dog barked all night long',
+  'the cat sat on a warm mat',
+  'quantum field theory lecture notes',
+];
+
+async function storeSentence(page, text, count) {
+  await page.fill('#sentence', text);
+  await page.click('#store');
+  await page.waitForFunction((n) => document.getElementById('count').textContent === String(n), count);
+}
+
+async function searchFor(page, query, k) {
+  await page.fill('#query', query);
+  await page.fill('#k', String(k));
+  await page.click('#search');
+  await page.waitForSelector('#results li');
+  return page.$$eval('#results li', (items) =>
+    items.map((li) => ({
+      addr: li.querySelector('.addr').textContent,
+      distance: Number(li.querySelector('.dist').textContent.slice(2)),
+      text: li.querySelector('.text').textContent,
+    })));
+}
+
+// The RGB of the map pixel at an address (the canvas is 256x256: row =
+// prefix, column = slot).
+function pixel(page, addr) {
+  return page.$eval('#map', (canvas, a) => {
+    const raw = parseInt(a.slice(2, 4), 16) * 256 + parseInt(a.slice(5, 7), 16);
+    return Array.from(canvas.getContext('2d').getImageData(raw & 0xff, raw >> 8, 1, 1).data.slice(0, 3));
+  }, addr);
+}
+
+test('store, search, reload, still there', async () => {
+  const server = await serve(0);
+  const browser = await chromium.launch({
+    executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
+    headless: true,
+    args: [
+      '--no-sandbox', '--disable-gpu', '--disable-background-networking',
+      '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-dev-shm-usage',
+    ],
+  });
+  try {
+    const context = await browser.newContext({ viewport: { width: 1200, height: 1000 } });
+    const page = await context.newPage();
+    const errors = [];
+    page.on('pageerror', (e) => errors.push(e.message));
+    const url = `http://127.0.0.1:${server.address().port}/`;
+    await page.goto(url);
+    await page.waitForSelector('body[data-ready="true"]');
+    assert.match(await page.textContent('#status'), /8192-bit fingerprints, simd128 kernel/);
+    assert.equal(await page.textContent('#count'), '0');
+
+    for (const [i, text] of SENTENCES.entries()) await storeSentence(page, text, i + 1);
+    // An address typed by hand, in the fluid zone.
+    await page.fill('#address', '0x20:05');
+    await storeSentence(page, 'working memory: buy milk', SENTENCES.length + 1);
+    // A bad address is refused with the core's message, and nothing is stored.
+    await page.fill('#address', 'zz:zz');
+    await page.fill('#sentence', 'never stored');
+    await page.click('#store');
+    await page.waitForFunction(() => document.getElementById('store-message').textContent.includes('AddressError'));
+    assert.equal(await page.textContent('#count'), String(SENTENCES.length + 1));
+
+    const before = await searchFor(page, 'a cat sat on the mat', 3);
+    assert.equal(before.length, 3);
+    assert.deepEqual(before.slice(0, 2).map((h) => h.text).sort(), [SENTENCES[0], SENTENCES[2]].sort());
+    assert.ok(before[0].distance <= before[1].distance && before[1].distance <= before[2].distance);
+    assert.ok(before[0].distance < 8192 / 4, `a near sentence is near (${before[0].distance})`);
+    assert.deepEqual(await pixel(page, before[0].addr), [255, 200, 0], 'hits are highlighted');
+    assert.deepEqual(await pixel(page, '0x20:05'), [120, 230, 255], 'stored addresses are lit');
+    assert.deepEqual(await pixel(page, '0x05:05'), [70, 40, 90], 'empty surface zone colour');
+
+    await page.reload();
+    await page.waitForSelector('body[data-ready="true"]');
+    assert.equal(await page.textContent('#count'), String(SENTENCES.length + 1), 'the store survives a reload');
+    assert.match(await page.textContent('#status'), /batches replayed/);
+    const stored = await page.$$eval('#stored .text', (els) => els.map((e) => e.textContent));
+    for (const s of SENTENCES) assert.ok(stored.includes(s), `${s} is listed after reload`);
+    const after = await searchFor(page, 'a cat sat on the mat', 3);
+    assert.deepEqual(after, before, 'the same search gives the same answer after reload');
+
+    mkdirSync(join(screenshot, '..'), { recursive: true });
+    await page.screenshot({ path: screenshot, fullPage: true });
+    console.log(`screenshot: ${screenshot}`);
+    assert.deepEqual(errors, [], 'no uncaught errors on the page');
+    await context.close();
+  } finally {
+    await browser.close();
+    server.close();
+  }
+});
