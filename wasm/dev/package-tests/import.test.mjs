@@ -4,7 +4,13 @@ import test from 'node:test';
 import assert from 'node:assert/strict';
 import { createRequire } from 'node:module';
 import * as bindspace from 'bindspace';
-import { BindSpace, FingerprintError, OptionsError, encodeText, hamming, bind, bundle, permute } from 'bindspace';
+import { readFileSync, readdirSync, existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { BindSpace, FingerprintError, OptionsError, LogError, encodeText, hamming, bind, bundle, permute } from 'bindspace';
+import { runWorkload, contents } from './workload.mjs';
+
+// wasm/tests/fixtures, passed in by scripts/test.d/45-wasm-package.sh.
+const fixtures = process.env.BINDSPACE_FIXTURES;
 
 test('import: the same module instance as require', () => {
   const required = createRequire(import.meta.url)('bindspace');
@@ -35,4 +41,62 @@ test('import: store, search, fingerprint operations', () => {
   assert.throws(() => space.set('0x10:02', a.subarray(1)), FingerprintError);
   assert.ok(Object.keys(bindspace).includes('BindSpaceError'));
   space.free();
+});
+
+test('import: exportLog and openLog round-trip', () => {
+  const space = runWorkload(bindspace);
+  const log = space.exportLog();
+  assert.ok(log instanceof Uint8Array);
+  assert.equal(new TextDecoder().decode(log.subarray(0, 4)), 'BSLG');
+  const copy = BindSpace.openLog(log);
+  assert.deepEqual(contents(copy), contents(space));
+  assert.equal(copy.nextSequence, space.nextSequence);
+  assert.equal(copy.recovery.batches, 8);
+  // A cut in the last write is a torn tail: dropped, the rest opens.
+  const torn = BindSpace.openLog(log.subarray(0, log.length - 5));
+  assert.ok(torn.recovery.tornBytes > 0);
+  assert.equal(torn.has(0xffff), false);
+  assert.equal(torn.has(0x8001), true);
+  // One flipped bit in the middle refuses to open, naming the offset.
+  const damaged = log.slice();
+  damaged[60] ^= 1;
+  assert.throws(() => BindSpace.openLog(damaged), (e) => e instanceof LogError && /corrupted at byte 40/.test(e.message));
+  for (const s of [space, copy, torn]) s.free();
+});
+
+test('import: the log is the same bytes as the native build writes', () => {
+  assert.ok(fixtures, 'BINDSPACE_FIXTURES must name wasm/tests/fixtures');
+  const space = runWorkload(bindspace);
+  const pinned = readFileSync(join(fixtures, 'binding-workload.bslog'));
+  assert.equal(Buffer.from(space.exportLog()).toString('hex'), pinned.toString('hex'));
+  // And a log written by the native host store opens here.
+  const host = BindSpace.openLog(readFileSync(join(fixtures, 'host-workload.bslog')));
+  assert.deepEqual(contents(host), contents(space));
+  space.free();
+  host.free();
+});
+
+test('import: the golden logs of tests/golden open', (t) => {
+  const dir = process.env.BINDSPACE_GOLDEN;
+  const images = dir && existsSync(dir) ? readdirSync(dir).filter((f) => /\.(bslog|log|bin)$/.test(f)) : [];
+  if (images.length === 0) {
+    t.skip(`no golden log images in ${dir} yet`);
+    return;
+  }
+  for (const name of images) {
+    const bytes = readFileSync(join(dir, name));
+    let space;
+    try {
+      space = BindSpace.openLog(bytes, { repair: /corrupt|damage/i.test(name) });
+    } catch (e) {
+      // Images made to be refused must be refused with a LogError.
+      assert.ok(e instanceof LogError, `${name}: ${e}`);
+      assert.match(name, /corrupt|bad|damage|width/i, `${name} should open: ${e.message}`);
+      continue;
+    }
+    const again = BindSpace.openLog(space.exportLog());
+    assert.deepEqual(contents(again), contents(space), `${name} re-exports to the same contents`);
+    space.free();
+    again.free();
+  }
 });

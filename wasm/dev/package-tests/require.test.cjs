@@ -37,3 +37,19 @@ test('require: Symbol.dispose frees the space', () => {
   space[Symbol.dispose]();
   assert.throws(() => space.count());
 });
+
+test('require: exportLog and openLog round-trip', () => {
+  const space = new BindSpace({ width: 512 });
+  space.set('0x80:01', space.encodeText('persist me'));
+  space.setLabel('0x80:01', 'me');
+  const log = space.exportLog();
+  const copy = BindSpace.openLog(log, { capacity: 10 });
+  assert.equal(copy.width, 512);
+  assert.equal(copy.capacity, 10);
+  assert.deepEqual(copy.get('0x80:01'), space.get('0x80:01'));
+  assert.equal(copy.entry('0x80:01').label, 'me');
+  assert.deepEqual(copy.search(space.encodeText('persist me'), { k: 1 }), [{ addr: '0x80:01', distance: 0 }]);
+  assert.throws(() => BindSpace.openLog(new Uint8Array([1, 2, 3])), bindspace.LogError);
+  space.free();
+  copy.free();
+});
