@@ -58,6 +58,7 @@ APT_PACKAGES=(
     chromium-driver         # WebDriver for wasm-bindgen-test-runner
     redis-tools             # redis-cli against `bindspace serve`
     redis-server            # redis-benchmark and reference behaviour
+    binutils                # readelf: the firmware's section sizes
 )
 RUST_TARGETS=(
     wasm32-unknown-unknown
@@ -219,6 +220,14 @@ main() {
 
     echo "bindspace test run: commit $(git rev-parse --short HEAD 2>/dev/null || echo '?')," \
         "$(uname -m), $(nproc) cores, $(rustc --version 2>/dev/null || echo 'no rustc')${CI:+, CI}"
+
+    # Everything else can be installed from package registries; the Rust
+    # toolchain manager itself cannot.
+    if ! command -v cargo >/dev/null 2>&1 || ! command -v rustup >/dev/null 2>&1; then
+        echo "cargo and rustup are required (https://rustup.rs); neither is on PATH" >&2
+        echo "0 passed, 1 failed"
+        return 1
+    fi
 
     if [[ -n "${BINDSPACE_SKIP_INSTALL:-}" ]]; then
         echo "install phase skipped (BINDSPACE_SKIP_INSTALL)"

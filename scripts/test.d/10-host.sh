@@ -16,6 +16,11 @@ done
 section "cargo test --workspace"
 run cargo test --workspace
 
+# In the workspace build the core has the `alloc` feature (the host and wasm
+# crates turn it on); alone it has none, as in the firmware.
+section "bindspace-core alone, without alloc"
+run cargo test -p bindspace-core
+
 # The two tests that name the kernels print them only with --nocapture; run
 # just those again (already built) and keep their lines.
 section "kernels exercised"
