@@ -97,6 +97,16 @@ impl Encoder {
         padded_len(RECORD_HEADER_LEN + 8, self.align)
     }
 
+    /// Checks that `m` can be encoded (fingerprint width, label), writing
+    /// nothing: a writer checks a whole batch before writing any of it.
+    pub fn check(&self, m: &Mutation<'_>) -> Result<(), EncodeError> {
+        match *m {
+            Mutation::Set { fp, .. } => self.check_fp(fp),
+            Mutation::Meta { label, .. } => check_label(label),
+            Mutation::Delete { .. } | Mutation::Expire { .. } => Ok(()),
+        }
+    }
+
     /// Encodes one mutation of the batch with sequence number `seq`.
     pub fn mutation(
         &self,

@@ -167,6 +167,9 @@ pub(crate) fn le64(b: &[u8], r: core::ops::Range<usize>) -> u64 {
 mod tests {
     use super::*;
 
+    #[cfg(target_arch = "wasm32")]
+    use wasm_bindgen_test::wasm_bindgen_test as test;
+
     fn sample() -> Header {
         Header {
             width: Width::from_words(4).unwrap(),

@@ -127,7 +127,7 @@ impl<const SECTORS: usize, const SECTOR_SIZE: usize, const WRITE_SIZE: usize>
         SECTORS > 0
             && WRITE_SIZE > 0
             && WRITE_SIZE.is_power_of_two()
-            && SECTOR_SIZE % WRITE_SIZE == 0
+            && SECTOR_SIZE.is_multiple_of(WRITE_SIZE)
             && (SECTORS * SECTOR_SIZE) as u64 <= u32::MAX as u64,
         "mock flash geometry: WRITE_SIZE must be a power of two dividing SECTOR_SIZE"
     );
@@ -234,7 +234,7 @@ impl<const SECTORS: usize, const SECTOR_SIZE: usize, const WRITE_SIZE: usize>
         if end > SECTORS * SECTOR_SIZE {
             return Err(MockFlashError::OutOfBounds { offset });
         }
-        if offset as usize % align != 0 || len % align != 0 {
+        if !(offset as usize).is_multiple_of(align) || !len.is_multiple_of(align) {
             return Err(MockFlashError::NotAligned { offset });
         }
         Ok(())
@@ -364,6 +364,9 @@ impl<const SECTORS: usize, const SECTOR_SIZE: usize, const WRITE_SIZE: usize> No
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[cfg(target_arch = "wasm32")]
+    use wasm_bindgen_test::wasm_bindgen_test as test;
 
     type Flash = MockFlash<4, 256, 4>;
 

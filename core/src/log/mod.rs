@@ -22,6 +22,7 @@
 pub mod apply;
 pub mod encode;
 pub mod error;
+pub mod flash;
 pub mod header;
 #[cfg(any(test, feature = "mock-flash"))]
 pub mod mock_flash;
@@ -50,5 +51,7 @@ pub const fn padded_len(len: usize, align: usize) -> usize {
     (len + mask) & !mask
 }
 
+#[cfg(test)]
+mod test_model;
 #[cfg(test)]
 mod tests;

@@ -443,14 +443,18 @@ const fn body(at: usize, len: usize) -> core::ops::Range<usize> {
     field::BODY + at..field::BODY + at + len
 }
 
-/// Reads and bounds-checks the length field of the frame at `bytes[0]`.
-fn frame_len_field(bytes: &[u8]) -> Result<usize, FormatError> {
-    let head = bytes
-        .get(..RECORD_HEADER_LEN)
-        .ok_or(FormatError::Truncated {
-            need: RECORD_HEADER_LEN,
-            have: bytes.len(),
-        })?;
+/// Reads and bounds-checks the kind and length fields of the frame at
+/// `bytes[0]` (needs only its first 20 bytes).
+pub(crate) fn frame_len_field(bytes: &[u8]) -> Result<usize, FormatError> {
+    let head = bytes.get(..field::BODY).ok_or(FormatError::Truncated {
+        need: field::BODY,
+        have: bytes.len(),
+    })?;
+    if Kind::from_byte(head[field::KIND]).is_none() {
+        return Err(FormatError::UnknownKind {
+            kind: head[field::KIND],
+        });
+    }
     let len = le32(head, field::LEN);
     if (len as usize) < RECORD_HEADER_LEN || len as usize > FRAME_MAX {
         return Err(FormatError::BadLength { len });

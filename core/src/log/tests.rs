@@ -1,86 +1,25 @@
 //! Codec, reader and replay tests against a `BTreeMap` model.
 
-use std::collections::BTreeMap;
-use std::string::String;
 use std::vec;
 use std::vec::Vec;
 
+use super::test_model::Model;
+
 use super::*;
+
+// On wasm32 every `#[test]` below (proptest's too) becomes a
+// `#[wasm_bindgen_test]`, so one test body serves every target.
 use crate::addr::Addr;
 use crate::mutation::Mutation;
 use crate::space::Entry;
 use crate::width::Width;
+#[cfg(target_arch = "wasm32")]
+use wasm_bindgen_test::wasm_bindgen_test as test;
 
 const W: usize = 3;
 
 fn width() -> Width {
     Width::from_words(W).unwrap()
-}
-
-/// What an entry holds in the model.
-#[derive(Clone, Debug, PartialEq, Eq)]
-struct ModelEntry {
-    fp: Vec<u64>,
-    label: String,
-    parent: Option<Addr>,
-    expires_at: Option<u64>,
-    version: u64,
-}
-
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-struct Model(BTreeMap<Addr, ModelEntry>);
-
-impl Apply for Model {
-    type Error = core::convert::Infallible;
-    fn apply(&mut self, m: &Mutation<'_>, seq: u64) -> Result<(), Self::Error> {
-        match *m {
-            Mutation::Set { addr, fp } => {
-                let e = self.0.entry(addr).or_insert(ModelEntry {
-                    fp: vec![],
-                    label: String::new(),
-                    parent: None,
-                    expires_at: None,
-                    version: seq,
-                });
-                e.fp = fp.to_vec();
-                e.version = seq;
-            }
-            Mutation::Delete { addr } => {
-                self.0.remove(&addr);
-            }
-            Mutation::Expire { addr, at } => {
-                if let Some(e) = self.0.get_mut(&addr) {
-                    e.expires_at = at;
-                    e.version = seq;
-                }
-            }
-            Mutation::Meta {
-                addr,
-                label,
-                parent,
-            } => {
-                if let Some(e) = self.0.get_mut(&addr) {
-                    e.label = String::from_utf8(label.to_vec()).unwrap();
-                    e.parent = parent;
-                    e.version = seq;
-                }
-            }
-        }
-        Ok(())
-    }
-    fn restore(&mut self, e: &Entry<'_>) -> Result<(), Self::Error> {
-        self.0.insert(
-            e.addr,
-            ModelEntry {
-                fp: e.fp.to_vec(),
-                label: e.label.into(),
-                parent: e.parent,
-                expires_at: e.expires_at,
-                version: e.version,
-            },
-        );
-        Ok(())
-    }
 }
 
 fn fp(seed: u64) -> [u64; W] {

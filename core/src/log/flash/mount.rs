@@ -1,0 +1,310 @@
+//! Mounting: find the live sectors, drop retired ones, replay the records
+//! into the caller's target, and find where the next record goes
+//! (docs/FORMAT.md, section 6.6).
+
+use embedded_storage::nor_flash::NorFlash;
+
+use super::scan::{ScanEvent, SectorEnd, SectorScan};
+use super::{Config, Error, FlashLog};
+use crate::log::apply::Apply;
+use crate::log::padded_len;
+use crate::log::record::{field, frame_len_field, Body, Kind, Record};
+use crate::log::replay::{apply_one, Batcher, Counts, Damage, Policy, Step};
+
+/// What replaying the live sectors gave: counts, damage, the head's end.
+type Replayed = (Counts, Damage, SectorEnd);
+
+/// What mounting found and did.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Recovery {
+    /// Sectors holding the live log.
+    pub live_sectors: u32,
+    /// How the head sector ends (`None`: the log is empty). A torn end is
+    /// the expected trace of a power cut during a write; the next append
+    /// opens a new sector instead of writing there.
+    pub head_end: Option<SectorEnd>,
+    /// What was applied.
+    pub counts: Counts,
+    /// What damage made recovery skip (only under [`Policy::Repair`]).
+    pub damage: Damage,
+    /// Sectors with a valid header outside the live ring (retired, or
+    /// left from an interrupted erase): erased before the next write.
+    pub stale_sectors: u32,
+    /// The sequence number the next batch gets.
+    pub next_seq: u64,
+}
+
+impl<'b, F: NorFlash> FlashLog<'b, F> {
+    /// Mounts the log on `flash`: replays every committed batch and
+    /// standalone copy into `target`, oldest first, and returns the log
+    /// ready to append. An empty (erased) flash mounts as an empty log.
+    ///
+    /// A torn tail is cut (and never written again); corruption in the
+    /// middle fails the mount under [`Policy::Strict`] with its offset, and
+    /// is skipped and counted under [`Policy::Repair`]. Mounting writes
+    /// nothing, so a power cut during it changes nothing.
+    pub fn mount<A: Apply>(
+        flash: F,
+        buf: &'b mut [u8],
+        cfg: Config,
+        target: &mut A,
+    ) -> Result<(Self, Recovery), Error<F::Error, A::Error>> {
+        Self::check_config(&flash, buf, &cfg).map_err(Error::Config)?;
+        let mut log = Self::new_unmounted(flash, buf, cfg);
+        let n = cfg.sectors;
+
+        // The head: the valid header with the highest segment.
+        let mut head = None;
+        let mut valid = 0;
+        for s in 0..n {
+            if let Some(h) = log.header(s).map_err(Error::widen)? {
+                valid += 1;
+                if head.is_none_or(|(_, seg)| h.segment > seg) {
+                    head = Some((s, h.segment));
+                }
+            }
+        }
+        let Some((head_phys, head_seg)) = head else {
+            log.stale_check_pending = false;
+            return Ok((log, Recovery::empty(valid)));
+        };
+
+        // The live ring: physically consecutive sectors before the head
+        // with consecutive segments.
+        let mut oldest = head_phys;
+        let mut chain = 1;
+        while chain < n {
+            let prev = (oldest + n - 1) % n;
+            match log.header(prev).map_err(Error::widen)? {
+                Some(h) if h.segment + 1 == head_seg - (chain as u64 - 1) => {
+                    oldest = prev;
+                    chain += 1;
+                }
+                _ => break,
+            }
+        }
+        log.oldest = oldest;
+        log.live = chain;
+        log.next_segment = head_seg + 1;
+
+        // Sectors a retire record names are dead, whatever an interrupted
+        // erase left in them.
+        if let Some(retired) = log.find_retired().map_err(Error::widen)? {
+            let oldest_seg = head_seg - (chain as u64 - 1);
+            if retired >= oldest_seg {
+                let drop = (retired - oldest_seg + 1).min(chain as u64 - 1) as u32;
+                log.oldest = (log.oldest + drop) % n;
+                log.live -= drop;
+            }
+        }
+
+        let (counts, damage, head_end) = log.replay_live(target)?;
+        log.head_write = head_end.offset();
+        log.head_writable = matches!(head_end, SectorEnd::Clean(_));
+        let first_seq = log
+            .header(head_phys)
+            .map_err(Error::widen)?
+            .map_or(0, |h| h.first_seq);
+        log.next_seq = counts
+            .max_seq
+            .map_or(1, |s| s.saturating_add(1))
+            .max(first_seq)
+            .max(1);
+        let recovery = Recovery {
+            live_sectors: log.live,
+            head_end: Some(head_end),
+            counts,
+            damage,
+            stale_sectors: valid - log.live,
+            next_seq: log.next_seq,
+        };
+        log.stale_check_pending = recovery.stale_sectors > 0;
+        Ok((log, recovery))
+    }
+
+    /// The highest segment named by a valid retire record in the live
+    /// ring. Walks record headers only, checking retire frames in full.
+    fn find_retired(&mut self) -> Result<Option<u64>, Error<F::Error>> {
+        let mut retired: Option<u64> = None;
+        for k in 0..self.live {
+            let s = self.phys(k);
+            let limit = if k + 1 == self.live {
+                self.sector_size
+            } else {
+                self.limit_of(k)?
+            };
+            let mut pos = self.data_start;
+            while pos + field::BODY as u32 <= limit {
+                self.read(s, pos, field::BODY).map_err(Error::Storage)?;
+                let Ok(len) = frame_len_field(&self.buf[..field::BODY]) else {
+                    break;
+                };
+                if self.buf[field::KIND] == Kind::Retire as u8
+                    && self
+                        .frame_at(s, pos, limit, true)
+                        .map_err(Error::Storage)?
+                        .is_ok()
+                {
+                    if let Ok(r) = Record::rechecked_without_crc(&self.buf[..len], self.cfg.width) {
+                        if let Body::Retire { segment } = r.body() {
+                            retired = Some(retired.map_or(segment, |m| m.max(segment)));
+                        }
+                    }
+                }
+                pos += padded_len(len, F::WRITE_SIZE) as u32;
+            }
+        }
+        Ok(retired)
+    }
+
+    /// Replays the live sectors, oldest first, into `target`.
+    fn replay_live<A: Apply>(
+        &mut self,
+        target: &mut A,
+    ) -> Result<Replayed, Error<F::Error, A::Error>> {
+        let mut batcher = Batcher::default();
+        let mut damage = Damage::default();
+        let mut fp = [0u64; 256];
+        let mut head_end = SectorEnd::Clean(self.data_start);
+        for k in 0..self.live {
+            let s = self.phys(k);
+            let is_head = k + 1 == self.live;
+            let (limit, closed) = if is_head {
+                (self.sector_size, false)
+            } else {
+                (self.limit_of(k).map_err(Error::widen)?, true)
+            };
+            let mut scan = SectorScan::new(s, self.data_start, limit, closed);
+            while let Some(event) = self.scan_next(&mut scan).map_err(Error::Storage)? {
+                match event {
+                    ScanEvent::Corrupted {
+                        off,
+                        skipped,
+                        error,
+                    } => {
+                        if self.cfg.policy == Policy::Strict {
+                            return Err(Error::Corrupted {
+                                offset: self.abs(s, off),
+                                skipped,
+                                error,
+                            });
+                        }
+                        batcher.damage();
+                        damage.regions += 1;
+                        damage.bytes += skipped as u64;
+                        damage
+                            .first
+                            .get_or_insert((self.abs(s, off) as usize, skipped as usize));
+                    }
+                    ScanEvent::Record { off, len } => {
+                        let at = self.abs(s, off);
+                        let Ok(record) =
+                            Record::rechecked_without_crc(&self.buf[..len], self.cfg.width)
+                        else {
+                            continue;
+                        };
+                        let seq = record.seq();
+                        match batcher.record(at as usize, &record) {
+                            Step::Wait => {}
+                            Step::Standalone => {
+                                apply_one(target, &record, &mut fp).map_err(|error| {
+                                    Error::Apply {
+                                        offset: at,
+                                        seq,
+                                        error,
+                                    }
+                                })?;
+                                if record.kind() != Kind::Retire {
+                                    batcher.counts.copies += 1;
+                                }
+                            }
+                            Step::Batch { start, count } => {
+                                let rel = (start as u32).wrapping_sub(self.abs(s, 0));
+                                if rel >= limit {
+                                    // A batch never spans sectors.
+                                    return Err(Error::BrokenBatch { offset: at, seq });
+                                }
+                                self.apply_batch(s, rel, limit, count, seq, target, &mut fp)?;
+                                batcher.counts.batches += 1;
+                                batcher.counts.mutations += count as u64;
+                            }
+                            Step::Broken { .. } => {
+                                if self.cfg.policy == Policy::Strict {
+                                    return Err(Error::BrokenBatch { offset: at, seq });
+                                }
+                                damage.broken_batches += 1;
+                            }
+                            Step::OutOfOrder { previous } => {
+                                if self.cfg.policy == Policy::Strict {
+                                    return Err(Error::OutOfOrder {
+                                        offset: at,
+                                        seq,
+                                        previous,
+                                    });
+                                }
+                                damage.out_of_order += 1;
+                            }
+                        }
+                    }
+                }
+            }
+            if is_head {
+                head_end = scan.end.unwrap_or(SectorEnd::Clean(scan.pos));
+            }
+        }
+        batcher.finish();
+        damage.broken_batches += batcher.broken_batches;
+        Ok((batcher.counts, damage, head_end))
+    }
+
+    /// Re-reads the `count` records of batch `seq` from `start` in sector
+    /// `s` (already checked, so without the CRC) and applies them.
+    #[allow(clippy::too_many_arguments)]
+    fn apply_batch<A: Apply>(
+        &mut self,
+        s: u32,
+        start: u32,
+        limit: u32,
+        count: u32,
+        seq: u64,
+        target: &mut A,
+        fp: &mut [u64; 256],
+    ) -> Result<(), Error<F::Error, A::Error>> {
+        let mut pos = start;
+        let mut left = count;
+        while left > 0 {
+            let len = self
+                .frame_at(s, pos, limit, false)
+                .map_err(Error::Storage)?
+                .map_err(Error::Format)?;
+            let at = self.abs(s, pos);
+            let record = Record::rechecked_without_crc(&self.buf[..len], self.cfg.width)
+                .map_err(Error::Format)?;
+            if record.in_batch() && record.seq() == seq {
+                if let Some(m) = record.mutation(fp) {
+                    target.apply(&m, seq).map_err(|error| Error::Apply {
+                        offset: at,
+                        seq,
+                        error,
+                    })?;
+                }
+                left -= 1;
+            }
+            pos += padded_len(len, F::WRITE_SIZE) as u32;
+        }
+        Ok(())
+    }
+}
+
+impl Recovery {
+    fn empty(valid: u32) -> Recovery {
+        Recovery {
+            live_sectors: 0,
+            head_end: None,
+            counts: Counts::default(),
+            damage: Damage::default(),
+            stale_sectors: valid,
+            next_seq: 1,
+        }
+    }
+}
