@@ -6,6 +6,9 @@
 //! - `top-10`: one query per pass over the arena;
 //! - `top-10 batch of 8`: eight queries in one block-major pass (the time
 //!   reported is per pass; the table divides by 8);
+//! - `distances only`: the one-to-many kernel over the whole arena into a
+//!   buffer, with no top-k, no filter, no metadata: what the search costs
+//!   beyond its kernel;
 //! - the plain memory-read passes of `bindspace_benches::anchor` over the
 //!   very slice the search scans (`Space::arena`).
 //!
@@ -47,6 +50,7 @@ const BATCH_GOAL_BITS: u32 = 8192;
 
 const SINGLE: &str = "top-10";
 const BATCHED: &str = "top-10 batch of 8";
+const KERNEL_ONLY: &str = "distances only";
 
 fn main() {
     let mode = Mode::from_env();
@@ -196,6 +200,17 @@ fn lineup<'a>(
             })
             .sum()
     });
+    let mut dist = vec![0u32; space.len()];
+    lineup.add(KERNEL_ONLY, move |reps| {
+        (0..reps)
+            .map(|_| {
+                kernel
+                    .distances(black_box(&queries[0].1), arena, &mut dist)
+                    .expect("shapes");
+                u64::from(dist[0])
+            })
+            .sum()
+    });
     for &r in reads {
         lineup.add(r.name(), move |reps| {
             (0..reps)
@@ -211,18 +226,19 @@ fn lineup<'a>(
 fn ratio_table(measured: &[Measured]) -> String {
     let mut t = String::from(
         "| width | arena | fastest plain read | top-10 | top-10 / read | goal | met | \
-         batch of 8, per query | per query / single | goal | met |\n\
-         |---:|---:|---|---:|---:|---:|:---:|---:|---:|---:|:---:|\n",
+         batch of 8, per query | per query / single | goal | met | distances only / read |\n\
+         |---:|---:|---|---:|---:|---:|:---:|---:|---:|---:|:---:|---:|\n",
     );
     for bits in WIDTHS_BITS {
         let g = group(bits);
         let in_group = || measured.iter().filter(|m| m.group == g);
-        let (Some(read), Some(single), Some(batch)) = (
+        let (Some(read), Some(single), Some(batch), Some(kernel_only)) = (
             in_group()
                 .filter(|m| m.case.starts_with("read-"))
                 .min_by(|a, b| a.median_ns.total_cmp(&b.median_ns)),
             in_group().find(|m| m.case == SINGLE),
             in_group().find(|m| m.case == BATCHED),
+            in_group().find(|m| m.case == KERNEL_ONLY),
         ) else {
             continue;
         };
@@ -237,13 +253,14 @@ fn ratio_table(measured: &[Measured]) -> String {
         };
         let _ = writeln!(
             t,
-            "| {bits} | {} MiB | {} {} | {} | {vs_read:.3} | <= {GOAL_VS_READ:.2} | {} | {} | {vs_single:.3} | {batch_goal} | {batch_met} |",
+            "| {bits} | {} MiB | {} {} | {} | {vs_read:.3} | <= {GOAL_VS_READ:.2} | {} | {} | {vs_single:.3} | {batch_goal} | {batch_met} | {:.3} |",
             read.bytes >> 20,
             read.case,
             format_ns(read.median_ns),
             format_ns(single.median_ns),
             met(vs_read <= GOAL_VS_READ),
             format_ns(per_query),
+            kernel_only.median_ns / read.median_ns,
         );
     }
     t
