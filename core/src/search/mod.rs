@@ -29,6 +29,35 @@
 //! (its address may still win the tie). Batching changes the order in
 //! which (query, row) pairs are scored, not which are scored. The property
 //! tests compare every path with a brute-force sort, order included.
+//!
+//! # Example
+//!
+//! ```
+//! use bindspace_core::search::{Hit, SearchOptions};
+//! use bindspace_core::space::{Filter, Lent, RowMeta, SlotPage, Space};
+//! use bindspace_core::{Addr, Width, Zone};
+//!
+//! let width = Width::from_bits(64).unwrap();
+//! let (mut arena, mut meta, mut pages) = ([0u64; 8], [RowMeta::EMPTY; 8], [SlotPage::EMPTY; 2]);
+//! let mut space = Space::new(width, Lent::new(&mut arena, &mut meta, &mut pages));
+//! space.set(Addr::new(0x80, 2), &[0b1111], 1).unwrap();
+//! space.set(Addr::new(0x80, 1), &[0b0111], 2).unwrap();
+//! space.set(Addr::new(0x10, 9), &[0b0011], 3).unwrap();
+//!
+//! // The two nearest to 0b0001 in the nodes zone: distances 2 and 3.
+//! let opts = SearchOptions::new().filter(Filter::Zone(Zone::Nodes));
+//! let mut hits = [Hit::default(); 2];
+//! assert_eq!(space.nearest(&[0b0001], &opts, &mut hits), Ok(2));
+//! assert_eq!(hits, [
+//!     Hit { distance: 2, addr: Addr::new(0x80, 1) },
+//!     Hit { distance: 3, addr: Addr::new(0x80, 2) },
+//! ]);
+//!
+//! // Everything within distance 2, anywhere: two entries.
+//! let got = space.within(&[0b0001], 2, &SearchOptions::new(), &mut hits).unwrap();
+//! assert_eq!((got.returned, got.total), (2, 2));
+//! assert_eq!(hits[0], Hit { distance: 1, addr: Addr::new(0x10, 9) });
+//! ```
 
 mod scan;
 mod topk;

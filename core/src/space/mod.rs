@@ -45,6 +45,36 @@
 //! expiry is at or before `now`. Plain reads see every stored entry, which
 //! is what snapshots and the log need. [`Space::expired`] lists what a
 //! front end should delete (through the log) to purge.
+//!
+//! # Example
+//!
+//! ```
+//! use bindspace_core::mutation::Mutation;
+//! use bindspace_core::space::{Filter, Lent, RowMeta, SlotPage, Space, SpaceError};
+//! use bindspace_core::{Addr, Width, Zone};
+//!
+//! // A microcontroller-sized space: 4 entries of 128 bits, 1 prefix.
+//! let width = Width::from_bits(128).unwrap();
+//! let (mut arena, mut meta, mut pages) = ([0u64; 4 * 2], [RowMeta::EMPTY; 4], [SlotPage::EMPTY; 1]);
+//! let mut space = Space::new(width, Lent::new(&mut arena, &mut meta, &mut pages));
+//!
+//! let a = Addr::new(0x10, 0x01);
+//! // Version 1: the sequence number the log gave this mutation.
+//! space.apply(&Mutation::Set { addr: a, fp: &[7, 9] }, 1)?;
+//! space.apply(&Mutation::Expire { addr: a, at: Some(100) }, 2)?;
+//! assert_eq!(space.get(a).unwrap().fp, &[7, 9]);
+//! assert!(space.exists_live(a, 99));
+//! assert!(!space.exists_live(a, 100)); // expired at tick 100
+//! assert_eq!(space.count(Filter::Zone(Zone::Fluid)), 1);
+//!
+//! // A second prefix needs a second page: refused, nothing changed.
+//! let b = Addr::new(0x11, 0x00);
+//! assert_eq!(
+//!     space.apply(&Mutation::Set { addr: b, fp: &[1, 1] }, 3),
+//!     Err(SpaceError::PrefixesFull { pages: 1 })
+//! );
+//! # Ok::<(), SpaceError>(())
+//! ```
 
 mod directory;
 mod entry;
