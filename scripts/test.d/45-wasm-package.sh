@@ -7,7 +7,11 @@
 #  3. `npm pack`, installed into an empty directory: Node tests there that
 #     `require` it and `import` it (store, search, errors, exportLog/openLog,
 #     the golden logs of tests/golden/), and `tsc --noEmit` on usage files
-#     with Node and bundler module resolution.
+#     with Node and bundler module resolution;
+#  4. the speed benchmark: exact top-10 search over 65,536 x 1,024-bit
+#     entries in Node (simd128) beside the native build of the same search
+#     in the same run (benches/wasm/search.mjs); it prints the table and
+#     fails only if wasm and native results differ, never on a noisy ratio.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/../lib.sh"
 cd "$BINDSPACE_ROOT"
@@ -122,6 +126,12 @@ portable_log_native() {
     exercised "portable log fixtures: binding bytes pinned, host store opens them, binding opens the host's (native)"
 }
 
+speed_benchmark() {
+    section "speed: Node (wasm simd128) beside native, same search, same run"
+    run_logged "$SCRATCH/bench.log" node benches/wasm/search.mjs 1024 "${BINDSPACE_WASM_BENCH_ROUNDS:-31}" || return 1
+    exercised "search benchmark: $(grep -m1 '^Node simd128 / native' "$SCRATCH/bench.log")"
+}
+
 status=0
 portable_log_native || status=1
 binding_tests scalar node "" || status=1
@@ -130,6 +140,7 @@ binding_tests simd128 node "-C target-feature=+simd128" || status=1
 binding_tests simd128 chromium "-C target-feature=+simd128" || status=1
 if build_package; then
     installed_package_tests || status=1
+    speed_benchmark || status=1
 else
     status=1
 fi
