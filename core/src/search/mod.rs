@@ -10,9 +10,11 @@
 //! The space keeps its fingerprints in one dense arena, so a search is one
 //! pass over one slice. The pass goes block by block: the one-to-many
 //! kernel ([`Kernel::distances`]) writes the distances of a block of rows
-//! (about 32 KiB of fingerprints) into a stack buffer, then a plain
-//! integer compare against the current cut (the worst distance kept, once
-//! k hits are held) discards almost every row. Only rows at or below the
+//! (about 32 KiB of fingerprints) into a stack buffer, then integer
+//! compares against the current cut (the worst distance kept, once k hits
+//! are held) discard almost every row: 64 rows at a time in a branch-free,
+//! vectorised screen, then row by row only in a group that has a row at
+//! or below the cut. Only rows at or below the
 //! cut have their metadata read (filter, expiry) and enter a bounded heap
 //! in the caller's result buffer.
 //!

@@ -11,6 +11,20 @@ const BLOCK_BYTES: usize = 32 * 1024;
 /// Rows per block at most (the size of the stack distance buffer).
 const BLOCK_ROWS_MAX: usize = 256;
 
+/// Rows whose distances are screened against the cut together.
+const GROUP: usize = 64;
+
+/// Whether any of `ds` is at or below `cut`, without branching per row so
+/// the compiler can vectorise it. Distances are at most 16,384 bits, so
+/// they and the clamped cut compare correctly as `i32`.
+#[inline]
+fn any_at_or_below(ds: &[u32], cut: u32) -> bool {
+    let cut = cut.min(i32::MAX as u32) as i32;
+    ds.iter()
+        .fold(0u32, |acc, &d| acc | u32::from(d as i32 <= cut))
+        != 0
+}
+
 /// Rows per block for rows of `row_words` words.
 pub(crate) const fn block_rows(row_words: usize) -> usize {
     let rows = BLOCK_BYTES / (row_words * 8);
@@ -78,22 +92,28 @@ pub(super) fn scan<S: Storage>(
             }
             let mut top = TopK::resume(&mut out[q * k..(q + 1) * k], lens[q], bound);
             let mut cut = if counting { bound } else { top.cut() };
-            for (&d, m) in dist.iter().zip(metas) {
-                if d > cut {
+            for (ds, ms) in dist.chunks(GROUP).zip(metas.chunks(GROUP)) {
+                if !any_at_or_below(ds, cut) {
                     continue;
                 }
-                if !opts.filter.matches(m.addr()) || !opts.now.is_none_or(|now| m.is_live(now)) {
-                    continue;
-                }
-                if let Some(t) = totals.as_deref_mut() {
-                    t[q] += 1;
-                }
-                top.offer(Hit {
-                    distance: d,
-                    addr: m.addr(),
-                });
-                if !counting {
-                    cut = top.cut();
+                for (&d, m) in ds.iter().zip(ms) {
+                    if d > cut {
+                        continue;
+                    }
+                    if !opts.filter.matches(m.addr()) || !opts.now.is_none_or(|now| m.is_live(now))
+                    {
+                        continue;
+                    }
+                    if let Some(t) = totals.as_deref_mut() {
+                        t[q] += 1;
+                    }
+                    top.offer(Hit {
+                        distance: d,
+                        addr: m.addr(),
+                    });
+                    if !counting {
+                        cut = top.cut();
+                    }
                 }
             }
             lens[q] = top.len();
