@@ -584,3 +584,126 @@ mod paths {
         assert!(s.is_empty());
     }
 }
+
+/// Named paths under random sets, squatters and deletes: every path set
+/// and not broken by a delete keeps resolving to the address it got, with
+/// the fingerprint last stored, and its parent link names its parent path.
+mod path_model {
+    use super::*;
+    use proptest::prelude::*;
+    use std::collections::BTreeMap;
+    use std::string::String;
+    // Named explicitly so it wins over the glob (which also brings `test`).
+    #[cfg(target_arch = "wasm32")]
+    use wasm_bindgen_test::wasm_bindgen_test as test;
+
+    const WORDS: [&str; 3] = ["a", "b", "c"];
+
+    #[derive(Clone, Debug)]
+    enum Op {
+        /// `dn_set` of a path (indices into `WORDS`) with a fingerprint seed.
+        Set(Vec<usize>, u64),
+        /// An unrelated entry near a component's home address: unlabelled,
+        /// or with a vocabulary label under a parent no path has.
+        Squat(usize, u16, bool),
+        /// Deletes the entry of the `n`-th known path (modulo their count).
+        DeletePath(usize),
+    }
+
+    fn op() -> impl Strategy<Value = Op> {
+        prop_oneof![
+            4 => (prop::collection::vec(0..WORDS.len(), 1..4), any::<u64>())
+                .prop_map(|(p, s)| Op::Set(p, s)),
+            2 => (0..WORDS.len(), 0u16..4, any::<bool>()).prop_map(|(w, o, l)| Op::Squat(w, o, l)),
+            1 => any::<usize>().prop_map(Op::DeletePath),
+        ]
+    }
+
+    fn path_of(p: &[usize]) -> String {
+        p.iter().map(|&i| WORDS[i]).collect::<Vec<_>>().join("/")
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(128))]
+
+        #[test]
+        fn paths_stay_where_they_were_put(ops in prop::collection::vec(op(), 1..60)) {
+            let mut s = Space::growable(width());
+            // path -> (address, fingerprint seed of its last dn_set, if it
+            // was ever a leaf)
+            let mut known: BTreeMap<String, (Addr, Option<u64>)> = BTreeMap::new();
+            // Paths a delete broke and no dn_set has made again: they must
+            // not resolve (a new node never adopts an old node's orphans).
+            let mut broken: std::collections::BTreeSet<String> = Default::default();
+            let mut version = 1;
+            for op in ops {
+                version += 100;
+                match op {
+                    Op::Set(p, seed) => {
+                        let path = path_of(&p);
+                        let leaf = s.dn_set(&path, &fp(seed), version).unwrap();
+                        if let Some(&(a, _)) = known.get(&path) {
+                            prop_assert_eq!(a, leaf, "an existing path moved");
+                        }
+                        known.insert(path.clone(), (leaf, Some(seed)));
+                        broken.remove(&path);
+                        // Every ancestor is known too.
+                        for depth in 1..p.len() {
+                            let anc = path_of(&p[..depth]);
+                            let a = s.dn_get(&anc).unwrap().unwrap();
+                            let seed = known.get(&anc).and_then(|e| e.1);
+                            if let Some(&(old, _)) = known.get(&anc) {
+                                prop_assert_eq!(old, a, "an ancestor moved");
+                            }
+                            broken.remove(&anc);
+                            known.insert(anc, (a, seed));
+                        }
+                    }
+                    Op::Squat(w, offset, labelled) => {
+                        let home = super::super::paths::home(None, WORDS[w].as_bytes());
+                        let addr = Addr(0x8000 | (home.0.wrapping_add(offset) & 0x7FFF));
+                        if !s.exists(addr) {
+                            s.set(addr, &fp(7), version).unwrap();
+                            if labelled {
+                                s.set_meta(addr, WORDS[w].as_bytes(), Some(Addr(1)), version).unwrap();
+                            }
+                        }
+                    }
+                    Op::DeletePath(n) => {
+                        if known.is_empty() {
+                            continue;
+                        }
+                        let path = known.keys().nth(n % known.len()).unwrap().clone();
+                        let (addr, _) = known[&path];
+                        s.delete(addr);
+                        // The path and everything under it is broken.
+                        let prefix = path.clone() + "/";
+                        let gone: Vec<String> = known
+                            .keys()
+                            .filter(|p| **p == path || p.starts_with(&prefix))
+                            .cloned()
+                            .collect();
+                        for p in gone {
+                            known.remove(&p);
+                            broken.insert(p);
+                        }
+                    }
+                }
+                for path in &broken {
+                    prop_assert_eq!(s.dn_get(path), Ok(None), "{} came back", path);
+                }
+                for (path, &(addr, seed)) in &known {
+                    prop_assert_eq!(s.dn_get(path), Ok(Some(addr)), "{}", path);
+                    let e = s.get(addr).unwrap();
+                    let label = path.rsplit('/').next().unwrap();
+                    prop_assert_eq!(e.label, label);
+                    let parent = path.rsplit_once('/').map(|(p, _)| known[p].0);
+                    prop_assert_eq!(e.parent, parent);
+                    if let Some(seed) = seed {
+                        prop_assert_eq!(e.fp, &fp(seed)[..]);
+                    }
+                }
+            }
+        }
+    }
+}
