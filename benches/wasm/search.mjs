@@ -34,7 +34,8 @@ function measureWasm(pkgDir) {
   const fillMs = performance.now() - t0;
   const query = bs.fromSeed(QUERY_SEED, BITS);
   let hits;
-  for (let i = 0; i < 5; i++) hits = space.search(query, { k: K }); // warm up the JIT
+  // Let the engine tier the search up (baseline compiler, then optimising).
+  for (const start = Date.now(); Date.now() - start < 200; ) hits = space.search(query, { k: K });
   const times = [];
   for (let i = 0; i < ROUNDS; i++) {
     const start = process.hrtime.bigint();
@@ -43,7 +44,7 @@ function measureWasm(pkgDir) {
   }
   const kernel = bs.kernelName();
   space.free();
-  return { kernel, medianNs: median(times), hits, fillMs };
+  return { kernel, medianNs: median(times), minNs: Math.min(...times), hits, fillMs };
 }
 
 function measureNative() {
@@ -52,7 +53,7 @@ function measureNative() {
   ], { cwd: root, encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
   return out.trim().split('\n').map((line) => {
     const r = JSON.parse(line);
-    return { kernel: r.kernel, medianNs: r.median_ns, hits: r.hits };
+    return { kernel: r.kernel, medianNs: r.median_ns, minNs: r.min_ns, hits: r.hits };
   });
 }
 
@@ -76,15 +77,20 @@ for (const r of rows) {
 const best = native.reduce((a, b) => (a.medianNs <= b.medianNs ? a : b));
 const mib = (65536 * BITS) / 8 / 2 ** 20;
 console.log(`\nExact top-${K} search, 65,536 x ${BITS}-bit entries (${mib} MiB arena), median of ${ROUNDS} single queries; Node ${process.version}\n`);
-console.log('| where | kernel | median | GiB/s | vs native best |');
-console.log('|---|---|---|---|---|');
+console.log('| where | kernel | median | min | GiB/s (median) | median vs native best |');
+console.log('|---|---|---|---|---|---|');
 for (const r of rows) {
-  const us = r.medianNs / 1000;
   const gibs = mib / 1024 / (r.medianNs / 1e9);
-  console.log(`| ${r.where} | ${r.kernel} | ${us.toFixed(1)} µs | ${gibs.toFixed(1)} | ${(r.medianNs / best.medianNs).toFixed(2)}x |`);
+  console.log(
+    `| ${r.where} | ${r.kernel} | ${(r.medianNs / 1000).toFixed(1)} µs | ${(r.minNs / 1000).toFixed(1)} µs | ` +
+      `${gibs.toFixed(1)} | ${(r.medianNs / best.medianNs).toFixed(2)}x |`,
+  );
 }
 const nativeAt = (k) => native.find((n) => n.kernel === k);
-console.log(`\nNode simd128 / native ${best.kernel}: ${(simd.medianNs / best.medianNs).toFixed(2)}x (goal <= 4x)`);
+console.log(
+  `\nNode simd128 / native ${best.kernel}: ${(simd.medianNs / best.medianNs).toFixed(2)}x by median, ` +
+    `${(simd.minNs / best.minNs).toFixed(2)}x by minimum (goal <= 4x)`,
+);
 for (const k of ['avx2', 'neon', 'scalar']) {
   if (nativeAt(k)) console.log(`Node simd128 / native ${k}: ${(simd.medianNs / nativeAt(k).medianNs).toFixed(2)}x`);
 }
