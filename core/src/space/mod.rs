@@ -92,7 +92,7 @@ mod tests;
 pub use entry::{Entry, Filter};
 pub use error::SpaceError;
 pub use iter::Iter;
-pub use paths::{PathError, PathPlan, PATH_DEPTH_MAX, PATH_PROBE_WINDOW};
+pub use paths::{home as path_home, PathError, PathPlan, PATH_DEPTH_MAX, PATH_PROBE_WINDOW};
 #[cfg(any(feature = "alloc", test))]
 pub use storage::Growable;
 pub use storage::{Lent, RowMeta, SlotPage, Storage, PAGES_MAX, ROWS_MAX, SLOTS_PER_PAGE};

@@ -144,8 +144,9 @@ impl<'a> PathPlan<'a> {
     }
 }
 
-/// The home address of the component (`parent`, `label`).
-pub(crate) fn home(parent: Option<Addr>, label: &[u8]) -> Addr {
+/// The home address of the component (`parent`, `label`): the first
+/// address of its probe window (see the module docs).
+pub fn home(parent: Option<Addr>, label: &[u8]) -> Addr {
     let h = match parent {
         None => fnv1a(FNV_OFFSET, &[0]),
         Some(p) => {
