@@ -31,8 +31,9 @@
 //! # Writes
 //!
 //! [`Space::apply`] is the way writes land: every front end turns a request
-//! into [`Mutation`]s, has the log make them durable and number them, then
-//! applies them here with that number as the entry's version. The log
+//! into mutations ([`crate::mutation::Mutation`]), has the log make them
+//! durable and number them, then applies them here with that number as the
+//! entry's version. The log
 //! replays through the same function. [`Space::check`] and
 //! [`Space::check_batch`] say, without changing anything, whether mutations
 //! would apply, so a front end can refuse a bad request (or a whole batch)
@@ -98,12 +99,11 @@ pub use storage::Growable;
 pub use storage::{Lent, RowMeta, SlotPage, Storage, PAGES_MAX, ROWS_MAX, SLOTS_PER_PAGE};
 
 use crate::addr::Addr;
-use crate::mutation::Mutation;
 use crate::width::Width;
 use directory::Directory;
 
 /// A space of 65,536 addresses holding fingerprints of one width, over
-/// storage `S` ([`Lent`] slices, or [`Growable`] with the `alloc` feature).
+/// storage `S` ([`Lent`] slices, or `Growable` with the `alloc` feature).
 #[derive(Clone, Debug)]
 pub struct Space<S> {
     storage: S,
@@ -286,23 +286,5 @@ impl<S: Storage> Space<S> {
             expires_at: m.expires_at,
             version: m.version,
         }
-    }
-}
-
-/// Applies a mutation: a shorthand used by tests and examples.
-impl<S: Storage> Space<S> {
-    /// Applies every mutation of `batch` with consecutive versions starting
-    /// at `first_version`, after checking the whole batch: either all apply
-    /// or none does.
-    pub fn apply_all(
-        &mut self,
-        batch: &[Mutation<'_>],
-        first_version: u64,
-    ) -> Result<(), SpaceError> {
-        self.check_batch(batch)?;
-        for (i, m) in batch.iter().enumerate() {
-            self.apply(m, first_version + i as u64)?;
-        }
-        Ok(())
     }
 }

@@ -4,6 +4,7 @@
 
 use super::*;
 use crate::addr::Zone;
+use crate::mutation::Mutation;
 use proptest::prelude::*;
 use std::collections::BTreeMap;
 use std::string::String;

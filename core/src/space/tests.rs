@@ -3,6 +3,7 @@
 
 use super::*;
 use crate::addr::Zone;
+use crate::mutation::Mutation;
 use crate::prng::SplitMix64;
 use std::vec;
 use std::vec::Vec;

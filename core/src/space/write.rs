@@ -34,6 +34,21 @@ impl<S: Storage> Space<S> {
         }
     }
 
+    /// Applies every mutation of `batch` with consecutive versions starting
+    /// at `first_version`, after checking the whole batch: either all apply
+    /// or none does.
+    pub fn apply_all(
+        &mut self,
+        batch: &[Mutation<'_>],
+        first_version: u64,
+    ) -> Result<(), SpaceError> {
+        self.check_batch(batch)?;
+        for (i, m) in batch.iter().enumerate() {
+            self.apply(m, first_version.saturating_add(i as u64))?;
+        }
+        Ok(())
+    }
+
     /// Whether [`Self::apply`] would accept `mutation` now, changing nothing.
     pub fn check(&self, mutation: &Mutation<'_>) -> Result<(), SpaceError> {
         check_shape(self, mutation)?;
