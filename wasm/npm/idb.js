@@ -31,7 +31,9 @@ function request(req) {
 function transactionDone(tx) {
   return new Promise((resolve, reject) => {
     tx.oncomplete = () => resolve();
-    tx.onerror = () => reject(tx.error);
+    // A failed request's error reaches the transaction before tx.error is
+    // set, so take it from the event's target.
+    tx.onerror = (event) => reject(event.target.error || tx.error || new Error('IndexedDB request failed'));
     tx.onabort = () => reject(tx.error || new Error('IndexedDB transaction aborted'));
   });
 }

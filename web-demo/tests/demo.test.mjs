@@ -108,3 +108,60 @@ test('store, search, reload, still there', async () => {
     server.close();
   }
 });
+
+test('bindspace/idb in Chromium: write-ahead, one writer, reopen', async () => {
+  const server = await serve(0);
+  const browser = await chromium.launch({
+    executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
+    headless: true,
+    args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--no-first-run'],
+  });
+  try {
+    const page = await browser.newPage();
+    await page.goto(`http://127.0.0.1:${server.address().port}/`);
+    await page.waitForSelector('body[data-ready="true"]');
+    const r = await page.evaluate(async () => {
+      const { IdbBindSpace } = await import('bindspace/idb');
+      const fp = (v) => new Uint8Array(8).fill(v);
+      const out = {};
+      const a = await IdbBindSpace.open({ name: 'adapter-test', width: 64 });
+      const b = await IdbBindSpace.open({ name: 'adapter-test', width: 64 });
+      // Write-ahead: while the write is in flight the space shows the old state.
+      const pending = a.set('0x10:01', fp(1));
+      out.visibleBeforeDurable = a.space.has('0x10:01');
+      await pending;
+      out.visibleAfterDurable = a.space.has('0x10:01');
+      // A second writer on the same store is refused, and applies nothing.
+      try { await b.set('0x10:02', fp(2)); out.second = 'accepted'; } catch (e) { out.second = `${e.name}: ${e.message}`; }
+      out.secondApplied = b.space.has('0x10:02');
+      // A refused write does not block the queue.
+      try { await a.set('0x10:03', new Uint8Array(3)); } catch (e) { out.bad = e.name; }
+      out.deleted = await a.delete('0x10:01');
+      await a.set('0x10:04', fp(4));
+      await a.setLabel('0x10:04', 'four');
+      await a.close();
+      await b.close();
+      const c = await IdbBindSpace.open({ name: 'adapter-test' });
+      out.reopened = Array.from(c.space.addresses());
+      out.label = c.space.entry('0x10:04').label;
+      out.batches = c.space.recovery.batches;
+      await c.close();
+      try { await IdbBindSpace.open({ name: 'adapter-test', width: 128 }); } catch (e) { out.width = `${e.name}: ${e.message}`; }
+      await IdbBindSpace.destroy('adapter-test');
+      return out;
+    });
+    assert.equal(r.visibleBeforeDurable, false, 'not visible before IndexedDB completes');
+    assert.equal(r.visibleAfterDurable, true);
+    assert.match(r.second, /^LogError: another writer/);
+    assert.equal(r.secondApplied, false);
+    assert.equal(r.bad, 'FingerprintError');
+    assert.equal(r.deleted, true);
+    assert.deepEqual(r.reopened, [0x1004]);
+    assert.equal(r.label, 'four');
+    assert.equal(r.batches, 4);
+    assert.match(r.width, /^LogError: .*64-bit fingerprints, not 128/);
+  } finally {
+    await browser.close();
+    server.close();
+  }
+});
