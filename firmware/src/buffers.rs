@@ -18,9 +18,14 @@ pub(crate) const ROWS: usize = 64;
 pub(crate) const PAGES: usize = 4;
 
 /// The space's width.
-pub(crate) fn width() -> Width {
-    // 32 words is a valid width (1..=256); the fallback is never taken.
-    Width::from_words(WORDS).unwrap_or(Width::DEFAULT)
+pub(crate) const WIDTH: Width = match Width::from_words(WORDS) {
+    Ok(w) => w,
+    Err(_) => panic!("WORDS is not a valid width"),
+};
+
+/// The space's width.
+pub(crate) const fn width() -> Width {
+    WIDTH
 }
 
 /// A fingerprint of the space's width.

@@ -21,11 +21,11 @@
 
 use crate::buffers::{width, Buffers, Fp, WORDS};
 use crate::check::{ensure, Failed};
+use crate::state::digest;
 use bindspace_core::fingerprint::from_seed;
 use bindspace_core::log::{replay, Encoder, FormatError, Header, Policy, ReplayError};
 use bindspace_core::mutation::Mutation;
-use bindspace_core::prng::{fnv1a, SplitMix64, FNV_OFFSET};
-use bindspace_core::space::{Filter, LentSpace};
+use bindspace_core::prng::SplitMix64;
 use bindspace_core::{Addr, Width};
 use core::ptr::addr_of_mut;
 use core::sync::atomic::{AtomicBool, Ordering};
@@ -150,33 +150,6 @@ fn batch(n: usize, fps: &mut [Fp; BATCH_MAX]) -> ([Mutation<'_>; BATCH_MAX], usi
     (muts, len)
 }
 
-/// A digest of everything a space holds, in address order.
-fn digest(space: &LentSpace<'_>) -> u64 {
-    let mut h = FNV_OFFSET;
-    for e in space.iter(Filter::All) {
-        h = fnv1a(h, &e.addr.0.to_le_bytes());
-        h = fnv1a(h, &e.version.to_le_bytes());
-        for w in e.fp {
-            h = fnv1a(h, &w.to_le_bytes());
-        }
-        h = fnv1a(h, &[e.label.len() as u8]);
-        h = fnv1a(h, e.label.as_bytes());
-        h = fnv1a(
-            h,
-            &e.parent.map_or(u32::MAX, |p| u32::from(p.0)).to_le_bytes(),
-        );
-        h = fnv1a(
-            h,
-            &e.expires_at.map_or([0xFF; 9], |t| {
-                let mut b = [0; 9];
-                b[1..].copy_from_slice(&t.to_le_bytes());
-                b
-            }),
-        );
-    }
-    h
-}
-
 /// What writing the workload left: the image's length, and per batch the
 /// state digest once acknowledged and where its commit record lies.
 struct Written {
@@ -187,6 +160,7 @@ struct Written {
     commits: [(usize, usize); BATCHES],
 }
 
+#[inline(never)] // its own frame, so the stack it needs is measured alone
 pub(crate) fn run(buffers: &mut Buffers, model: &mut Buffers) -> Result<(), Failed> {
     let Some((image, cut)) = images() else {
         defmt::error!("log images taken twice");

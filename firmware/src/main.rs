@@ -25,6 +25,11 @@
 //! - [`log_image`]: the log format in RAM: a workload written write-ahead,
 //!   power cut after every byte (erased and half-programmed), recovery
 //!   equal to the acknowledged state; damage mid-log refused or repaired.
+//! - [`log_flash`]: the NOR-flash log on a RAM flash that enforces the NOR
+//!   rules: write amplification and wear, power cut after every step of
+//!   the first batches and at points spread over a long workload with
+//!   garbage collection, a second cut after recovery, recovery equal to
+//!   what was acknowledged.
 //!
 //! [`stack`] reports how deep the stack went (it is painted at reset).
 #![no_std]
@@ -44,12 +49,14 @@ mod golden_table;
 ))]
 mod inject;
 mod kernels;
+mod log_flash;
 mod log_image;
 mod search;
 mod space;
 mod stack;
+mod state;
 
-use core::sync::atomic::{AtomicBool, Ordering};
+use core::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use cortex_m_rt::{entry, exception, ExceptionFrame};
 use cortex_m_semihosting::debug;
 use defmt_semihosting as _;
@@ -62,7 +69,7 @@ const STACK_BUDGET: usize = 16 * 1024;
 fn main() -> ! {
     defmt::info!("bindspace firmware self-test: Cortex-M4, no heap");
     let outcome = run();
-    let used = stack::high_water_bytes();
+    let used = stack::high_water_bytes().max(DEEPEST.load(Ordering::Relaxed));
     defmt::info!(
         "stack high-water mark: {=usize} bytes (budget {=usize} bytes)",
         used,
@@ -99,6 +106,7 @@ fn run() -> Result<(), check::Failed> {
     phase("space", || space::run(&mut buffers))?;
     phase("search", || search::run(&mut buffers))?;
     phase("log image", || log_image::run(&mut buffers, &mut model))?;
+    phase("flash log", || log_flash::run(&mut buffers, &mut model))?;
     #[cfg(any(
         feature = "inject-failed-check",
         feature = "inject-panic",
@@ -109,21 +117,37 @@ fn run() -> Result<(), check::Failed> {
     Ok(())
 }
 
-/// Runs one phase between log lines that name it and count its checks.
+/// Runs one phase between log lines that name it and count its checks and
+/// the stack it used.
 fn phase(
     name: &str,
     body: impl FnOnce() -> Result<(), check::Failed>,
 ) -> Result<(), check::Failed> {
     defmt::info!("phase {=str}: start", name);
     let before = check::passed_count();
+    let deepest_so_far = stack::high_water_bytes();
+    let depth_at_entry = stack::depth();
+    stack::repaint();
     let result = body();
+    let used = stack::high_water_bytes();
+    DEEPEST.fetch_max(used.max(deepest_so_far), Ordering::Relaxed);
     let checks = check::passed_count() - before;
     match result {
-        Ok(()) => defmt::info!("phase {=str}: ok ({=u32} checks)", name, checks),
+        Ok(()) => defmt::info!(
+            "phase {=str}: ok ({=u32} checks, stack {=usize} bytes, {=usize} of them below the phase's caller)",
+            name,
+            checks,
+            used,
+            used.saturating_sub(depth_at_entry)
+        ),
         Err(_) => defmt::error!("phase {=str}: FAILED", name),
     }
     result
 }
+
+/// The deepest stack of any phase so far (repainting hides earlier ones
+/// from [`stack::high_water_bytes`]).
+static DEEPEST: AtomicUsize = AtomicUsize::new(0);
 
 /// Ends the program through semihosting: QEMU exits with 0 or 1.
 fn exit(success: bool) -> ! {

@@ -65,6 +65,7 @@ fn oracle(query: &Fp, opts: &SearchOptions, k: usize, out: &mut [Hit; ENTRIES]) 
     n.min(k)
 }
 
+#[inline(never)] // its own frame, so the stack it needs is measured alone
 pub(crate) fn run(buffers: &mut Buffers) -> Result<(), Failed> {
     let mut space = buffers.space();
     let mut version = 0;

@@ -73,6 +73,7 @@ fn seeded(seed: u64) -> Fp {
     fp
 }
 
+#[inline(never)] // its own frame, so the stack it needs is measured alone
 pub(crate) fn run(buffers: &mut Buffers) -> Result<(), Failed> {
     workload(buffers)?;
     metadata(buffers)?;

@@ -1,10 +1,12 @@
-//! The stack's high-water mark.
+//! The stack's high-water mark, per phase and for the whole run.
 //!
 //! cortex-m-rt's `paint-stack` feature fills everything between
 //! `_stack_end` (the top of static data) and `_stack_start` (the initial
 //! stack pointer) with [`cortex_m_rt::STACK_PAINT_VALUE`] before `main`
 //! runs. The stack grows down from `_stack_start`, so the lowest word that
 //! no longer holds the paint marks the deepest the stack has been.
+//! [`repaint`] paints again below the current frame, so the next reading
+//! measures only what ran after it.
 
 use cortex_m_rt::STACK_PAINT_VALUE;
 
@@ -14,10 +16,20 @@ extern "C" {
     static _stack_end: u32;
 }
 
-/// Bytes of stack used so far (deepest point since reset).
+/// Bytes left unpainted just below the stack pointer: the frames of
+/// `repaint` itself and anything the compiler keeps below SP.
+const GUARD: usize = 256;
+
+fn bounds() -> (usize, usize) {
+    (
+        core::ptr::addr_of!(_stack_end) as usize,
+        core::ptr::addr_of!(_stack_start) as usize,
+    )
+}
+
+/// Bytes of stack used since reset, or since the last [`repaint`].
 pub(crate) fn high_water_bytes() -> usize {
-    let top = core::ptr::addr_of!(_stack_start) as usize;
-    let bottom = core::ptr::addr_of!(_stack_end) as usize;
+    let (bottom, top) = bounds();
     let mut addr = bottom;
     while addr < top {
         // SAFETY: `addr` is word-aligned (both symbols are 4-aligned, the
@@ -31,4 +43,27 @@ pub(crate) fn high_water_bytes() -> usize {
         addr += 4;
     }
     top - addr
+}
+
+/// Bytes of stack in use right now (from the top to the stack pointer).
+pub(crate) fn depth() -> usize {
+    let (_, top) = bounds();
+    top.saturating_sub(cortex_m::register::msp::read() as usize)
+}
+
+/// Paints the unused stack (below the current frame) again.
+#[inline(never)]
+pub(crate) fn repaint() {
+    let (bottom, _) = bounds();
+    let sp = cortex_m::register::msp::read() as usize;
+    let mut addr = bottom;
+    while addr + GUARD < sp {
+        // SAFETY: `[bottom, sp - GUARD)` is stack memory below every live
+        // frame: nothing owns it now (no interrupts are enabled, and an
+        // exception would only ever push below the stack pointer onto
+        // memory that is then its own), so writing the paint there cannot
+        // change any value the program uses. `addr` is word-aligned.
+        unsafe { core::ptr::write_volatile(addr as *mut u32, STACK_PAINT_VALUE) };
+        addr += 4;
+    }
 }
