@@ -187,6 +187,14 @@ export class IdbBindSpace {
     return this.write((s) => s.expire(addr, at));
   }
 
+  /**
+   * Runs a command of the command language; its writes (if any) are stored
+   * before they are applied. Resolves with the command's reply.
+   */
+  exec(command) {
+    return this.write((s) => s.exec(command));
+  }
+
   /** Waits for queued writes, then closes the database and frees the space. */
   async close() {
     await this.#queue;

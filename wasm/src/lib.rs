@@ -11,9 +11,11 @@
 //! - [`space`]: the `BindSpace` class.
 //! - [`journal`]: its log, one portable image in memory.
 //! - [`log_api`]: `exportLog`, `openLog` and the staged (write-ahead) path.
+//! - [`command`]: `exec`, the command language.
 //!
 //! The npm package `bindspace` is built from this crate by `wasm/build.sh`.
 
+pub mod command;
 pub mod convert;
 pub mod errors;
 pub mod fingerprint_ops;

@@ -54,6 +54,8 @@ pub struct BindSpace {
     now: u64,
     /// What `openLog` found, for a space it made.
     pub(crate) recovery: Option<bindspace_core::log::Replayed>,
+    /// The command session and scratch memory, made at the first `exec`.
+    pub(crate) commands: Option<Box<crate::command::CommandState>>,
 }
 
 /// Where a write goes: straight through, or held until the caller has
@@ -78,6 +80,45 @@ pub fn space_error(e: SpaceError) -> JsValue {
         _ => ErrorKind::Options,
     };
     js_error(kind, e)
+}
+
+/// The write path over the parts of a `BindSpace` (so a caller holding a
+/// borrow of its other fields, such as a command's outcome, can commit).
+pub(crate) fn commit_to(
+    space: &mut Space<Capped>,
+    journal: &mut Journal,
+    staging: &mut Staging,
+    batch: &[Mutation<'_>],
+) -> Result<(), JsValue> {
+    if matches!(staging, Staging::Held(_)) {
+        return Err(js_error(
+            ErrorKind::Log,
+            "a staged write is waiting: call commitStaged() or discardStaged() first",
+        ));
+    }
+    if batch.is_empty() {
+        return Ok(());
+    }
+    space.check_batch(batch).map_err(space_error)?;
+    let framed = journal
+        .frame(batch)
+        .map_err(|e| js_error(ErrorKind::Options, e))?;
+    if matches!(staging, Staging::Armed) {
+        *staging = Staging::Held(framed);
+        return Ok(());
+    }
+    journal.append(&framed);
+    for m in batch {
+        // check_batch accepted the whole batch, so this cannot refuse; if
+        // it ever did, the log would be ahead of memory, so say so.
+        space.apply(m, framed.seq).map_err(|e| {
+            js_error(
+                ErrorKind::Log,
+                format_args!("logged batch {} failed to apply: {e}", framed.seq),
+            )
+        })?;
+    }
+    Ok(())
 }
 
 /// Reads a tick (a non-negative integer number) from JavaScript.
@@ -110,6 +151,7 @@ impl BindSpace {
             staging: Staging::Off,
             now: 0,
             recovery: None,
+            commands: None,
         }
     }
 
@@ -124,40 +166,16 @@ impl BindSpace {
     /// While staging is armed the framed batch is held instead: it is
     /// applied only by `commitStaged`, after the caller made it durable.
     pub fn commit(&mut self, batch: &[Mutation<'_>]) -> Result<(), JsValue> {
-        if matches!(self.staging, Staging::Held(_)) {
-            return Err(js_error(
-                ErrorKind::Log,
-                "a staged write is waiting: call commitStaged() or discardStaged() first",
-            ));
-        }
-        if batch.is_empty() {
-            return Ok(());
-        }
-        self.space.check_batch(batch).map_err(space_error)?;
-        let framed = self
-            .journal
-            .frame(batch)
-            .map_err(|e| js_error(ErrorKind::Options, e))?;
-        if matches!(self.staging, Staging::Armed) {
-            self.staging = Staging::Held(framed);
-            return Ok(());
-        }
-        self.journal.append(&framed);
-        for m in batch {
-            // check_batch accepted the whole batch, so this cannot refuse;
-            // if it ever did, the log would be ahead of memory, so say so.
-            self.space.apply(m, framed.seq).map_err(|e| {
-                js_error(
-                    ErrorKind::Log,
-                    format_args!("logged batch {} failed to apply: {e}", framed.seq),
-                )
-            })?;
-        }
-        Ok(())
+        commit_to(&mut self.space, &mut self.journal, &mut self.staging, batch)
     }
 
     fn fp(&self, bytes: &[u8]) -> Result<Vec<u64>, JsValue> {
         fp_from_bytes(bytes, self.space.width())
+    }
+
+    /// The tick reads are made at.
+    pub(crate) const fn tick(&self) -> u64 {
+        self.now
     }
 
     fn zeroed(&self) -> Vec<u64> {

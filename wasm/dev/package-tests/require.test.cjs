@@ -53,3 +53,14 @@ test('require: exportLog and openLog round-trip', () => {
   space.free();
   copy.free();
 });
+
+test('require: exec runs the command language', () => {
+  const space = new BindSpace({ width: 64 });
+  assert.equal(space.exec('PING'), 'PONG');
+  assert.equal(space.exec('SET 0x10:01 0f0f0f0f0f0f0f0f'), 'OK');
+  assert.equal(space.exec('GET 0x10:01'), '0f0f0f0f0f0f0f0f');
+  assert.deepEqual(space.exec('SEARCH @0x10:01 COUNT 1 WITHDIST'), [['0x10:01', 0]]);
+  assert.equal(space.exec('GET 0x10:02'), null);
+  assert.throws(() => space.exec('NOPE'), bindspace.CommandError);
+  space.free();
+});
