@@ -21,6 +21,7 @@
 
 use bindspace_benches::anchor::PlainRead;
 use bindspace_benches::arena::{as_bytes, AlignedWords};
+use bindspace_benches::clock;
 use bindspace_benches::lineup::{Lineup, Measured};
 use bindspace_benches::machine;
 use bindspace_benches::mode::Mode;
@@ -45,7 +46,7 @@ fn main() {
     let best = *kernels.last().expect("scalar is always available");
     let reads = PlainRead::available();
     let mut criterion = mode.criterion().configure_from_args();
-    let header = header(mode, &kernels, &reads);
+    let header = header(&mode, &kernels, &reads);
     println!("{header}");
 
     let mut measured: Vec<Measured> = Vec::new();
@@ -62,12 +63,15 @@ fn main() {
         measured.extend(m);
     };
 
-    for bits in WIDTHS_BITS {
+    for bits in WIDTHS_BITS
+        .into_iter()
+        .filter(|&b| mode.wants(&one_to_one_group(b)))
+    {
         let a = AlignedWords::random(bits / 64, 1);
         let b = AlignedWords::random(bits / 64, 2);
         run(one_to_one(bits, a.as_slice(), b.as_slice(), &kernels));
     }
-    {
+    if mode.wants(&cached_group()) {
         let (query, arena) = (
             AlignedWords::random(CACHED_BITS / 64, 3),
             AlignedWords::random(CACHED_ROWS * CACHED_BITS / 64, 4),
@@ -82,7 +86,10 @@ fn main() {
             &reads,
         ));
     }
-    for bits in WIDTHS_BITS {
+    for bits in WIDTHS_BITS
+        .into_iter()
+        .filter(|&b| mode.wants(&arena_group(b)))
+    {
         let (query, arena) = (
             AlignedWords::random(bits / 64, 5),
             AlignedWords::random(ARENA_ROWS * bits / 64, 6),
@@ -114,13 +121,14 @@ fn main() {
     }
 }
 
-fn header(mode: Mode, kernels: &[Kernel], reads: &[PlainRead]) -> String {
+fn header(mode: &Mode, kernels: &[Kernel], reads: &[PlainRead]) -> String {
     let names = |it: &mut dyn Iterator<Item = &str>| it.collect::<Vec<_>>().join(", ");
     format!(
-        "## Hamming kernels ({} mode, {} interleaved rounds)\n\n\
+        "## Hamming kernels ({} mode, {} interleaved rounds, medians of {})\n\n\
          - machine: {}\n- bindspace kernels: {}\n- plain reads: {}\n- simsimd: {}\n",
         mode.name(),
         mode.rounds().rounds,
+        clock::name(),
         machine::describe(),
         names(&mut kernels.iter().map(|k| k.name())),
         names(&mut reads.iter().map(|r| r.name())),

@@ -9,6 +9,8 @@
 //!   that take `&[u8]`.
 //! - [`anchor`]: plain memory-read passes, the physical limit a scanning
 //!   kernel is held to (several strategies; the fastest one counts).
+//! - [`clock`]: the clock samples are timed with (thread CPU time where the
+//!   OS has it, so other processes' time is not counted).
 //! - [`lineup`]: cases doing the same work over the same bytes, measured by
 //!   criterion and in interleaved rounds whose medians the tables use.
 //! - [`report`]: throughput and ratio tables, as markdown.
@@ -17,6 +19,7 @@
 
 pub mod anchor;
 pub mod arena;
+pub mod clock;
 pub mod lineup;
 pub mod machine;
 pub mod mode;

@@ -12,8 +12,10 @@
 //!   round), and the result is the median over rounds. On a shared machine a
 //!   burst of load from another process then lands on all cases alike
 //!   instead of on whichever case criterion happened to be running, which
-//!   is what makes the ratios between cases trustworthy.
+//!   is what makes the ratios between cases trustworthy. Samples are timed
+//!   on [`crate::clock`] (thread CPU time where the OS has it).
 
+use crate::clock::Tick;
 use core::hint::black_box;
 use core::time::Duration;
 use criterion::{measurement::WallTime, BenchmarkGroup, Criterion, SamplingMode, Throughput};
@@ -137,7 +139,7 @@ impl<'a> Lineup<'a> {
                     // previous case evicted is back where it normally lives.
                     black_box(run(1));
                 }
-                let start = Instant::now();
+                let start = Tick::now();
                 black_box(run(reps[i]));
                 samples[i].push(start.elapsed().as_nanos() as f64 / reps[i] as f64);
             }
@@ -167,7 +169,7 @@ fn calibrate(run: &mut CaseFn<'_>, min_sample: Duration) -> u64 {
     black_box(run(1)); // warm: page faults, caches, lazy dispatch
     let mut reps = 1u64;
     loop {
-        let start = Instant::now();
+        let start = Tick::now();
         black_box(run(reps));
         let took = start.elapsed();
         if took >= min_sample || reps >= 1 << 30 {

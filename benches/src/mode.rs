@@ -5,29 +5,41 @@
 //! rounds, so a run ends in well under three minutes. Its ratios are
 //! noisier; it exists to prove the benchmarks run, not to publish numbers.
 //! `BINDSPACE_BENCH_CRITERION=0` skips the criterion pass and measures only
-//! the interleaved rounds the tables come from.
+//! the interleaved rounds the tables come from. `BINDSPACE_BENCH_ONLY=text`
+//! measures only the lineups whose name contains `text`.
 
 use crate::lineup::Rounds;
 use core::time::Duration;
 use criterion::Criterion;
 
 /// How long to measure.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Debug)]
 pub struct Mode {
     /// Short runs for CI.
     pub quick: bool,
     /// Whether criterion's own pass runs (the tables never need it).
     pub criterion: bool,
+    /// Only lineups whose name contains this.
+    pub only: Option<String>,
 }
 
 impl Mode {
-    /// Reads `BINDSPACE_BENCH_QUICK` and `BINDSPACE_BENCH_CRITERION`.
+    /// Reads `BINDSPACE_BENCH_QUICK`, `BINDSPACE_BENCH_CRITERION` and
+    /// `BINDSPACE_BENCH_ONLY`.
     pub fn from_env() -> Self {
         let set = |name: &str| std::env::var(name).ok().map(|v| v != "0" && !v.is_empty());
         Mode {
             quick: set("BINDSPACE_BENCH_QUICK").unwrap_or(false),
             criterion: set("BINDSPACE_BENCH_CRITERION").unwrap_or(true),
+            only: std::env::var("BINDSPACE_BENCH_ONLY")
+                .ok()
+                .filter(|s| !s.is_empty()),
         }
+    }
+
+    /// Whether the lineup named `group` is to be measured.
+    pub fn wants(&self, group: &str) -> bool {
+        self.only.as_deref().is_none_or(|only| group.contains(only))
     }
 
     /// A criterion configured for this mode; command-line arguments
@@ -55,8 +67,8 @@ impl Mode {
             }
         } else {
             Rounds {
-                rounds: 61,
-                min_sample: Duration::from_millis(5),
+                rounds: 101,
+                min_sample: Duration::from_millis(2),
             }
         }
     }

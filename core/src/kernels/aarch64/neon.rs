@@ -9,6 +9,11 @@ struct V128(uint64x2_t);
 // Only called from functions compiled with `#[target_feature(enable = "neon")]`.
 impl Vector for V128 {
     const WORDS: usize = 2;
+    // The pairwise add-accumulate (`uadalp`) has a latency of several
+    // cycles: four chains keep the pipes busy.
+    const UNROLL: usize = 4;
+    // Queries of up to 1,024 bits stay in registers (32 registers).
+    const HOLD: usize = 8;
 
     #[inline(always)]
     unsafe fn zero() -> Self {

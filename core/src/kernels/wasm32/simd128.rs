@@ -9,6 +9,11 @@ struct V128(v128);
 // Only called from functions compiled with `#[target_feature(enable = "simd128")]`.
 impl Vector for V128 {
     const WORDS: usize = 2;
+    // Two chains; engines map v128 onto 16 SSE or 32 NEON registers.
+    const UNROLL: usize = 2;
+    // Queries of up to 512 bits stay in registers; fewer instantiations keep
+    // the `.wasm` small.
+    const HOLD: usize = 4;
 
     #[inline(always)]
     unsafe fn zero() -> Self {

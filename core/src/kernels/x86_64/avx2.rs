@@ -11,6 +11,11 @@ struct V256(__m256i);
 // `#[target_feature(enable = "avx2,popcnt")]` (see `instruction_set!`).
 impl Vector for V256 {
     const WORDS: usize = 4;
+    // Two 256-bit registers (one 64-byte line) per step.
+    const UNROLL: usize = 2;
+    // Queries of up to 1,024 bits stay in registers (16 registers in all;
+    // the popcount needs four of them).
+    const HOLD: usize = 4;
 
     #[inline(always)]
     unsafe fn zero() -> Self {
@@ -23,6 +28,18 @@ impl Vector for V256 {
         // SAFETY: 32 readable bytes at `ptr` and AVX2 present (trait contract);
         // loadu has no alignment requirement.
         V256(unsafe { _mm256_loadu_si256(ptr.cast()) })
+    }
+
+    #[inline(always)]
+    unsafe fn load_partial(ptr: *const u64, words: usize) -> Self {
+        // SAFETY: AVX2 present (trait contract); lanes with a clear mask
+        // sign bit are neither read nor able to fault, and the `words < 4`
+        // words kept are readable (trait contract).
+        unsafe {
+            let lane = _mm256_setr_epi64x(0, 1, 2, 3);
+            let mask = _mm256_cmpgt_epi64(_mm256_set1_epi64x(words as i64), lane);
+            V256(_mm256_maskload_epi64(ptr.cast(), mask))
+        }
     }
 
     #[inline(always)]
