@@ -1,8 +1,8 @@
 //! The spaces' storage: static arrays lent to the core, taken once.
 //!
 //! A device this size keeps a few dozen entries: 64 rows of 2,048-bit
-//! fingerprints (16 KiB of arena), their metadata, and slot pages for four
-//! address prefixes, in each of two banks. They live in `.bss`, not on the
+//! fingerprints (16 KiB of arena), their metadata, and slot pages for up
+//! to sixteen address prefixes, in each of two banks. They live in `.bss`, not on the
 //! stack, so the stack high-water mark measures the core's own needs.
 
 use bindspace_core::space::{Lent, LentSpace, RowMeta, SlotPage, Space};
@@ -14,8 +14,11 @@ use core::sync::atomic::{AtomicBool, Ordering};
 pub(crate) const WORDS: usize = 32;
 /// Rows: the most entries the space holds.
 pub(crate) const ROWS: usize = 64;
-/// Slot pages: the most address prefixes in use at once.
+/// Slot pages of the default space: the most address prefixes it has in
+/// use at once (few, so that running out of them is tested).
 pub(crate) const PAGES: usize = 4;
+/// Slot pages each bank holds, for the spaces that need more prefixes.
+pub(crate) const PAGES_MAX: usize = 16;
 
 /// The space's width.
 pub(crate) const WIDTH: Width = match Width::from_words(WORDS) {
@@ -35,13 +38,13 @@ pub(crate) type Fp = [u64; WORDS];
 struct Bank {
     arena: [u64; ROWS * WORDS],
     meta: [RowMeta; ROWS],
-    pages: [SlotPage; PAGES],
+    pages: [SlotPage; PAGES_MAX],
 }
 
 const EMPTY_BANK: Bank = Bank {
     arena: [0; ROWS * WORDS],
     meta: [RowMeta::EMPTY; ROWS],
-    pages: [SlotPage::EMPTY; PAGES],
+    pages: [SlotPage::EMPTY; PAGES_MAX],
 };
 
 /// Two banks: the space under test, and a second one where a phase keeps
@@ -76,12 +79,13 @@ impl Buffers {
     /// A new, empty space of the firmware's width over the buffers
     /// (whatever they held is ignored).
     pub(crate) fn space(&mut self) -> LentSpace<'_> {
-        self.space_of(width())
+        self.space_of(width(), PAGES)
     }
 
-    /// A new, empty space of another width over the same memory: fewer
-    /// rows when wider (for the golden images).
-    pub(crate) fn space_of(&mut self, width: Width) -> LentSpace<'_> {
-        Space::new(width, Lent::new(self.arena, self.meta, self.pages))
+    /// A new, empty space of another width and number of slot pages (at
+    /// most [`PAGES_MAX`]) over the same memory: fewer rows when wider.
+    pub(crate) fn space_of(&mut self, width: Width, pages: usize) -> LentSpace<'_> {
+        let pages = &mut self.pages[..pages.min(PAGES_MAX)];
+        Space::new(width, Lent::new(self.arena, self.meta, pages))
     }
 }

@@ -26,37 +26,22 @@
 
 use crate::buffers::{Buffers, Fp, WORDS};
 use crate::check::{ensure, Failed};
+use crate::flash::{Flash, SECTORS};
 use crate::state::digest;
 use bindspace_core::fingerprint::from_seed;
 use bindspace_core::log::flash::{Config, Error, FlashLog};
-use bindspace_core::log::mock_flash::{CutMode, MockFlash, MockFlashError};
+use bindspace_core::log::mock_flash::{CutMode, MockFlashError};
 use bindspace_core::mutation::Mutation;
 use bindspace_core::prng::SplitMix64;
 use bindspace_core::space::LentSpace;
 use bindspace_core::Addr;
-use core::ptr::addr_of_mut;
-use core::sync::atomic::{AtomicBool, Ordering};
 
-/// Sectors in the ring (two of them the reserve).
-const SECTORS: usize = 6;
-/// Bytes per sector: room for about seven 2,048-bit sets.
-const SECTOR_SIZE: usize = 2048;
-/// The flash programs 8-byte double words.
-const WRITE_SIZE: usize = 8;
 /// Batches in the workload.
 const BATCHES: usize = 80;
 /// Batches whose every byte gets a power cut, in each mode.
 const EXHAUSTIVE_BATCHES: usize = 6;
 /// Spread-out cut points over the whole workload, each with a second cut.
 const SPREAD_CUTS: u64 = 150;
-
-type Flash = MockFlash<SECTORS, SECTOR_SIZE, WRITE_SIZE>;
-/// The log's work buffer: one largest record.
-const BUF_LEN: usize = FlashLog::<&mut Flash>::buffer_len(crate::buffers::WIDTH);
-
-static mut FLASH: Flash = Flash::new();
-static mut BUF: [u8; BUF_LEN] = [0; BUF_LEN];
-static TAKEN: AtomicBool = AtomicBool::new(false);
 
 /// Addresses the workload writes: few, so entries are overwritten often
 /// and garbage collection finds live and dead records side by side.
@@ -79,16 +64,6 @@ const LABELS: [&[u8]; 4] = [
 
 fn config() -> Config {
     Config::new(crate::buffers::WIDTH, SECTORS as u32)
-}
-
-/// The flash and the log's buffer, the first time only.
-fn take() -> Option<(&'static mut Flash, &'static mut [u8; BUF_LEN])> {
-    if TAKEN.swap(true, Ordering::Relaxed) {
-        return None;
-    }
-    // SAFETY: `TAKEN` was false, so this is the only borrow of `FLASH` and
-    // `BUF` for the life of the program.
-    unsafe { Some((&mut *addr_of_mut!(FLASH), &mut *addr_of_mut!(BUF))) }
 }
 
 /// The next batch of the workload, valid against `space`.
@@ -218,11 +193,12 @@ fn run_workload(
 }
 
 #[inline(never)] // its own frame, so the stack it needs is measured alone
-pub(crate) fn run(a: &mut Buffers, b: &mut Buffers) -> Result<(), Failed> {
-    let Some((flash, buf)) = take() else {
-        defmt::error!("flash taken twice");
-        return Err(Failed);
-    };
+pub(crate) fn run(
+    flash: &mut Flash,
+    buf: &mut [u8],
+    a: &mut Buffers,
+    b: &mut Buffers,
+) -> Result<(), Failed> {
     let units = uncut_run(flash, buf, a, b)?;
     let first = exhaustive_limit(flash, buf, a)?;
     let mut cuts = 0u32;

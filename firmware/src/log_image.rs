@@ -181,7 +181,7 @@ pub(crate) fn run(buffers: &mut Buffers, model: &mut Buffers) -> Result<(), Fail
             replay(
                 &image[..written.len],
                 Some(other),
-                &mut buffers.space_of(other),
+                &mut buffers.space_of(other, 1),
                 Policy::Strict
             ),
             Err(ReplayError::Format(FormatError::WidthMismatch { .. }))
