@@ -1,7 +1,8 @@
 // Single-query exact top-10 search over 65,536 x BITS-bit entries: the npm
 // package in Node (simd128, and the scalar build if wasm/pkg-scalar exists)
-// beside the native build of the same search in the same run
-// (wasm/examples/search_native.rs, every kernel this CPU has).
+// and in headless Chromium (its own, newer V8), beside the native build of
+// the same search in the same run (wasm/examples/search_native.rs, every
+// kernel this CPU has).
 //
 //   node benches/wasm/search.mjs [BITS=1024] [ROUNDS=51]
 //
@@ -47,6 +48,53 @@ function measureWasm(pkgDir) {
   return { kernel, medianNs: median(times), minNs: Math.min(...times), hits, fillMs };
 }
 
+// The same measurement inside headless Chromium: the package's web entry
+// served from wasm/pkg through request interception (no server, no network).
+async function measureChromium(pkgDir) {
+  let chromium;
+  try {
+    ({ chromium } = createRequire(join(root, 'wasm/dev/package.json'))('playwright-core'));
+  } catch {
+    console.log('(playwright-core not installed in wasm/dev: no Chromium row)');
+    return null;
+  }
+  const { readFileSync } = await import('node:fs');
+  const browser = await chromium.launch({
+    executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
+    headless: true,
+    args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--no-first-run'],
+  });
+  try {
+    const page = await browser.newPage();
+    await page.route('http://bench.invalid/**', (route) => {
+      const path = new URL(route.request().url()).pathname;
+      if (path === '/') return route.fulfill({ contentType: 'text/html', body: '<!doctype html><title>bench</title>' });
+      const type = path.endsWith('.wasm') ? 'application/wasm' : 'text/javascript';
+      return route.fulfill({ contentType: type, body: readFileSync(join(pkgDir, path.slice(1))) });
+    });
+    await page.goto('http://bench.invalid/');
+    const r = await page.evaluate(async ({ BITS, ROUNDS, K, seed }) => {
+      const bs = await import('/web.js');
+      await bs.default();
+      const space = new bs.BindSpace({ width: BITS });
+      for (let i = 0; i < 65536; i++) space.set(i, bs.fromSeed(BigInt(i), BITS));
+      const query = bs.fromSeed(BigInt(seed), BITS);
+      let hits;
+      for (const start = performance.now(); performance.now() - start < 200; ) hits = space.search(query, { k: K });
+      const times = [];
+      for (let i = 0; i < ROUNDS; i++) {
+        const start = performance.now();
+        hits = space.search(query, { k: K });
+        times.push((performance.now() - start) * 1e6);
+      }
+      return { kernel: bs.kernelName(), times, hits };
+    }, { BITS, ROUNDS, K, seed: QUERY_SEED.toString() });
+    return { kernel: r.kernel, medianNs: median(r.times), minNs: Math.min(...r.times), hits: r.hits, version: browser.version() };
+  } finally {
+    await browser.close();
+  }
+}
+
 function measureNative() {
   const out = execFileSync('cargo', [
     'run', '--release', '-q', '-p', 'bindspace-wasm', '--example', 'search_native', '--', String(BITS), String(ROUNDS),
@@ -63,6 +111,8 @@ rows.push({ where: 'Node (wasm)', ...simd });
 if (existsSync(join(root, 'wasm/pkg-scalar/index.cjs'))) {
   rows.push({ where: 'Node (wasm)', ...measureWasm(join(root, 'wasm/pkg-scalar')) });
 }
+const inChromium = await measureChromium(join(root, 'wasm/pkg'));
+if (inChromium) rows.push({ where: `Chromium ${inChromium.version} (wasm)`, ...inChromium });
 const native = measureNative();
 for (const n of native) rows.push({ where: 'native', ...n });
 
@@ -91,6 +141,12 @@ console.log(
   `\nNode simd128 / native ${best.kernel}: ${(simd.medianNs / best.medianNs).toFixed(2)}x by median, ` +
     `${(simd.minNs / best.minNs).toFixed(2)}x by minimum (goal <= 4x)`,
 );
+if (inChromium) {
+  console.log(
+    `Chromium simd128 / native ${best.kernel}: ${(inChromium.medianNs / best.medianNs).toFixed(2)}x by median ` +
+      '(performance.now() in a page is coarsened to 5-100 µs, so single times are rounded)',
+  );
+}
 for (const k of ['avx2', 'neon', 'scalar']) {
   if (nativeAt(k)) console.log(`Node simd128 / native ${k}: ${(simd.medianNs / nativeAt(k).medianNs).toFixed(2)}x`);
 }
