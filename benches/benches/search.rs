@@ -21,8 +21,9 @@
 //! query is at most half the single-query time at 8,192 bits.
 //!
 //! `BINDSPACE_BENCH_QUICK=1` runs short (CI); `BINDSPACE_BENCH_CRITERION=0`
-//! skips criterion's pass; `BINDSPACE_BENCH_REPORT=path` also writes the
-//! tables to `path`.
+//! skips criterion's pass; `BINDSPACE_BENCH_ONLY=text` measures only the
+//! widths whose group name contains `text` (e.g. `8192`);
+//! `BINDSPACE_BENCH_REPORT=path` also writes the tables to `path`.
 
 use bindspace_benches::anchor::PlainRead;
 use bindspace_benches::lineup::{Lineup, Measured};
@@ -71,6 +72,9 @@ fn main() {
 
     let mut measured: Vec<Measured> = Vec::new();
     for bits in WIDTHS_BITS {
+        if !mode.wants(&group(bits)) {
+            continue;
+        }
         let width = Width::from_bits(bits).expect("a valid width");
         let (space, queries) = build(width, u64::from(bits));
         check_results(&space, &queries, kernel);
