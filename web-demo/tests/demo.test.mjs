@@ -165,3 +165,79 @@ test('bindspace/idb in Chromium: write-ahead, one writer, reopen', async () => {
     server.close();
   }
 });
+
+test('bindspace/opfs in a Chromium worker: flushed before applied, exclusive, torn tail cut', async () => {
+  const server = await serve(0);
+  const browser = await chromium.launch({
+    executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
+    headless: true,
+    args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--no-first-run'],
+  });
+  try {
+    const page = await browser.newPage();
+    await page.goto(`http://127.0.0.1:${server.address().port}/`);
+    await page.waitForSelector('body[data-ready="true"]');
+    const r = await page.evaluate(async () => {
+      const code = `
+        import init from '${location.origin}/bindspace/web.js';
+        import { OpfsBindSpace } from '${location.origin}/bindspace/opfs.js';
+        self.onmessage = async () => {
+          try {
+            await init();
+            const out = {};
+            const root = await navigator.storage.getDirectory();
+            await root.removeEntry('t.log').catch(() => {});
+            const a = await OpfsBindSpace.open({ file: 't.log', width: 64 });
+            a.set('0x10:01', new Uint8Array(8).fill(1));
+            out.reply = a.exec('SET 0x10:02 0f0f0f0f0f0f0f0f');
+            try { a.set('0x10:03', new Uint8Array(3)); } catch (e) { out.bad = e.name; }
+            try { await OpfsBindSpace.open({ file: 't.log' }); out.second = 'opened'; } catch (e) { out.second = e.name; }
+            const length = a.space.logLength;
+            a.close();
+            // Power failed in the middle of a write: bytes with no valid frame at the end.
+            const h = await (await root.getFileHandle('t.log')).createSyncAccessHandle();
+            out.sizeBefore = h.getSize();
+            h.write(new Uint8Array([1, 2, 3, 4, 5, 6, 7]), { at: h.getSize() });
+            h.flush();
+            h.close();
+            const b = await OpfsBindSpace.open({ file: 't.log' });
+            out.afterTorn = Array.from(b.space.addresses());
+            out.torn = b.space.recovery.tornBytes;
+            out.lengthMatches = b.space.logLength === length;
+            b.set('0x10:04', new Uint8Array(8).fill(4));
+            b.close();
+            const c = await OpfsBindSpace.open({ file: 't.log', width: 64 });
+            out.final = Array.from(c.space.addresses());
+            out.tornAgain = c.space.recovery.tornBytes;
+            c.close();
+            await root.removeEntry('t.log');
+            postMessage({ out });
+          } catch (e) {
+            postMessage({ error: e.name + ': ' + e.message });
+          }
+        };`;
+      const url = URL.createObjectURL(new Blob([code], { type: 'text/javascript' }));
+      const worker = new Worker(url, { type: 'module' });
+      const reply = await new Promise((resolve, reject) => {
+        worker.onmessage = (e) => resolve(e.data);
+        worker.onerror = (e) => reject(new Error(e.message));
+        worker.postMessage('go');
+      });
+      worker.terminate();
+      return reply;
+    });
+    assert.equal(r.error, undefined, r.error);
+    const o = r.out;
+    assert.equal(o.reply, 'OK');
+    assert.equal(o.bad, 'FingerprintError');
+    assert.equal(o.second, 'NoModificationAllowedError', 'the file is exclusive while open');
+    assert.deepEqual(o.afterTorn, [0x1001, 0x1002]);
+    assert.equal(o.torn, 7);
+    assert.equal(o.lengthMatches, true, 'the torn bytes were cut from the file');
+    assert.deepEqual(o.final, [0x1001, 0x1002, 0x1004]);
+    assert.equal(o.tornAgain, 0, 'the write after the cut follows the last valid record');
+  } finally {
+    await browser.close();
+    server.close();
+  }
+});
