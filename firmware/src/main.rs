@@ -104,6 +104,14 @@ fn run() -> Result<(), check::Failed> {
         defmt::error!("space buffers taken twice");
         return Err(check::Failed);
     };
+    // First, so a deliberate fault is met at once, not after the long phases.
+    #[cfg(any(
+        feature = "inject-failed-check",
+        feature = "inject-panic",
+        feature = "inject-hard-fault",
+        feature = "inject-hang"
+    ))]
+    phase("injected fault", inject::run)?;
     phase("fingerprints", fingerprints::run)?;
     phase("golden digests", golden::run)?;
     phase("kernels", kernels::run)?;
@@ -120,13 +128,6 @@ fn run() -> Result<(), check::Failed> {
     phase("commands", || {
         commands::run(flash, log_buf, &mut buffers, &mut model)
     })?;
-    #[cfg(any(
-        feature = "inject-failed-check",
-        feature = "inject-panic",
-        feature = "inject-hard-fault",
-        feature = "inject-hang"
-    ))]
-    phase("injected fault", inject::run)?;
     Ok(())
 }
 

@@ -1,0 +1,233 @@
+//! # footprint: what a device running bindspace needs
+//!
+//! The self-test (`src/main.rs`) carries its checks, oracles and the whole
+//! command reference page, so its size says little about what bindspace
+//! costs a device. This program is the smallest useful bindspace device:
+//! it mounts the NOR-flash log (recovering the space from it), then
+//! answers text commands the write-ahead way (execute, append the batch to
+//! the log, apply it, reply), with the space, search, every command and
+//! the log linked in. Its `.text` is the size the test step reports
+//! against the 48 KiB goal, and its stack high-water mark is the stated
+//! bound of such an application.
+//!
+//! The command lines are a built-in script passed through
+//! `core::hint::black_box`, so the compiler cannot fold any command away:
+//! every command's code is in the image, as it would be for input from a
+//! serial line. The flash is the core's RAM-backed mock (a real device
+//! passes its flash driver instead). Any error reply fails the run.
+#![no_std]
+#![no_main]
+
+use bindspace_core::command::{self, Context, Input, Scratch, Session};
+use bindspace_core::log::flash::{Config, FlashLog};
+use bindspace_core::log::mock_flash::MockFlash;
+use bindspace_core::space::{Lent, RowMeta, SlotPage, Space};
+use bindspace_core::Width;
+use core::fmt::Write as _;
+use core::ptr::addr_of_mut;
+use cortex_m_rt::{entry, exception, ExceptionFrame};
+use cortex_m_semihosting::debug;
+use defmt_semihosting as _;
+
+/// 2,048-bit fingerprints, 64 entries over up to 8 prefixes.
+const WORDS: usize = 32;
+const ROWS: usize = 64;
+const PAGES: usize = 8;
+/// Six sectors of 2 KiB (two kept free for garbage collection),
+/// programmed in 8-byte words.
+type Flash = MockFlash<6, 2048, 8>;
+const WIDTH: Width = match Width::from_words(WORDS) {
+    Ok(w) => w,
+    Err(_) => panic!("WORDS is not a valid width"),
+};
+const LOG_BUF: usize = FlashLog::<&mut Flash>::buffer_len(WIDTH);
+
+/// What the device owns, in `.bss`/`.data`: the space's storage, the
+/// flash, and what the command executor borrows.
+struct Device {
+    arena: [u64; ROWS * WORDS],
+    meta: [RowMeta; ROWS],
+    pages: [SlotPage; PAGES],
+    flash: Flash,
+    log_buf: [u8; LOG_BUF],
+    queue: [u8; 1024],
+    words: [u64; 4 * WORDS],
+    bytes: [u8; 2048],
+    reply: [u8; 1024],
+}
+
+static mut DEVICE: Device = Device {
+    arena: [0; ROWS * WORDS],
+    meta: [RowMeta::EMPTY; ROWS],
+    pages: [SlotPage::EMPTY; PAGES],
+    flash: Flash::new(),
+    log_buf: [0; LOG_BUF],
+    queue: [0; 1024],
+    words: [0; 4 * WORDS],
+    bytes: [0; 2048],
+    reply: [0; 1024],
+};
+
+/// The commands the device is sent.
+const SCRIPT: &[&str] = &[
+    "PING",
+    "ENCODE 0x80:01 \"the cat sat on the mat\"",
+    "ENCODE 0x80:02 \"the cat sat on a mat\"",
+    "ENCODE 0x80:03 \"quantum chromodynamics lecture notes\"",
+    "ENCODE 0x20:01 \"a note that expires\"",
+    "EXPIRE 0x20:01 1000",
+    "BIND 0x80:10 @0x80:01 @0x80:03",
+    "BUNDLE 0x80:11 @0x80:01 @0x80:02 @0x80:03",
+    "PERMUTE 0x80:12 @0x80:01 7",
+    "HAMMING @0x80:01 @0x80:02",
+    "SEARCH @0x80:01 COUNT 3 WITHDIST",
+    "SEARCH @0x80:03 ZONE nodes MAXDIST 900",
+    "DN.SET animals/cat @0x80:01",
+    "DN.GET animals/cat",
+    "DN.CHILDREN animals",
+    "MULTI",
+    "SET 0x80:20 @0x80:02",
+    "DEL 0x80:12",
+    "EXEC",
+    "WATCH 0x80:01",
+    "UNWATCH",
+    "SCAN ZONE nodes COUNT 4",
+    "EXISTS 0x80:01 0x80:12",
+    "PERSIST 0x20:01",
+    "COUNT",
+    "INFO",
+];
+
+#[entry]
+fn main() -> ! {
+    // SAFETY: `main` runs once and nothing else touches `DEVICE`: this is
+    // the only reference to it for the life of the program.
+    let dev = unsafe { &mut *addr_of_mut!(DEVICE) };
+    let mut space = Space::new(
+        WIDTH,
+        Lent::new(&mut dev.arena, &mut dev.meta, &mut dev.pages),
+    );
+    let cfg = Config::new(WIDTH, 6);
+    let mut log = match FlashLog::mount(&mut dev.flash, &mut dev.log_buf, cfg, &mut space) {
+        Ok((log, recovery)) => {
+            defmt::info!("mounted: {=u64} batches recovered", recovery.counts.batches);
+            log
+        }
+        Err(_) => {
+            defmt::error!("mounting the log failed");
+            exit(false)
+        }
+    };
+    let mut session = Session::new(&mut dev.queue[..]);
+    let mut scratch = Scratch::new(&mut dev.words[..], &mut dev.bytes[..]);
+    let mut errors = 0u32;
+    for (tick, line) in core::hint::black_box(SCRIPT).iter().enumerate() {
+        let ctx = Context::new(tick as u64);
+        let mut out = Reply {
+            buf: &mut dev.reply,
+            len: 0,
+        };
+        let outcome = command::execute(
+            &space,
+            &ctx,
+            Input::Line(line.as_bytes()),
+            &mut session,
+            &mut scratch,
+        );
+        let printed = match outcome {
+            Err(e) => {
+                errors += 1;
+                write!(out, "(error) {} {}", e.code(), e)
+            }
+            Ok(outcome) => {
+                let batch = outcome.mutations();
+                if !batch.is_empty() {
+                    // Durable first, then applied, then answered.
+                    let Ok(seq) = log.append(batch, &space) else {
+                        defmt::error!("the log refused {=str}", line);
+                        exit(false)
+                    };
+                    for m in batch {
+                        if space.apply(m, seq).is_err() {
+                            defmt::error!("a logged change did not apply");
+                            exit(false)
+                        }
+                    }
+                }
+                write!(out, "{}", outcome.reply())
+            }
+        };
+        if printed.is_err() {
+            errors += 1;
+        }
+        let text = core::str::from_utf8(&out.buf[..out.len]).unwrap_or("(not UTF-8)");
+        defmt::info!("> {=str}\n{=str}", line, text);
+    }
+    let stack = stack_high_water();
+    defmt::info!(
+        "footprint: {=u32} error replies, stack high-water mark {=usize} bytes",
+        errors,
+        stack
+    );
+    exit(errors == 0)
+}
+
+/// A reply rendered into the device's reply buffer.
+struct Reply<'b> {
+    buf: &'b mut [u8],
+    len: usize,
+}
+
+impl core::fmt::Write for Reply<'_> {
+    fn write_str(&mut self, s: &str) -> core::fmt::Result {
+        let end = self.len + s.len();
+        let dst = self.buf.get_mut(self.len..end).ok_or(core::fmt::Error)?;
+        dst.copy_from_slice(s.as_bytes());
+        self.len = end;
+        Ok(())
+    }
+}
+
+extern "C" {
+    static _stack_start: u32;
+    static _stack_end: u32;
+}
+
+/// The deepest the stack went since reset (cortex-m-rt painted it).
+fn stack_high_water() -> usize {
+    let top = core::ptr::addr_of!(_stack_start) as usize;
+    let mut addr = core::ptr::addr_of!(_stack_end) as usize;
+    while addr < top {
+        // SAFETY: a word-aligned address inside the stack region
+        // `[_stack_end, _stack_start)`, read without assumptions.
+        if unsafe { core::ptr::read_volatile(addr as *const u32) } != cortex_m_rt::STACK_PAINT_VALUE
+        {
+            break;
+        }
+        addr += 4;
+    }
+    top - addr
+}
+
+fn exit(success: bool) -> ! {
+    debug::exit(if success {
+        debug::EXIT_SUCCESS
+    } else {
+        debug::EXIT_FAILURE
+    });
+    loop {
+        cortex_m::asm::bkpt();
+    }
+}
+
+#[panic_handler]
+fn panic(info: &core::panic::PanicInfo<'_>) -> ! {
+    defmt::error!("panic: {}", defmt::Display2Format(info));
+    exit(false)
+}
+
+#[exception]
+unsafe fn HardFault(frame: &ExceptionFrame) -> ! {
+    defmt::error!("hard fault at pc {=u32:#010x}", frame.pc());
+    exit(false)
+}
