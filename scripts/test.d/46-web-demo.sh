@@ -33,4 +33,4 @@ BINDSPACE_SCREENSHOT="$shot" CHROMIUM="$(command -v chromium)" \
     run_logged "$SCRATCH/demo.log" node --test web-demo/tests/ || exit 1
 grep -Eq '^# fail 0' "$SCRATCH/demo.log" || fail "the demo test failed" || exit 1
 [[ -s "$shot" ]] || fail "no screenshot was saved" || exit 1
-exercised "web demo in headless $(chromium --version 2>/dev/null | head -n1): store, search, reload, still there; screenshot $(stat -c %s "$shot") bytes at artifacts/web-demo.png"
+exercised "web demo and the idb/opfs adapters in headless $(chromium --version 2>/dev/null | head -n1): store, search, reload, still there; screenshot $(stat -c %s "$shot") bytes at artifacts/web-demo.png"
