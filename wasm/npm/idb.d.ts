@@ -27,6 +27,8 @@ export class IdbBindSpace {
   delete(addr: string | number): Promise<boolean>;
   setLabel(addr: string | number, label: string, parent?: string | number | null): Promise<void>;
   expire(addr: string | number, at?: number | null): Promise<void>;
+  /** Rewrites the store as the compacted log, atomically; resolves with its length in bytes. */
+  compact(): Promise<number>;
   /** Runs a command; its writes are stored before they are applied. Resolves with the reply. */
   exec(command: string): Promise<any>;
   /** Waits for queued writes, closes the database, frees the space. */

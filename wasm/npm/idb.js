@@ -136,10 +136,30 @@ export class IdbBindSpace {
    * promises (see DURABILITY.md). Writes run one at a time, in call order.
    */
   write(fn) {
-    const run = () => this.#writeNow(fn);
-    const result = this.#queue.then(run, run);
+    return this.#enqueue(() => this.#writeNow(fn));
+  }
+
+  // Runs `task` after every task queued before it, whether they failed or not.
+  #enqueue(task) {
+    const result = this.#queue.then(task, task);
     this.#queue = result.catch(() => {});
     return result;
+  }
+
+  /**
+   * Rewrites the store as one chunk holding the compacted log (one record
+   * per stored entry instead of the whole history), in one transaction:
+   * either the old chunks or the new one are there, never a mix. Resolves
+   * with the new log's length in bytes.
+   */
+  compact() {
+    return this.#enqueue(async () => {
+      if (this.#closed) throw new LogError('this IdbBindSpace is closed');
+      const image = this.#space.compactedLog();
+      await IdbBindSpace.#rewrite(this.#db, image, this.#durability);
+      this.#space.replaceLog(image);
+      return image.length;
+    });
   }
 
   async #writeNow(fn) {

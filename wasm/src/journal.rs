@@ -5,9 +5,9 @@
 //! The binding writes no codec of its own: it frames batches with the
 //! core's [`Encoder`] and reopens images with the core's [`replay`].
 
-use bindspace_core::log::{replay, Encoder, Header, Policy, ReplayError, Replayed};
+use bindspace_core::log::{replay, EncodeError, Encoder, Header, Policy, ReplayError, Replayed};
 use bindspace_core::mutation::Mutation;
-use bindspace_core::space::{Space, SpaceError, Storage};
+use bindspace_core::space::{Filter, Space, SpaceError, Storage};
 use bindspace_core::width::Width;
 
 /// Record alignment of the images the binding writes: 8, as for files
@@ -67,6 +67,23 @@ impl Journal {
             next_seq: replayed.next_seq.max(1),
         };
         Ok((journal, replayed))
+    }
+
+    /// The compacted image of `space`: a header, then one standalone entry
+    /// record per stored entry (its fingerprint, label, parent, expiry and
+    /// version), so it replays to exactly `space` and the next batch still
+    /// gets this log's next sequence number (the header's `first_seq`).
+    pub fn compacted<S: Storage>(&self, space: &Space<S>) -> Result<Vec<u8>, EncodeError> {
+        let header = Header::new(self.encoder.width(), self.encoder.align(), 0, self.next_seq);
+        let mut image = vec![0xFFu8; header.padded_len()];
+        header.encode(&mut image)?;
+        for entry in space.iter(Filter::All) {
+            let at = image.len();
+            image.resize(at + self.encoder.entry_len(entry.label.len()), 0xFF);
+            let n = self.encoder.entry(&entry, &mut image[at..])?;
+            image.truncate(at + n);
+        }
+        Ok(image)
     }
 
     /// Reads the header of `image` without replaying it.

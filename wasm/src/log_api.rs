@@ -22,7 +22,7 @@ use crate::options::{OpenLogOptions, OpenLogOptionsArg};
 use crate::space::{BindSpace, Staging};
 use crate::storage::Capped;
 use bindspace_core::log::{replay, End, Policy, ReplayError, Replayed};
-use bindspace_core::space::{Space, SpaceError};
+use bindspace_core::space::{Filter, Space, SpaceError};
 use wasm_bindgen::prelude::*;
 
 #[wasm_bindgen(typescript_custom_section)]
@@ -135,6 +135,65 @@ impl BindSpace {
         self.recovery
             .as_ref()
             .map_or(Ok(JsValue::UNDEFINED), recovery_object)
+    }
+
+    /// The log compacted: one record per stored entry instead of the whole
+    /// history, with the same next sequence number. Changes nothing; give
+    /// it to `replaceLog` once it is stored where the log lives.
+    #[wasm_bindgen(js_name = compactedLog)]
+    pub fn compacted_log(&self) -> Result<Vec<u8>, JsValue> {
+        if !matches!(self.staging, Staging::Off) {
+            return Err(js_error(
+                ErrorKind::Log,
+                "cannot compact while a write is staged",
+            ));
+        }
+        self.journal
+            .compacted(&self.space)
+            .map_err(|e| js_error(ErrorKind::Log, e))
+    }
+
+    /// Makes `image` (from `compactedLog`, or any log of this space) the
+    /// log, after checking that it replays to exactly this space's entries
+    /// and sequence number; throws a `LogError` and changes nothing if not.
+    #[wasm_bindgen(js_name = replaceLog)]
+    pub fn replace_log(&mut self, image: &[u8]) -> Result<(), JsValue> {
+        if !matches!(self.staging, Staging::Off) {
+            return Err(js_error(
+                ErrorKind::Log,
+                "cannot replace the log while a write is staged",
+            ));
+        }
+        let mut check = Space::new(
+            self.space.width(),
+            Capped::new(self.space.storage().max_rows()),
+        );
+        let (journal, _) = Journal::open(image, &mut check, Policy::Strict)
+            .map_err(|e| replay_error(e, self.space.storage().max_rows()))?;
+        let same = check.len() == self.space.len()
+            && check
+                .iter(Filter::All)
+                .zip(self.space.iter(Filter::All))
+                .all(|(a, b)| a == b)
+            && journal.next_seq() == self.journal.next_seq()
+            && journal.image().len() == image.len();
+        if !same {
+            return Err(js_error(
+                ErrorKind::Log,
+                "the new log does not replay to this space's entries and sequence number",
+            ));
+        }
+        self.journal = journal;
+        Ok(())
+    }
+
+    /// Compacts the in-memory log at once (`replaceLog(compactedLog())`);
+    /// returns its new length in bytes.
+    #[wasm_bindgen(js_name = compactLog)]
+    pub fn compact_log(&mut self) -> Result<usize, JsValue> {
+        let image = self.compacted_log()?;
+        self.replace_log(&image)?;
+        Ok(image.len())
     }
 
     /// Holds the next write back: it is checked and framed but not applied

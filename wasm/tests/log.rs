@@ -204,3 +204,51 @@ fn a_discarded_stage_changes_nothing() {
     assert!(s.staged_bytes().is_none());
     s.discard_staged();
 }
+
+#[wasm_bindgen_test]
+fn compaction_keeps_every_entry_version_and_the_sequence() {
+    let mut s = filled();
+    for round in 0..20u8 {
+        s.set(&a("0x80:00"), &[round; 32]).unwrap();
+    }
+    let before = s.export_log();
+    let seq = s.next_sequence();
+    let n = s.compact_log().unwrap();
+    assert!(n < before.len() / 4, "{n} bytes from {}", before.len());
+    assert_eq!(s.log_length(), n);
+    assert_eq!(s.next_sequence(), seq);
+    let t = BindSpace::open_log(&s.export_log(), None).unwrap();
+    same_contents(&s, &t);
+    assert_eq!(t.next_sequence(), seq, "the next batch number survives");
+    // Writing on after compaction, then reopening.
+    s.set(&a("0x10:09"), &[9; 32]).unwrap();
+    let u = BindSpace::open_log(&s.export_log(), None).unwrap();
+    same_contents(&s, &u);
+    assert_eq!(
+        field(&u.entry(&a("0x10:09")).unwrap(), "version").as_f64(),
+        Some(seq)
+    );
+}
+
+#[wasm_bindgen_test]
+fn a_log_of_other_contents_is_not_adopted() {
+    let mut s = filled();
+    let mut other = filled();
+    other.set(&a("0x10:00"), &[1; 32]).unwrap();
+    let mine = s.export_log();
+    assert_throws(
+        s.replace_log(&other.export_log()),
+        "LogError",
+        "does not replay",
+    );
+    assert_throws(s.replace_log(b"junk"), "LogError", "log header");
+    assert_eq!(s.export_log(), mine, "nothing changed");
+    // The same contents, written another way, are adopted.
+    let compacted = s.compacted_log().unwrap();
+    assert_eq!(s.export_log(), mine, "compactedLog changes nothing");
+    s.replace_log(&compacted).unwrap();
+    assert_eq!(s.export_log(), compacted);
+    s.stage().unwrap();
+    assert_throws(s.compacted_log(), "LogError", "staged");
+    s.discard_staged();
+}

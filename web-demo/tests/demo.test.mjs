@@ -139,12 +139,16 @@ test('bindspace/idb in Chromium: write-ahead, one writer, reopen', async () => {
       out.deleted = await a.delete('0x10:01');
       await a.set('0x10:04', fp(4));
       await a.setLabel('0x10:04', 'four');
+      out.logBefore = a.space.logLength;
+      out.compacted = await a.compact();
+      await a.set('0x10:05', fp(5));
       await a.close();
       await b.close();
       const c = await IdbBindSpace.open({ name: 'adapter-test' });
       out.reopened = Array.from(c.space.addresses());
       out.label = c.space.entry('0x10:04').label;
       out.batches = c.space.recovery.batches;
+      out.copies = c.space.recovery.copies;
       await c.close();
       try { await IdbBindSpace.open({ name: 'adapter-test', width: 128 }); } catch (e) { out.width = `${e.name}: ${e.message}`; }
       await IdbBindSpace.destroy('adapter-test');
@@ -156,9 +160,11 @@ test('bindspace/idb in Chromium: write-ahead, one writer, reopen', async () => {
     assert.equal(r.secondApplied, false);
     assert.equal(r.bad, 'FingerprintError');
     assert.equal(r.deleted, true);
-    assert.deepEqual(r.reopened, [0x1004]);
+    assert.ok(r.compacted < r.logBefore, `compaction shrinks the log (${r.compacted} < ${r.logBefore})`);
+    assert.deepEqual(r.reopened, [0x1004, 0x1005]);
     assert.equal(r.label, 'four');
-    assert.equal(r.batches, 4);
+    assert.equal(r.copies, 1, 'the compacted entry');
+    assert.equal(r.batches, 1, 'the write after compaction');
     assert.match(r.width, /^LogError: .*64-bit fingerprints, not 128/);
   } finally {
     await browser.close();
