@@ -1,4 +1,4 @@
-import type { BindSpace } from './web.js';
+import type { BindSpace, Reply } from './web.js';
 
 /** Options of `IdbBindSpace.open`. */
 export interface IdbOpenOptions {
@@ -10,6 +10,8 @@ export interface IdbOpenOptions {
   capacity?: number;
   /** IndexedDB transaction durability hint. Default "strict" (see DURABILITY.md). */
   durability?: 'strict' | 'relaxed' | 'default';
+  /** Skip damage in the middle of the stored log instead of refusing to open. */
+  repair?: boolean;
 }
 
 /** A BindSpace whose log lives in IndexedDB; writes are write-ahead and async. */
@@ -30,7 +32,7 @@ export class IdbBindSpace {
   /** Rewrites the store as the compacted log, atomically; resolves with its length in bytes. */
   compact(): Promise<number>;
   /** Runs a command; its writes are stored before they are applied. Resolves with the reply. */
-  exec(command: string): Promise<any>;
+  exec(command: string): Promise<Reply>;
   /** Waits for queued writes, closes the database, frees the space. */
   close(): Promise<void>;
 }

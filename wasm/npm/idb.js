@@ -65,7 +65,7 @@ export class IdbBindSpace {
    * `width` bits; an existing one keeps the width its log records, and
    * asking for another width is an error.
    */
-  static async open({ name = 'bindspace', width, capacity, durability = 'strict' } = {}) {
+  static async open({ name = 'bindspace', width, capacity, durability = 'strict', repair = false } = {}) {
     const db = await openDatabase(name);
     try {
       const tx = db.transaction(STORE, 'readonly');
@@ -77,13 +77,20 @@ export class IdbBindSpace {
         await IdbBindSpace.#rewrite(db, space.exportLog(), durability);
       } else {
         const image = IdbBindSpace.#join(keys, chunks);
-        space = BindSpace.openLog(image, { capacity });
+        space = BindSpace.openLog(image, { capacity, repair });
         if (width !== undefined && width !== space.width) {
           const stored = space.width;
           space.free();
           throw new LogError(`store "${name}" holds ${stored}-bit fingerprints, not ${width}`);
         }
-        if (space.logLength !== image.length) {
+        const r = space.recovery;
+        if (r.damagedRegions > 0 || r.brokenBatches > 0) {
+          // Repair was asked for and skipped damage: store what was kept,
+          // compacted, so the damage is not met again at the next open.
+          const compacted = space.compactedLog();
+          await IdbBindSpace.#rewrite(db, compacted, durability);
+          space.replaceLog(compacted);
+        } else if (space.logLength !== image.length) {
           // A torn tail was cut (cannot come from IndexedDB's atomic
           // transactions, but a copied or edited store may have one):
           // keep only what was replayed.

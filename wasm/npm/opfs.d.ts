@@ -1,4 +1,4 @@
-import type { BindSpace } from './web.js';
+import type { BindSpace, Reply } from './web.js';
 
 /** Options of `OpfsBindSpace.open`. */
 export interface OpfsOpenOptions {
@@ -25,7 +25,7 @@ export class OpfsBindSpace {
   delete(addr: string | number): boolean;
   setLabel(addr: string | number, label: string, parent?: string | number | null): void;
   expire(addr: string | number, at?: number | null): void;
-  exec(command: string): any;
+  exec(command: string): Reply;
   /** Closes the file and frees the space. */
   close(): void;
 }

@@ -7,6 +7,12 @@ use crate::space::{commit_to, BindSpace};
 use bindspace_core::command::{self, Context, Input, Reply, Scratch, Session, ARGS_MAX, BATCH_MAX};
 use wasm_bindgen::prelude::*;
 
+#[wasm_bindgen(typescript_custom_section)]
+const REPLY_TS: &str = r#"
+/** A command's reply: a status or bulk string, an integer, null, or an array of replies. */
+export type Reply = string | number | null | Reply[];
+"#;
+
 /// Bytes of reply and line scratch besides the line itself: room for the
 /// largest reply (a SCAN of 1,024 addresses, a 16,384-bit GET).
 const REPLY_BYTES: usize = 128 * 1024;
@@ -68,6 +74,7 @@ impl BindSpace {
     /// returns its reply: a string for a status or bulk reply, a number,
     /// `null`, or an array. A refused command throws a `CommandError` and
     /// changes nothing. Writes go through the log like every other write.
+    #[wasm_bindgen(unchecked_return_type = "Reply")]
     pub fn exec(&mut self, command: &str) -> Result<JsValue, JsValue> {
         let words = self.space.width().words();
         let ctx = Context::new(self.tick());

@@ -152,6 +152,36 @@ test('bindspace/idb in Chromium: write-ahead, one writer, reopen', async () => {
       await c.close();
       try { await IdbBindSpace.open({ name: 'adapter-test', width: 128 }); } catch (e) { out.width = `${e.name}: ${e.message}`; }
       await IdbBindSpace.destroy('adapter-test');
+
+      // A store whose log is damaged in the middle: refused, unless repair
+      // is asked for; a repaired store is rewritten and then opens cleanly.
+      const { BindSpace } = await import('bindspace');
+      const src = new BindSpace({ width: 64 });
+      for (const v of [1, 2, 3]) src.set(0x1000 + v, fp(v));
+      const image = src.exportLog();
+      image[60] ^= 1; // inside the first record (the header is 40 bytes)
+      src.free();
+      const raw = await new Promise((resolve, reject) => {
+        const req = indexedDB.open('adapter-repair', 1);
+        req.onupgradeneeded = () => req.result.createObjectStore('log');
+        req.onsuccess = () => resolve(req.result);
+        req.onerror = () => reject(req.error);
+      });
+      await new Promise((resolve, reject) => {
+        const tx = raw.transaction('log', 'readwrite');
+        tx.objectStore('log').put(image, 0);
+        tx.oncomplete = resolve;
+        tx.onerror = () => reject(tx.error);
+      });
+      raw.close();
+      try { await IdbBindSpace.open({ name: 'adapter-repair' }); out.strict = 'opened'; } catch (e) { out.strict = `${e.name}: ${e.message}`; }
+      const repaired = await IdbBindSpace.open({ name: 'adapter-repair', repair: true });
+      out.repaired = Array.from(repaired.space.addresses());
+      await repaired.close();
+      const again = await IdbBindSpace.open({ name: 'adapter-repair' });
+      out.again = Array.from(again.space.addresses());
+      await again.close();
+      await IdbBindSpace.destroy('adapter-repair');
       return out;
     });
     assert.equal(r.visibleBeforeDurable, false, 'not visible before IndexedDB completes');
@@ -166,6 +196,9 @@ test('bindspace/idb in Chromium: write-ahead, one writer, reopen', async () => {
     assert.equal(r.copies, 1, 'the compacted entry');
     assert.equal(r.batches, 1, 'the write after compaction');
     assert.match(r.width, /^LogError: .*64-bit fingerprints, not 128/);
+    assert.match(r.strict, /^LogError: .*corrupted at byte 40/, 'damage is refused by default');
+    assert.deepEqual(r.repaired, [0x1002, 0x1003], 'repair keeps every valid batch after the damage');
+    assert.deepEqual(r.again, [0x1002, 0x1003], 'the repaired store opens without repair');
   } finally {
     await browser.close();
     server.close();

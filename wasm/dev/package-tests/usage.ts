@@ -13,7 +13,7 @@ const distance: number | undefined = hits[0]?.distance;
 const stored: Uint8Array | undefined = space.get('0x80:01');
 const n: number = space.count('nodes') + space.count();
 const ok: boolean = space.has(1) && space.delete('0x80:02');
-const reply: unknown = space.exec('PING');
+const reply: string | number | null | unknown[] = space.exec('PING');
 void reply;
 try {
   space.set('0x80:03', new Uint8Array(3));
