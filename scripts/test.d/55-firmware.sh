@@ -100,39 +100,46 @@ fi
 grep -q "self-test passed" "$log" || { echo "firmware exited 0 without reporting a pass" >&2; exit 1; }
 
 # --- 6. the footprint app and the sizes ---------------------------------------
-say "footprint: recover from flash, then answer commands (space, search, commands, log)"
-app_log="$root/target/firmware-footprint.log"
-set +e
-(cd firmware && cargo run --quiet --release --bin footprint) >"$app_log" 2>&1
-status=$?
-set -e
-if [ "$status" -ne 0 ]; then
-    cat "$app_log" >&2
-    echo "the footprint app FAILED (exit status $status)" >&2
-    exit 1
-fi
-tail -n 1 "$app_log"
-
 section_size() { # elf name -> bytes (0 when absent)
     local hex
     hex=$(readelf -S --wide "$1" | awk -v name="$2" '
         { for (i = 1; i <= NF; i++) if ($i == name) { print $(i + 4); exit } }')
     echo $((16#${hex:-0}))
 }
-report() { # label elf
-    local text rodata vectors data bss
-    text=$(section_size "$2" .text)
-    rodata=$(section_size "$2" .rodata)
-    vectors=$(section_size "$2" .vector_table)
-    data=$(section_size "$2" .data)
-    bss=$(section_size "$2" .bss)
-    say "$1: .text $text, .rodata $rodata, .vector_table $vectors, .data $data, .bss $bss bytes"
-    echo "$text"
+run_footprint() { # log-file [features...]: runs the app, fails the step if it fails
+    local out="$1"
+    shift
+    set +e
+    (cd firmware && cargo run --quiet --release --bin footprint "$@") >"$out" 2>&1
+    local status=$?
+    set -e
+    if [ "$status" -ne 0 ]; then
+        cat "$out" >&2
+        echo "the footprint app $* FAILED (exit status $status)" >&2
+        exit 1
+    fi
 }
-text_of() { report "$@" | tail -n 1; }
-report "self-test size" "$release/bindspace-firmware" | head -n 1
-report "footprint size" "$release/footprint" | head -n 1
-app_text=$(text_of "footprint" "$release/footprint")
+
+# First without the command language (core API calls instead): what the
+# space, search and log alone cost. Measured before the full build, which
+# overwrites the same ELF.
+run_footprint "$root/target/firmware-footprint-api.log" --features footprint-without-commands
+api_text=$(section_size "$release/footprint" .text)
+api_stack=$(sed -n 's/.*stack high-water mark \([0-9]*\) bytes.*/\1/p' "$root/target/firmware-footprint-api.log" | tail -n 1)
+
+say "footprint: recover from flash, then answer commands (space, search, commands, log)"
+app_log="$root/target/firmware-footprint.log"
+run_footprint "$app_log"
+tail -n 1 "$app_log"
+
+report() { # label elf
+    say "$1: .text $(section_size "$2" .text), .rodata $(section_size "$2" .rodata)," \
+        ".vector_table $(section_size "$2" .vector_table), .data $(section_size "$2" .data)," \
+        ".bss $(section_size "$2" .bss) bytes"
+}
+report "self-test size" "$release/bindspace-firmware"
+report "footprint size" "$release/footprint"
+app_text=$(section_size "$release/footprint" .text)
 
 # Where the footprint's code goes, by the symbol that holds it (code the
 # compiler inlined into another function counts for that function).
@@ -159,7 +166,8 @@ self_stack=$(sed -n 's/.*stack high-water mark: \([0-9]*\) bytes.*/\1/p' "$log" 
 app_stack=$(sed -n 's/.*stack high-water mark \([0-9]*\) bytes.*/\1/p' "$app_log" | tail -n 1)
 checks=$(sed -n 's/.*self-test passed: \([0-9]*\) checks.*/\1/p' "$log" | tail -n 1)
 say "self-test passed: $checks checks; stack high-water mark ${self_stack:-unknown} bytes"
-say "footprint stack high-water mark: ${app_stack:-unknown} bytes"
+say "footprint stack high-water mark: ${app_stack:-unknown} bytes (without the command language: ${api_stack:-unknown} bytes)"
+say "footprint without the command language (space, search, log): .text $api_text bytes"
 if [ "$app_text" -le "$text_goal" ]; then
     say "footprint .text $app_text bytes: within the ${text_goal}-byte goal"
 else

@@ -18,11 +18,15 @@
 #![no_std]
 #![no_main]
 
+#[cfg(not(feature = "footprint-without-commands"))]
 use bindspace_core::command::{self, Context, Input, Scratch, Session};
 use bindspace_core::log::flash::{Config, FlashLog};
 use bindspace_core::log::mock_flash::MockFlash;
-use bindspace_core::space::{Lent, RowMeta, SlotPage, Space};
+use bindspace_core::space::{Lent, LentSpace, RowMeta, SlotPage, Space};
 use bindspace_core::Width;
+#[cfg(feature = "footprint-without-commands")]
+use bindspace_core::{mutation::Mutation, Addr};
+#[cfg(not(feature = "footprint-without-commands"))]
 use core::fmt::Write as _;
 use core::ptr::addr_of_mut;
 use cortex_m_rt::{entry, exception, ExceptionFrame};
@@ -50,6 +54,14 @@ struct Device {
     pages: [SlotPage; PAGES],
     flash: Flash,
     log_buf: [u8; LOG_BUF],
+    #[cfg(not(feature = "footprint-without-commands"))]
+    commands: CommandMemory,
+}
+
+/// What the command executor borrows: a client's MULTI queue, scratch
+/// fingerprints and bytes, and the rendered reply.
+#[cfg(not(feature = "footprint-without-commands"))]
+struct CommandMemory {
     queue: [u8; 1024],
     words: [u64; 4 * WORDS],
     bytes: [u8; 2048],
@@ -62,11 +74,16 @@ static mut DEVICE: Device = Device {
     pages: [SlotPage::EMPTY; PAGES],
     flash: Flash::new(),
     log_buf: [0; LOG_BUF],
-    queue: [0; 1024],
-    words: [0; 4 * WORDS],
-    bytes: [0; 2048],
-    reply: [0; 1024],
+    #[cfg(not(feature = "footprint-without-commands"))]
+    commands: CommandMemory {
+        queue: [0; 1024],
+        words: [0; 4 * WORDS],
+        bytes: [0; 2048],
+        reply: [0; 1024],
+    },
 };
+
+type Log<'b> = FlashLog<'b, &'static mut Flash>;
 
 /// The commands the device is sent.
 const SCRIPT: &[&str] = &[
@@ -118,17 +135,34 @@ fn main() -> ! {
             exit(false)
         }
     };
-    let mut session = Session::new(&mut dev.queue[..]);
-    let mut scratch = Scratch::new(&mut dev.words[..], &mut dev.bytes[..]);
+    #[cfg(not(feature = "footprint-without-commands"))]
+    let errors = serve(&mut space, &mut log, &mut dev.commands);
+    #[cfg(feature = "footprint-without-commands")]
+    let errors = serve(&mut space, &mut log);
+    let stack = stack_high_water();
+    defmt::info!(
+        "footprint: {=u32} error replies, stack high-water mark {=usize} bytes",
+        errors,
+        stack
+    );
+    exit(errors == 0)
+}
+
+/// Answers the script's commands the write-ahead way: execute, append the
+/// batch to the log, apply it, render the reply. Returns the error count.
+#[cfg(not(feature = "footprint-without-commands"))]
+fn serve(space: &mut LentSpace<'_>, log: &mut Log<'_>, mem: &mut CommandMemory) -> u32 {
+    let mut session = Session::new(&mut mem.queue[..]);
+    let mut scratch = Scratch::new(&mut mem.words[..], &mut mem.bytes[..]);
     let mut errors = 0u32;
     for (tick, line) in core::hint::black_box(SCRIPT).iter().enumerate() {
         let ctx = Context::new(tick as u64);
         let mut out = Reply {
-            buf: &mut dev.reply,
+            buf: &mut mem.reply,
             len: 0,
         };
         let outcome = command::execute(
-            &space,
+            &*space,
             &ctx,
             Input::Line(line.as_bytes()),
             &mut session,
@@ -143,7 +177,7 @@ fn main() -> ! {
                 let batch = outcome.mutations();
                 if !batch.is_empty() {
                     // Durable first, then applied, then answered.
-                    let Ok(seq) = log.append(batch, &space) else {
+                    let Ok(seq) = log.append(batch, &*space) else {
                         defmt::error!("the log refused {=str}", line);
                         exit(false)
                     };
@@ -163,21 +197,55 @@ fn main() -> ! {
         let text = core::str::from_utf8(&out.buf[..out.len]).unwrap_or("(not UTF-8)");
         defmt::info!("> {=str}\n{=str}", line, text);
     }
-    let stack = stack_high_water();
-    defmt::info!(
-        "footprint: {=u32} error replies, stack high-water mark {=usize} bytes",
-        errors,
-        stack
-    );
-    exit(errors == 0)
+    errors
+}
+
+/// The same device without the command language: each script line is
+/// encoded as text, stored through the log, and searched for, through the
+/// core's API (no reply text, so no `core::fmt` beyond the panic handler). Built with `--features footprint-without-commands`, it
+/// shows what the command language adds to the image.
+#[cfg(feature = "footprint-without-commands")]
+fn serve(space: &mut LentSpace<'_>, log: &mut Log<'_>) -> u32 {
+    use bindspace_core::search::{Hit, SearchOptions};
+    let mut errors = 0u32;
+    let mut fp = [0u64; WORDS];
+    for (i, line) in core::hint::black_box(SCRIPT).iter().enumerate() {
+        if bindspace_core::fingerprint::encode_text(&mut fp, line).is_err() {
+            errors += 1;
+            continue;
+        }
+        // Eight addresses, overwritten in turn, as a device would.
+        let addr = Addr::new(0x80, (i % 8) as u8);
+        let batch = [Mutation::Set { addr, fp: &fp }];
+        let Ok(seq) = log.append(&batch, &*space) else {
+            defmt::error!("the log refused {=str}", line);
+            exit(false)
+        };
+        if space.apply(&batch[0], seq).is_err() {
+            errors += 1;
+        }
+        let mut hits = [Hit::default(); 3];
+        match space.nearest(&fp, &SearchOptions::new(), &mut hits) {
+            Ok(n) => defmt::info!(
+                "{=str}: {=usize} hits, nearest {=u16:#06x}",
+                line,
+                n,
+                hits[0].addr.0
+            ),
+            Err(_) => errors += 1,
+        }
+    }
+    errors
 }
 
 /// A reply rendered into the device's reply buffer.
+#[cfg(not(feature = "footprint-without-commands"))]
 struct Reply<'b> {
     buf: &'b mut [u8],
     len: usize,
 }
 
+#[cfg(not(feature = "footprint-without-commands"))]
 impl core::fmt::Write for Reply<'_> {
     fn write_str(&mut self, s: &str) -> core::fmt::Result {
         let end = self.len + s.len();
