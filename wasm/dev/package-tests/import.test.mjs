@@ -100,3 +100,21 @@ test('import: the golden logs of tests/golden open', (t) => {
     again.free();
   }
 });
+
+test('import: the edge entry takes a precompiled WebAssembly.Module (initSync, no top-level await)', async () => {
+  const edge = await import('bindspace/edge');
+  const wasmPath = createRequire(import.meta.url).resolve('bindspace/bindspace.wasm');
+  const module = new WebAssembly.Module(readFileSync(wasmPath));
+  edge.initSync({ module });
+  assert.equal(edge.kernelName(), 'simd128');
+  const space = new edge.BindSpace({ width: 64 });
+  space.set('0x10:01', new Uint8Array(8).fill(0x0f));
+  assert.equal(space.exec('GET 0x10:01'), '0f0f0f0f0f0f0f0f');
+  assert.throws(() => space.get('bad'), edge.AddressError);
+  // The same log bytes as the Node build: one format everywhere.
+  const node = new BindSpace({ width: 64 });
+  node.set('0x10:01', new Uint8Array(8).fill(0x0f));
+  assert.deepEqual(space.exportLog(), node.exportLog());
+  space.free();
+  node.free();
+});
