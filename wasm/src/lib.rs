@@ -8,7 +8,8 @@
 //! - [`fingerprint_ops`]: bind, bundle, permute, encodeText, hamming.
 //! - [`options`]: `{ width, capacity }` and `{ k, zone, prefix, maxDist }`.
 //! - [`storage`]: the space's memory, grown on demand up to its capacity.
-//! - [`space`]: the `BindSpace` class.
+//! - [`space`]: the `BindSpace` class: the write path, reads, search.
+//! - [`space_ops`]: its fingerprint operations (bind, bundle, permute, ...).
 //! - [`journal`]: its log, one portable image in memory.
 //! - [`log_api`]: `exportLog`, `openLog` and the staged (write-ahead) path.
 //! - [`command`]: `exec`, the command language.
@@ -23,6 +24,7 @@ pub mod journal;
 pub mod log_api;
 pub mod options;
 pub mod space;
+pub mod space_ops;
 pub mod storage;
 
 pub use errors::{js_error, ErrorKind};

@@ -9,12 +9,9 @@ use crate::convert::{
     addr_from_js, addr_to_js, fp_from_bytes, fp_to_bytes, zone_from_js, AddressArg, ZoneArg,
 };
 use crate::errors::{js_error, ErrorKind};
-use crate::fingerprint_ops::{fp_error, fps_from_array};
 use crate::journal::{Framed, Journal};
 use crate::options::{BindSpaceOptionsArg, SearchOptionsArg, SearchRequest, SpaceOptions};
 use crate::storage::Capped;
-use bindspace_core::fingerprint;
-use bindspace_core::kernels::Kernel;
 use bindspace_core::mutation::Mutation;
 use bindspace_core::search::{Hit, SearchOptions};
 use bindspace_core::space::{Filter, Space, SpaceError};
@@ -169,7 +166,7 @@ impl BindSpace {
         commit_to(&mut self.space, &mut self.journal, &mut self.staging, batch)
     }
 
-    fn fp(&self, bytes: &[u8]) -> Result<Vec<u64>, JsValue> {
+    pub(crate) fn fp(&self, bytes: &[u8]) -> Result<Vec<u64>, JsValue> {
         fp_from_bytes(bytes, self.space.width())
     }
 
@@ -178,7 +175,7 @@ impl BindSpace {
         self.now
     }
 
-    fn zeroed(&self) -> Vec<u64> {
+    pub(crate) fn zeroed(&self) -> Vec<u64> {
         vec![0u64; self.space.width().words()]
     }
 }
@@ -366,49 +363,5 @@ impl BindSpace {
         let addr = addr_from_js(addr)?;
         let at = at.map(|t| tick_from_js(t, "at")).transpose()?;
         self.commit(&[Mutation::Expire { addr, at }])
-    }
-
-    /// `a XOR b` (both of this space's width).
-    pub fn bind(&self, a: &[u8], b: &[u8]) -> Result<Vec<u8>, JsValue> {
-        let (a, b) = (self.fp(a)?, self.fp(b)?);
-        let mut out = self.zeroed();
-        fingerprint::bind(&mut out, &a, &b).map_err(fp_error)?;
-        Ok(fp_to_bytes(&out))
-    }
-
-    /// The bitwise majority of `inputs` (all of this space's width).
-    pub fn bundle(
-        &self,
-        #[wasm_bindgen(unchecked_param_type = "Uint8Array[]")] inputs: js_sys::Array,
-    ) -> Result<Vec<u8>, JsValue> {
-        let fps = fps_from_array(&inputs)?;
-        let mut out = self.zeroed();
-        let refs: Vec<&[u64]> = fps.iter().map(Vec::as_slice).collect();
-        fingerprint::bundle(&mut out, &refs).map_err(fp_error)?;
-        Ok(fp_to_bytes(&out))
-    }
-
-    /// `fp` rotated by `n` bits towards higher positions (negative: back).
-    pub fn permute(&self, fp: &[u8], n: i32) -> Result<Vec<u8>, JsValue> {
-        let src = self.fp(fp)?;
-        let mut out = self.zeroed();
-        fingerprint::permute(&mut out, &src, i64::from(n)).map_err(fp_error)?;
-        Ok(fp_to_bytes(&out))
-    }
-
-    /// `text` encoded as a fingerprint of this space's width.
-    #[wasm_bindgen(js_name = encodeText)]
-    pub fn encode_text(&self, text: &str) -> Result<Vec<u8>, JsValue> {
-        let mut out = self.zeroed();
-        fingerprint::encode_text(&mut out, text).map_err(fp_error)?;
-        Ok(fp_to_bytes(&out))
-    }
-
-    /// The Hamming distance between two fingerprints of this space's width.
-    pub fn hamming(&self, a: &[u8], b: &[u8]) -> Result<u32, JsValue> {
-        let (a, b) = (self.fp(a)?, self.fp(b)?);
-        Kernel::best()
-            .distance(&a, &b)
-            .map_err(|e| js_error(ErrorKind::Fingerprint, e))
     }
 }
