@@ -364,14 +364,14 @@ fn path_errors() {
         &format!("DN.GET a/{long}"),
         "(error) ERR path component of 33 bytes is longer than the 32 allowed",
     );
-    let deep = vec!["p"; PATH_DEPTH_MAX + 1].join("/");
+    let deep = ["p"; PATH_DEPTH_MAX + 1].join("/");
     refused(
         &mut h,
         &format!("DN.CHILDREN {deep}"),
         "(error) ERR path has more than 16 components",
     );
     // Exactly the limits are fine.
-    let deepest = vec!["p"; PATH_DEPTH_MAX].join("/");
+    let deepest = ["p"; PATH_DEPTH_MAX].join("/");
     assert!(h
         .line(&format!("DN.SET {deepest} {FP}"))
         .starts_with("\"0x"));
@@ -494,13 +494,13 @@ fn scratch_that_is_too_small() {
     );
     assert_eq!(
         render(r),
-        "(error) ERR the reply does not fit the 20-byte reply scratch of this front end"
+        "(error) ERR the 20-byte reply scratch of this front end is too small for this command"
     );
     // A text line is unquoted into the same bytes.
     refused(
         &mut h,
         "PING aaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
-        "(error) ERR the reply does not fit the 20-byte reply scratch of this front end",
+        "(error) ERR the 20-byte reply scratch of this front end is too small for this command",
     );
     assert_eq!(h.space.generation(), before);
     h.scratch = Scratch::new(vec![0u64; 4], vec![0u8; 21]);

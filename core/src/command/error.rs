@@ -135,8 +135,8 @@ pub enum ErrorKind {
         /// Words of the scratch.
         capacity: usize,
     },
-    /// The reply (or the unquoted line) does not fit the byte scratch lent
-    /// by the front end.
+    /// The reply (or the unquoted line, or a path's labels) does not fit
+    /// the byte scratch lent by the front end.
     ScratchBytes {
         /// Bytes of the scratch.
         capacity: usize,
@@ -287,7 +287,7 @@ impl fmt::Display for ErrorKind {
             ),
             ErrorKind::ScratchBytes { capacity } => write!(
                 f,
-                "the reply does not fit the {capacity}-byte reply scratch of this front end"
+                "the {capacity}-byte reply scratch of this front end is too small for this command"
             ),
             ErrorKind::UnterminatedQuote { at } => {
                 write!(f, "unterminated quote opened at offset {at}")

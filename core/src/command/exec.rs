@@ -79,6 +79,11 @@ impl<'r, 'a, R: Source + ?Sized> Exec<'r, 'a, R> {
             *slot = match arg {
                 FpArg::Hex(hex) => {
                     arg.check_width(width)?;
+                    if temp.len() < width.words() {
+                        return Err(ErrorKind::ScratchWords {
+                            capacity: temp.len(),
+                        });
+                    }
                     let (chunk, rest) = core::mem::take(&mut temp).split_at_mut(width.words());
                     temp = rest;
                     fingerprint::from_hex(chunk, hex).map_err(hex_error(width.bits()))?;

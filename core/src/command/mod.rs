@@ -57,6 +57,10 @@
 //! - `session`: MULTI, EXEC, DISCARD, WATCH.
 //! - `reply`: the typed reply and the byte tape behind arrays.
 //! - `run`: the write path above, for a space and a [`Commit`].
+//!
+//! No unsafe code: the module forbids it.
+
+#![forbid(unsafe_code)]
 
 mod error;
 mod exec;
@@ -321,7 +325,7 @@ where
     let mut args: [&[u8]; ARGS_MAX] = [&[]; ARGS_MAX];
     let mut index = 0u16;
     while let Some(n) = queue.next_into(&mut args) {
-        index += 1;
+        index = index.saturating_add(1);
         let args = &args[..n];
         let name = args.first().and_then(|a| command_name(a)).unwrap_or("?");
         let ran = Command::parse(args).and_then(|cmd| exec.run(&cmd));

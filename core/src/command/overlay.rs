@@ -167,9 +167,9 @@ impl<'x, R: Source + ?Sized> Overlay<'_, 'x, R> {
             }
             let before = self.src.entry(a).is_some_and(|e| e.is_live(now));
             let after = self.live(a, now).is_some();
-            // `before` is counted in the source's figure, so this never
-            // goes below zero.
-            count = count + usize::from(after) - usize::from(before);
+            // `before` is counted in the source's figure; saturating keeps
+            // a source whose count and entries disagree from panicking.
+            count = (count + usize::from(after)).saturating_sub(usize::from(before));
         }
         count
     }
@@ -180,7 +180,7 @@ impl<'x, R: Source + ?Sized> Overlay<'_, 'x, R> {
         for &a in self.touched().as_slice() {
             let before = self.src.entry(a).is_some();
             let after = self.stored(a).is_some();
-            count = count + usize::from(after) - usize::from(before);
+            count = (count + usize::from(after)).saturating_sub(usize::from(before));
         }
         count
     }

@@ -111,7 +111,7 @@ impl<'a> Iterator for ItemsIter<'a> {
 }
 
 fn read_u32(tape: &[u8], at: usize) -> Option<usize> {
-    let bytes = tape.get(at..at + 4)?;
+    let bytes = tape.get(at..at.checked_add(4)?)?;
     Some(u32::from_le_bytes([bytes[0], bytes[1], bytes[2], bytes[3]]) as usize)
 }
 
@@ -122,26 +122,26 @@ pub(crate) fn decode(tape: &[u8]) -> Option<(Reply<'_>, usize)> {
     match *tape.first()? {
         TAG_NIL => Some((Reply::Nil, 1)),
         TAG_STATUS => {
-            let len = read_u32(tape, 1)?;
-            let text = core::str::from_utf8(tape.get(5..5 + len)?).ok()?;
-            Some((Reply::Status(text), 5 + len))
+            let end = read_u32(tape, 1)?.checked_add(5)?;
+            let text = core::str::from_utf8(tape.get(5..end)?).ok()?;
+            Some((Reply::Status(text), end))
         }
         TAG_INT => {
             let bytes: [u8; 8] = tape.get(1..9)?.try_into().ok()?;
             Some((Reply::Integer(i64::from_le_bytes(bytes)), 9))
         }
         TAG_BULK => {
-            let len = read_u32(tape, 1)?;
-            Some((Reply::Bulk(tape.get(5..5 + len)?), 5 + len))
+            let end = read_u32(tape, 1)?.checked_add(5)?;
+            Some((Reply::Bulk(tape.get(5..end)?), end))
         }
         TAG_ARRAY => {
             let count = read_u32(tape, 1)?;
-            let len = read_u32(tape, 5)?;
+            let end = read_u32(tape, 5)?.checked_add(9)?;
             let items = Items {
                 count,
-                tape: tape.get(9..9 + len)?,
+                tape: tape.get(9..end)?,
             };
-            Some((Reply::Array(items), 9 + len))
+            Some((Reply::Array(items), end))
         }
         _ => None,
     }

@@ -137,6 +137,10 @@ impl<Q: AsRef<[u8]> + AsMut<[u8]>> Session<Q> {
         if args.len() > ARGS_MAX {
             return Err(ErrorKind::TooManyArguments { max: ARGS_MAX });
         }
+        // EXEC numbers commands with a u16.
+        if self.queued == u16::MAX {
+            return Err(full);
+        }
         let need = args
             .iter()
             .try_fold(2usize, |n, a| n.checked_add(4)?.checked_add(a.len()));
@@ -158,14 +162,14 @@ impl<Q: AsRef<[u8]> + AsMut<[u8]>> Session<Q> {
             rest = tail;
         }
         self.used = end.unwrap_or(self.used);
-        self.queued = self.queued.saturating_add(1);
+        self.queued += 1;
         Ok(())
     }
 
     /// The queued commands, in order.
     pub(crate) fn queue(&self) -> Queue<'_> {
         Queue {
-            bytes: &self.queue.as_ref()[..self.used],
+            bytes: self.queue.as_ref().get(..self.used).unwrap_or(&[]),
         }
     }
 }
