@@ -77,6 +77,7 @@
 //! # Ok::<(), SpaceError>(())
 //! ```
 
+mod batch;
 mod directory;
 mod entry;
 mod error;

@@ -283,3 +283,74 @@ proptest! {
         run(&mut space, &ops, (ROWS_MAX, PAGES_MAX));
     }
 }
+
+/// Long batches (a bulk import) are checked with bitmaps instead of by
+/// looking back: both ways must agree, and agree with the model.
+mod long_batches {
+    use super::*;
+    // Named explicitly so it wins over the glob (which also brings `test`).
+    #[cfg(target_arch = "wasm32")]
+    use wasm_bindgen_test::wasm_bindgen_test as test;
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(64))]
+
+        #[test]
+        fn bitmaps_agree_with_lookback_and_the_model(
+            setup in prop::collection::vec(single_op(), 0..30),
+            ops in prop::collection::vec(single_op(), 200..700),
+        ) {
+            let mut arena = [0u64; ROWS * W];
+            let mut meta = [RowMeta::EMPTY; ROWS];
+            let mut pages = [SlotPage::EMPTY; PAGES];
+            let mut space = Space::new(
+                Width::from_words(W).unwrap(),
+                Lent::new(&mut arena, &mut meta, &mut pages),
+            );
+            let limits = (ROWS, PAGES);
+            let mut model = BTreeMap::new();
+            // Some state to start from, through single mutations.
+            for op in &setup {
+                if let Some(owned) = Owned::of(op) {
+                    let m = owned.mutation();
+                    let mut trial = model.clone();
+                    if model_apply(&mut trial, &m, 1, limits).is_ok() {
+                        space.apply(&m, 1).unwrap();
+                        model = trial;
+                    }
+                }
+            }
+            let owned: Vec<Owned> = ops.iter().filter_map(Owned::of).collect();
+            let batch: Vec<Mutation<'_>> = owned.iter().map(Owned::mutation).collect();
+            let mut trial = model.clone();
+            let want = batch
+                .iter()
+                .try_for_each(|m| model_apply(&mut trial, m, 2, limits));
+            prop_assert_eq!(space.check_batch_by_lookback(&batch), want);
+            prop_assert_eq!(space.check_long_batch(&batch), want);
+            // The same batch without the mutations the model refuses (each
+            // judged after the ones kept before it) must pass, apply whole,
+            // and leave the space equal to the model.
+            let mut kept_model = model.clone();
+            let accepted: Vec<Mutation<'_>> = batch
+                .iter()
+                .copied()
+                // `model_apply` changes nothing when it refuses.
+                .filter(|m| model_apply(&mut kept_model, m, 3, limits).is_ok())
+                .collect();
+            prop_assert_eq!(space.check_batch_by_lookback(&accepted), Ok(()));
+            prop_assert_eq!(space.check_long_batch(&accepted), Ok(()));
+            let gen = space.generation();
+            prop_assert_eq!(space.apply_all(&batch, 3), want);
+            if want.is_err() {
+                prop_assert_eq!(space.generation(), gen, "a refused batch changed the space");
+                space.apply_all(&accepted, 3).unwrap();
+            }
+            for (addr, m) in kept_model.iter_mut() {
+                // Versions depend on positions in the batch; compare the rest.
+                m.version = space.get(*addr).map_or(0, |e| e.version);
+            }
+            check_same(&space, &kept_model);
+        }
+    }
+}

@@ -3,7 +3,7 @@
 
 use super::entry::Entry;
 use super::error::SpaceError;
-use super::storage::{RowMeta, Storage, PAGES_MAX};
+use super::storage::{RowMeta, Storage};
 use super::Space;
 use crate::addr::Addr;
 use crate::mutation::{Mutation, LABEL_MAX};
@@ -60,64 +60,6 @@ impl<S: Storage> Space<S> {
             }
             _ => Ok(()),
         }
-    }
-
-    /// Whether every mutation of `batch`, applied in order, would be
-    /// accepted, changing nothing. A batch that passes applies whole.
-    ///
-    /// Costs `O(batch.len()^2)` address comparisons (each mutation looks
-    /// back for earlier ones at the same address), which is small for the
-    /// batches a transaction holds.
-    pub fn check_batch(&self, batch: &[Mutation<'_>]) -> Result<(), SpaceError> {
-        // Net change, by this point of the batch, to the rows in use and
-        // to the entries of each prefix.
-        let mut rows_delta: isize = 0;
-        let mut pages_delta: isize = 0;
-        let mut prefix_delta = [0i32; PAGES_MAX];
-        for (i, m) in batch.iter().enumerate() {
-            check_shape(self, m)?;
-            let addr = m.addr();
-            let existed = batch[..i]
-                .iter()
-                .rev()
-                .find(|earlier| earlier.addr() == addr)
-                .map_or_else(
-                    || self.exists(addr),
-                    |earlier| !matches!(earlier, Mutation::Delete { .. }),
-                );
-            let prefix = addr.prefix();
-            let before = self.directory.count_in(prefix) as i32 + prefix_delta[prefix as usize];
-            match m {
-                Mutation::Set { .. } if !existed => {
-                    let (max_rows, max_pages) = self.storage.limits(self.width.words());
-                    if self.len as isize + rows_delta + 1 > max_rows as isize {
-                        return Err(SpaceError::Full { capacity: max_rows });
-                    }
-                    if before == 0 {
-                        if self.directory.pages_used() as isize + pages_delta + 1
-                            > max_pages as isize
-                        {
-                            return Err(SpaceError::PrefixesFull { pages: max_pages });
-                        }
-                        pages_delta += 1;
-                    }
-                    rows_delta += 1;
-                    prefix_delta[prefix as usize] += 1;
-                }
-                Mutation::Delete { .. } if existed => {
-                    rows_delta -= 1;
-                    prefix_delta[prefix as usize] -= 1;
-                    if before == 1 {
-                        pages_delta -= 1;
-                    }
-                }
-                Mutation::Expire { .. } | Mutation::Meta { .. } if !existed => {
-                    return Err(SpaceError::NotFound { addr });
-                }
-                _ => {}
-            }
-        }
-        Ok(())
     }
 
     /// Stores `fp` at `addr` with `version`: creates the entry, or replaces
@@ -287,7 +229,10 @@ impl<S: Storage> Space<S> {
 }
 
 /// The checks of a mutation that do not depend on what is stored.
-fn check_shape<S: Storage>(space: &Space<S>, m: &Mutation<'_>) -> Result<(), SpaceError> {
+pub(super) fn check_shape<S: Storage>(
+    space: &Space<S>,
+    m: &Mutation<'_>,
+) -> Result<(), SpaceError> {
     match *m {
         Mutation::Set { fp, .. } => space.check_width(fp),
         Mutation::Meta {
