@@ -17,7 +17,7 @@
 // fails with a LogError instead of two writers interleaving their batches.
 //
 // Durability: see DURABILITY.md in this package.
-import { BindSpace, LogError } from './web.js';
+import { BindSpace, LogError, OptionsError } from './web.js';
 
 const STORE = 'log';
 
@@ -177,6 +177,10 @@ export class IdbBindSpace {
     let bytes;
     try {
       result = fn(space);
+      if (result && typeof result.then === 'function') {
+        // The write must be made while staging is armed, so fn cannot wait.
+        throw new OptionsError('write(fn): fn must make its write synchronously (it returned a promise)');
+      }
       bytes = space.stagedBytes();
       if (bytes) {
         const tx = this.#db.transaction(STORE, 'readwrite', { durability: this.#durability });

@@ -15,7 +15,7 @@
 // worker or tab, fails until this one is closed.
 //
 // Durability: see DURABILITY.md in this package.
-import { BindSpace, LogError } from './web.js';
+import { BindSpace, LogError, OptionsError } from './web.js';
 
 /** A BindSpace kept in an OPFS file; only in a dedicated worker. */
 export class OpfsBindSpace {
@@ -93,6 +93,10 @@ export class OpfsBindSpace {
     let result;
     try {
       result = fn(space);
+      if (result && typeof result.then === 'function') {
+        // The write must be made while staging is armed, so fn cannot wait.
+        throw new OptionsError('write(fn): fn must make its write synchronously (it returned a promise)');
+      }
       const bytes = space.stagedBytes();
       if (bytes) {
         const at = space.logLength;

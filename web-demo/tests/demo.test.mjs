@@ -136,6 +136,8 @@ test('bindspace/idb in Chromium: write-ahead, one writer, reopen', async () => {
       out.secondApplied = b.space.has('0x10:02');
       // A refused write does not block the queue.
       try { await a.set('0x10:03', new Uint8Array(3)); } catch (e) { out.bad = e.name; }
+      try { await a.write(async (s) => s.set('0x10:06', fp(6))); } catch (e) { out.asyncFn = e.name; }
+      out.asyncApplied = a.space.has('0x10:06');
       out.deleted = await a.delete('0x10:01');
       await a.set('0x10:04', fp(4));
       await a.setLabel('0x10:04', 'four');
@@ -189,6 +191,8 @@ test('bindspace/idb in Chromium: write-ahead, one writer, reopen', async () => {
     assert.match(r.second, /^LogError: another writer/);
     assert.equal(r.secondApplied, false);
     assert.equal(r.bad, 'FingerprintError');
+    assert.equal(r.asyncFn, 'OptionsError', 'a write function must not wait');
+    assert.equal(r.asyncApplied, false);
     assert.equal(r.deleted, true);
     assert.ok(r.compacted < r.logBefore, `compaction shrinks the log (${r.compacted} < ${r.logBefore})`);
     assert.deepEqual(r.reopened, [0x1004, 0x1005]);
