@@ -148,7 +148,12 @@ function search(event) {
     const query = store.space.encodeText($('query').value);
     const options = { k: Number($('k').value) || 5 };
     if ($('zone').value) options.zone = $('zone').value;
-    for (const hit of store.space.search(query, options)) {
+    const started = performance.now();
+    const found = store.space.search(query, options);
+    const ms = performance.now() - started;
+    $('search-info').textContent =
+      `${found.length} nearest of ${store.space.count()} in ${ms < 1 ? '<1' : ms.toFixed(1)} ms (exact, ${kernelName()} kernel)`;
+    for (const hit of found) {
       hits.add(hit.addr);
       const li = document.createElement('li');
       li.innerHTML = '<span class="addr"></span><span class="dist"></span> <span class="text"></span>';

@@ -85,6 +85,7 @@ test('store, search, reload, still there', async () => {
     assert.deepEqual(before.slice(0, 2).map((h) => h.text).sort(), [SENTENCES[0], SENTENCES[2]].sort());
     assert.ok(before[0].distance <= before[1].distance && before[1].distance <= before[2].distance);
     assert.ok(before[0].distance < 8192 / 4, `a near sentence is near (${before[0].distance})`);
+    assert.match(await page.textContent('#search-info'), /^3 nearest of 5 in .* ms \(exact, simd128 kernel\)$/);
     assert.deepEqual(await pixel(page, before[0].addr), [255, 200, 0], 'hits are highlighted');
     assert.deepEqual(await pixel(page, '0x20:05'), [120, 230, 255], 'stored addresses are lit');
     assert.deepEqual(await pixel(page, '0x05:05'), [70, 40, 90], 'empty surface zone colour');
