@@ -16,6 +16,8 @@ cd "$BINDSPACE_ROOT"
 make_scratch
 
 section "search benchmark, quick mode"
+# Measuring takes about 20 seconds (criterion's quick pass, then the
+# interleaved rounds); building the bench profile is most of the step.
 run env BINDSPACE_BENCH_QUICK=1 BINDSPACE_BENCH_REPORT="$SCRATCH/search.md" \
     cargo bench -p bindspace-benches --bench search
 
