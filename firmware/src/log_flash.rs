@@ -134,16 +134,16 @@ enum Ran {
     },
 }
 
-/// Runs batches `from..BATCHES` write-ahead on `log`, keeping `live` equal
-/// to what was acknowledged.
+/// Runs batches `batches` of the workload write-ahead on `log`, keeping
+/// `live` equal to what was acknowledged.
 fn run_workload(
     log: &mut FlashLog<'_, &mut Flash>,
     live: &mut LentSpace<'_>,
     rng: &mut SplitMix64,
-    from: usize,
+    batches: core::ops::Range<usize>,
 ) -> Result<Ran, Failed> {
     let mut fps = [[0; WORDS]; 3];
-    for n in from..BATCHES {
+    for n in batches {
         let (muts, len) = next_batch(rng, live, &mut fps);
         let batch = &muts[..len];
         ensure!(
@@ -310,7 +310,7 @@ fn uncut_run(
     let mut rng = SplitMix64::new(0xF1A5);
     ensure!(
         matches!(
-            run_workload(&mut log, &mut live, &mut rng, 0)?,
+            run_workload(&mut log, &mut live, &mut rng, 0..BATCHES)?,
             Ran::Finished
         ),
         "uncut run was cut"
@@ -365,17 +365,8 @@ fn exhaustive_limit(flash: &mut Flash, buf: &mut [u8], a: &mut Buffers) -> Resul
         return Err(Failed);
     };
     let mut rng = SplitMix64::new(0xF1A5);
-    let mut fps = [[0; WORDS]; 3];
-    for _ in 0..EXHAUSTIVE_BATCHES {
-        let (muts, len) = next_batch(&mut rng, &live, &mut fps);
-        let Ok(seq) = log.append(&muts[..len], &live) else {
-            defmt::error!("append failed");
-            return Err(Failed);
-        };
-        for m in &muts[..len] {
-            ensure!(live.apply(m, seq).is_ok(), "apply failed");
-        }
-    }
+    let ran = run_workload(&mut log, &mut live, &mut rng, 0..EXHAUSTIVE_BATCHES)?;
+    ensure!(matches!(ran, Ran::Finished), "uncut run was cut");
     Ok(u64::MAX - log.into_flash().budget().unwrap_or(0))
 }
 
@@ -399,7 +390,7 @@ fn cut_run(
         return Err(Failed);
     };
     let mut rng = SplitMix64::new(0xF1A5);
-    let ran = run_workload(&mut log, &mut live, &mut rng, 0)?;
+    let ran = run_workload(&mut log, &mut live, &mut rng, 0..BATCHES)?;
     let Ran::Cut {
         acked,
         in_flight,
@@ -415,7 +406,12 @@ fn cut_run(
     let mut recovered = b.space();
     let mut log = mount_and_check(flash, buf, &mut recovered, acked, Some(in_flight))?;
     let Some(_) = second else { return Ok(()) };
-    let ran = run_workload(&mut log, &mut recovered, &mut rng, batches_done + 1)?;
+    let ran = run_workload(
+        &mut log,
+        &mut recovered,
+        &mut rng,
+        batches_done + 1..BATCHES,
+    )?;
     let flash = log.into_flash();
     flash.power_on();
     match ran {
