@@ -20,11 +20,14 @@ check() {
 }
 
 check "rustfmt: workspace" cargo fmt --all --check -- --color=never
-for manifest in firmware/Cargo.toml core/fuzz/Cargo.toml; do
-    if [[ -f "$manifest" ]]; then
-        check "rustfmt: ${manifest%/Cargo.toml}" cargo fmt --all --check --manifest-path "$manifest" -- --color=never
-    fi
-done
+# Every crate with a workspace of its own (firmware, firmware/golden-gen,
+# core/fuzz, and any added later). Without `--all`: with it, cargo fmt also
+# checks the path dependencies, so each of these would re-check the core and
+# report the core's formatting as its own.
+while IFS= read -r manifest; do
+    [[ "$manifest" == Cargo.toml ]] && continue
+    check "rustfmt: ${manifest%/Cargo.toml}" cargo fmt --check --manifest-path "$manifest" -- --color=never
+done < <(git ls-files -- 'Cargo.toml' '*/Cargo.toml' | xargs grep -l '^\[workspace\]')
 
 check "clippy: workspace, all targets, $(uname -m)" \
     cargo clippy --workspace --all-targets -- -D warnings
@@ -48,5 +51,10 @@ if [[ -f firmware/Cargo.toml && -d firmware/src ]] && compgen -G 'firmware/src/*
     # script flags) applies.
     check "clippy: bindspace-firmware, thumbv7em-none-eabihf" \
         bash -c 'cd firmware && cargo clippy -- -D warnings'
+fi
+if [[ -f firmware/golden-gen/Cargo.toml ]]; then
+    # The host program that computes the firmware's golden digests.
+    check "clippy: firmware/golden-gen, $(uname -m)" \
+        cargo clippy --manifest-path firmware/golden-gen/Cargo.toml -- -D warnings
 fi
 exit "$status"
