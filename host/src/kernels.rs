@@ -24,10 +24,11 @@ pub fn available() -> Vec<Kernel> {
             kernels.push(unsafe { Avx2::new_unchecked() }.kernel());
         }
         if std::is_x86_feature_detected!("avx512f")
+            && std::is_x86_feature_detected!("avx512vl")
             && std::is_x86_feature_detected!("avx512vpopcntdq")
             && std::is_x86_feature_detected!("popcnt")
         {
-            // SAFETY: AVX-512F, VPOPCNTDQ and POPCNT were detected just above.
+            // SAFETY: AVX-512F, VL, VPOPCNTDQ and POPCNT were detected just above.
             kernels.push(unsafe { Avx512::new_unchecked() }.kernel());
         }
     }

@@ -7,7 +7,7 @@
 //! |---|---|---|
 //! | scalar | [`scalar`] | nothing (portable, safe) |
 //! | AVX2 | [`x86_64::Avx2`] | `avx2` (+`popcnt`) |
-//! | AVX-512 | [`x86_64::Avx512`] | `avx512f` + `avx512vpopcntdq` |
+//! | AVX-512 | [`x86_64::Avx512`] | `avx512f` + `avx512vl` + `avx512vpopcntdq` |
 //! | NEON | [`aarch64::Neon`] | `neon` (baseline on aarch64) |
 //! | simd128 | [`wasm32::Simd128`] | `simd128` |
 //!

@@ -28,6 +28,7 @@ pub(crate) fn available() -> Vec<Kernel> {
             ks.push(unsafe { x86_64::Avx2::new_unchecked() }.kernel());
         }
         if std::is_x86_feature_detected!("avx512f")
+            && std::is_x86_feature_detected!("avx512vl")
             && std::is_x86_feature_detected!("avx512vpopcntdq")
             && std::is_x86_feature_detected!("popcnt")
         {
