@@ -53,7 +53,7 @@ impl Width {
         if bits < Self::MIN_BITS || bits > Self::MAX_BITS {
             return Err(WidthError::OutOfRange { bits });
         }
-        if bits % 64 != 0 {
+        if !bits.is_multiple_of(64) {
             return Err(WidthError::NotWholeWords { bits });
         }
         Ok(Width {
