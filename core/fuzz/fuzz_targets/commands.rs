@@ -37,7 +37,7 @@ fuzz_target!(|data: &[u8]| {
     let mut scratch = Scratch::new([0u64; 8], [0u8; 512]);
     for (now, line) in data.split(|&b| b == b'\n').take(64).enumerate() {
         let (mode, body) = match line.split_first() {
-            Some((&m @ (0 | 1 | 2), rest)) => (m, rest),
+            Some((&m @ 0..=2, rest)) => (m, rest),
             _ => (3, line),
         };
         let mut argv: [&[u8]; ARGS_MAX + 2] = [&[]; ARGS_MAX + 2];
@@ -54,13 +54,24 @@ fuzz_target!(|data: &[u8]| {
         let session = &mut sessions[usize::from(mode == 1 || mode == 2)];
         let before = space.generation();
         let ctx = Context::new(now as u64);
-        match command::run_unlogged(&mut space, &mut versions, &ctx, input, session, &mut scratch) {
+        match command::run_unlogged(
+            &mut space,
+            &mut versions,
+            &ctx,
+            input,
+            session,
+            &mut scratch,
+        ) {
             Ok(reply) => {
                 let _ = write!(Sink, "{reply}");
             }
             Err(e) => {
                 let _ = write!(Sink, "{} {e}", e.code());
-                assert_eq!(space.generation(), before, "refused command changed the space: {e}");
+                assert_eq!(
+                    space.generation(),
+                    before,
+                    "refused command changed the space: {e}"
+                );
             }
         }
         assert!(space.len() <= space.capacity());
