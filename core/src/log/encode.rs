@@ -117,12 +117,11 @@ impl Encoder {
         self.mutation_with_flags(m, seq, 0, out)
     }
 
-    /// Encodes a GC copy of a meta or expire mutation: a standalone record
-    /// (flag `COPY`) with `seq` = the entry's current version. Set and
-    /// delete are never copied (a live fingerprint is copied as a whole
-    /// entry, see [`Self::entry`]); they are refused.
+    /// Encodes a GC copy of a set, meta or expire mutation: a standalone
+    /// record (flag `COPY`) with `seq` = the entry's current version.
+    /// Deletes are never copied; they are refused.
     pub fn copy(&self, m: &Mutation<'_>, seq: u64, out: &mut [u8]) -> Result<usize, EncodeError> {
-        if !matches!(m, Mutation::Meta { .. } | Mutation::Expire { .. }) {
+        if matches!(m, Mutation::Delete { .. }) {
             return Err(EncodeError::NotCopyable);
         }
         self.mutation_with_flags(m, seq, flags::COPY, out)

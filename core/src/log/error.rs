@@ -146,7 +146,7 @@ pub enum EncodeError {
     EmptyBatch,
     /// A batch with more mutations than a commit can count.
     BatchTooLarge,
-    /// Only meta and expire mutations have standalone copies.
+    /// Deletes have no standalone copies.
     NotCopyable,
     /// A record alignment that is not a power of two in 1..=4096.
     BadAlign {
@@ -179,7 +179,7 @@ impl fmt::Display for EncodeError {
                 f.write_str("a batch holds at most 4,294,967,295 mutations")
             }
             EncodeError::NotCopyable => {
-                f.write_str("only meta and expire mutations can be written as standalone copies")
+                f.write_str("a delete is never written as a standalone copy")
             }
             EncodeError::BadAlign { align } => write!(
                 f,

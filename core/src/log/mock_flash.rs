@@ -269,13 +269,16 @@ impl<const SECTORS: usize, const SECTOR_SIZE: usize, const WRITE_SIZE: usize> Re
 
     fn read(&mut self, offset: u32, bytes: &mut [u8]) -> Result<(), MockFlashError> {
         self.check(offset, bytes.len(), 1)?;
-        let start = offset as usize;
-        for s in Self::sectors_of(start, bytes.len()) {
+        let mut at = offset as usize;
+        let mut out = bytes;
+        while !out.is_empty() {
+            let (s, o) = (at / SECTOR_SIZE, at % SECTOR_SIZE);
+            let n = out.len().min(SECTOR_SIZE - o);
+            let (head, rest) = out.split_at_mut(n);
+            head.copy_from_slice(&self.data[s][o..o + n]);
             self.stats[s].reads += 1;
-        }
-        for (i, b) in bytes.iter_mut().enumerate() {
-            let at = start + i;
-            *b = self.data[at / SECTOR_SIZE][at % SECTOR_SIZE];
+            out = rest;
+            at += n;
         }
         Ok(())
     }

@@ -214,7 +214,7 @@ impl<'a> Record<'a> {
         let fp_len = width.bytes();
         let label_len = frame[field::LABEL_LEN] as usize;
         let (allowed, required, expected) = match kind {
-            Kind::Set => (0, 0, RECORD_HEADER_LEN + fp_len),
+            Kind::Set => (flags::COPY, 0, RECORD_HEADER_LEN + fp_len),
             Kind::Delete | Kind::Commit => (0, 0, RECORD_HEADER_LEN),
             Kind::Expire => (flags::COPY | flags::EXPIRE_HAS_AT, 0, RECORD_HEADER_LEN + 8),
             Kind::Meta => (

@@ -158,9 +158,13 @@ fn every_kind_round_trips() {
     let r = Record::new_checked(&buf[..n], width()).unwrap();
     assert!(r.is_standalone() && !r.in_batch());
     assert_eq!(
-        enc.copy(&muts[0], 50, &mut buf),
+        enc.copy(&muts[1], 50, &mut buf),
         Err(EncodeError::NotCopyable)
     );
+    let n = enc.copy(&muts[0], 51, &mut buf).unwrap();
+    let r = Record::new_checked(&buf[..n], width()).unwrap();
+    assert!(r.is_standalone());
+    assert_eq!(r.mutation(&mut words), Some(muts[0]));
 }
 
 #[test]

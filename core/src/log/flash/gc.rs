@@ -25,45 +25,68 @@ const META: u8 = 2;
 const EXPIRY: u8 = 4;
 const ALL: u8 = FP | META | EXPIRY;
 
-/// One address of the chunk: which parts of its current state come from
-/// the oldest sector (`needed`), and the same with the batch in progress
-/// applied (`tentative`, kept only if the batch commits).
+/// What the log says about one address, walking it in order from the
+/// oldest sector.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+struct State {
+    /// Parts of the entry whose last setter is in the oldest sector.
+    needed: u8,
+    /// The entry's existence still comes from a set or entry copy in the
+    /// oldest sector (nothing since has set, replaced or removed it).
+    open: bool,
+    /// A later meta or expire relies on that existence: once the oldest
+    /// sector is erased it would replay onto a missing entry, so the whole
+    /// entry must be copied.
+    pinned: bool,
+}
+
+impl State {
+    /// Whether anything must be copied.
+    fn copy_any(&self) -> bool {
+        self.pinned || self.needed != 0
+    }
+
+    /// The state after a committed record of `kind` for this address;
+    /// `own`: the record is in the oldest sector.
+    fn after(mut self, kind: Kind, own: bool) -> State {
+        let part = match kind {
+            Kind::Set => FP,
+            Kind::Meta => META,
+            Kind::Expire => EXPIRY,
+            Kind::Entry | Kind::Delete => ALL,
+            Kind::Commit | Kind::Retire => return self,
+        };
+        match (kind, own) {
+            (Kind::Entry, true) => {
+                self.needed = ALL;
+                self.open = true;
+            }
+            (Kind::Delete, _) | (Kind::Entry, false) => self = State::default(),
+            (Kind::Set, true) => {
+                self.needed |= FP;
+                self.open = true;
+            }
+            (_, true) => self.needed |= part,
+            (Kind::Set, false) => {
+                self.needed &= !FP;
+                self.open = false;
+            }
+            (_, false) => {
+                self.pinned |= self.open;
+                self.needed &= !part;
+            }
+        }
+        self
+    }
+}
+
+/// One address of the chunk: its state with every committed record seen so
+/// far, and with the batch in progress applied too (kept if it commits).
 #[derive(Clone, Copy, Debug, Default)]
 struct Slot {
     addr: u16,
-    needed: u8,
-    tentative: u8,
-}
-
-/// What a record does to the parts of its address.
-#[derive(Clone, Copy)]
-enum Effect {
-    /// Sets these parts (in the oldest sector: they come from here).
-    Sets(u8),
-    /// Replaces the whole entry (entry copy) or removes it (delete).
-    Replaces { exists: bool },
-}
-
-fn effect(kind: Kind) -> Option<Effect> {
-    Some(match kind {
-        Kind::Set => Effect::Sets(FP),
-        Kind::Meta => Effect::Sets(META),
-        Kind::Expire => Effect::Sets(EXPIRY),
-        Kind::Entry => Effect::Replaces { exists: true },
-        Kind::Delete => Effect::Replaces { exists: false },
-        Kind::Commit | Kind::Retire => return None,
-    })
-}
-
-/// Applies a record's effect to a parts mask: records of the oldest sector
-/// add the parts they set; later records take them away.
-fn apply_effect(mask: u8, e: Effect, own: bool) -> u8 {
-    match (e, own) {
-        (Effect::Sets(p), true) => mask | p,
-        (Effect::Sets(p), false) => mask & !p,
-        (Effect::Replaces { exists: true }, true) => ALL,
-        (Effect::Replaces { .. }, _) => 0,
-    }
+    committed: State,
+    tentative: State,
 }
 
 impl<F: NorFlash> FlashLog<'_, F> {
@@ -71,11 +94,22 @@ impl<F: NorFlash> FlashLog<'_, F> {
     /// works out what must be copied; if that would not fit without the
     /// last free sector, returns [`Error::Full`] having written nothing.
     pub(super) fn gc_oldest<L: Live>(&mut self, live: &L) -> Result<(), Error<F::Error>> {
-        let planned = self.gc_walk(live, false)? + self.enc.retire_len();
-        if planned > self.gc_capacity() {
+        let mut first = [Slot::default(); CHUNK];
+        let (copies, n, more) = self.gc_walk(live, false, &mut first)?;
+        if copies + self.enc.retire_len() > self.gc_capacity() {
             return Err(Error::Full);
         }
-        self.gc_walk(live, true)?;
+        if more {
+            self.gc_walk(live, true, &mut first)?;
+        } else {
+            // One chunk held every address: its verdicts still hold (the
+            // copies change nothing in the oldest sector).
+            for slot in &first[..n] {
+                if slot.committed.copy_any() {
+                    self.copy_forward(Addr(slot.addr), slot.committed, live, true)?;
+                }
+            }
+        }
         let oldest = self.phys(0);
         let oldest_segment = self.next_segment - self.live as u64;
         let len = self.enc.retire_len();
@@ -94,12 +128,21 @@ impl<F: NorFlash> FlashLog<'_, F> {
     }
 
     /// Decides, chunk by chunk of addresses, what of the oldest sector is
-    /// live; writes the copies when `write`, and returns their bytes.
-    fn gc_walk<L: Live>(&mut self, live: &L, write: bool) -> Result<usize, Error<F::Error>> {
+    /// live; writes the copies when `write`. Returns the copies' bytes, and
+    /// leaves the first chunk in `first` with its size and whether more
+    /// chunks followed.
+    fn gc_walk<L: Live>(
+        &mut self,
+        live: &L,
+        write: bool,
+        first: &mut [Slot; CHUNK],
+    ) -> Result<(usize, usize, bool), Error<F::Error>> {
         let oldest = self.phys(0);
         let limit = self.limit_of(0)?;
         let mut bytes = 0;
         let mut from: u32 = 0;
+        let mut chunks = 0;
+        let mut first_n = 0;
         while from <= u16::MAX as u32 {
             let mut slots = [Slot::default(); CHUNK];
             let n = self.collect_addrs(oldest, limit, from, &mut slots)?;
@@ -108,27 +151,42 @@ impl<F: NorFlash> FlashLog<'_, F> {
             }
             self.mark_needed(&mut slots[..n])?;
             for slot in &slots[..n] {
-                if slot.needed != 0 {
-                    bytes += self.copy_forward(Addr(slot.addr), slot.needed, live, write)?;
+                if slot.committed.copy_any() {
+                    bytes += self.copy_forward(Addr(slot.addr), slot.committed, live, write)?;
                 }
             }
+            if chunks == 0 {
+                *first = slots;
+                first_n = n;
+            }
+            chunks += 1;
             from = slots[n - 1].addr as u32 + 1;
+            if n < CHUNK {
+                break;
+            }
         }
-        Ok(bytes)
+        Ok((bytes, first_n, chunks > 1))
     }
 
-    /// Bytes garbage collection may surely write without taking the last
-    /// free sector: the head's room and all but one free sector, each less
-    /// the most a sector end can waste (records never straddle sectors).
+    /// Bytes garbage collection may surely write: the head's room, or a
+    /// fresh sector when the head is torn (it must be closed anyway, and
+    /// may take the last free sector), and all free sectors but one
+    /// beyond that; each less the most a sector end can waste (records
+    /// never straddle sectors).
     fn gc_capacity(&self) -> usize {
         let largest = padded_len(Self::max_frame(self.cfg.width), F::WRITE_SIZE);
-        let head = if self.head_writable && self.live > 0 {
-            (self.sector_size - self.head_write) as usize
-        } else {
-            0
-        };
         let fresh = (self.sector_size - self.data_start) as usize;
-        let spare = self.free_sectors().saturating_sub(1) as usize;
+        let free = self.free_sectors() as usize;
+        let (head, spare) = if self.head_writable && self.live > 0 {
+            (
+                (self.sector_size - self.head_write) as usize,
+                free.saturating_sub(1),
+            )
+        } else if free > 0 {
+            (fresh, free.saturating_sub(2))
+        } else {
+            (0, 0)
+        };
         head.saturating_sub(largest) + spare * fresh.saturating_sub(largest)
     }
 
@@ -192,9 +250,10 @@ impl<F: NorFlash> FlashLog<'_, F> {
         Ok(n)
     }
 
-    /// Walks the whole live log once and leaves in each slot's `needed` the
-    /// parts of its entry whose last committed setter is in the oldest
-    /// sector.
+    /// Walks the whole live log once and leaves in each slot the state of
+    /// its address after every committed record: which parts of the entry
+    /// still come from the oldest sector, and whether a later record needs
+    /// the entry to exist.
     fn mark_needed(&mut self, slots: &mut [Slot]) -> Result<(), Error<F::Error>> {
         for k in 0..self.live {
             let s = self.phys(k);
@@ -222,16 +281,16 @@ impl<F: NorFlash> FlashLog<'_, F> {
                 };
                 let seq = r.seq();
                 if r.is_standalone() {
-                    if let (Some(e), Ok(i)) = (effect(r.kind()), find(slots, r.addr())) {
-                        slots[i].needed = apply_effect(slots[i].needed, e, own);
-                        slots[i].tentative = apply_effect(slots[i].tentative, e, own);
+                    if let Ok(i) = find(slots, r.addr()) {
+                        slots[i].committed = slots[i].committed.after(r.kind(), own);
+                        slots[i].tentative = slots[i].tentative.after(r.kind(), own);
                     }
                     continue;
                 }
                 if let Body::Commit { count } = r.body() {
                     if pending == Some((seq, count)) {
                         for slot in slots.iter_mut() {
-                            slot.needed = slot.tentative;
+                            slot.committed = slot.tentative;
                         }
                     } else {
                         reset(slots);
@@ -246,8 +305,8 @@ impl<F: NorFlash> FlashLog<'_, F> {
                         *other = Some((seq, 1));
                     }
                 }
-                if let (Some(e), Ok(i)) = (effect(r.kind()), find(slots, r.addr())) {
-                    slots[i].tentative = apply_effect(slots[i].tentative, e, own);
+                if let Ok(i) = find(slots, r.addr()) {
+                    slots[i].tentative = slots[i].tentative.after(r.kind(), own);
                 }
             }
             // A batch never spans sectors: one still open was abandoned.
@@ -258,12 +317,15 @@ impl<F: NorFlash> FlashLog<'_, F> {
 
     /// Writes (when `write`) the live parts of `addr`'s current entry to the
     /// head as standalone copies, and returns their bytes: the whole entry
-    /// if its fingerprint is live (a later meta or expire replays before
-    /// the copy and needs the entry to exist), else its meta and/or expiry.
+    /// when its existence is pinned (meta and expire only apply to an
+    /// entry that exists, so once the set that created it is erased they
+    /// must find it re-created by a whole copy), else a copy of each live
+    /// part: fingerprint, meta, expiry. Copies are never larger than what
+    /// they replace, but for pinned entries.
     fn copy_forward<L: Live>(
         &mut self,
         addr: Addr,
-        needed: u8,
+        state: State,
         live: &L,
         write: bool,
     ) -> Result<usize, Error<F::Error>> {
@@ -271,7 +333,8 @@ impl<F: NorFlash> FlashLog<'_, F> {
             return Ok(0);
         };
         let enc = self.enc;
-        if needed & FP != 0 {
+        let needed = state.needed;
+        if state.pinned {
             let len = enc.entry_len(e.label.len());
             if write {
                 self.gc_room(len)?;
@@ -281,6 +344,15 @@ impl<F: NorFlash> FlashLog<'_, F> {
             return Ok(len);
         }
         let mut bytes = 0;
+        if needed & FP != 0 {
+            let m = Mutation::Set { addr, fp: e.fp };
+            bytes += enc.mutation_len(&m);
+            if write {
+                self.gc_room(enc.mutation_len(&m))?;
+                let n = enc.copy(&m, e.version, self.buf).map_err(Error::Encode)?;
+                self.write_copy(n)?;
+            }
+        }
         if needed & META != 0 {
             let m = Mutation::Meta {
                 addr,
@@ -318,13 +390,15 @@ impl<F: NorFlash> FlashLog<'_, F> {
     }
 
     /// Makes room for a `len`-byte record of garbage collection at the
-    /// head: it may open a sector of the reserve, but always leaves one
-    /// free, for the close after a torn write.
+    /// head: it may open sectors of the reserve but leaves one free for the
+    /// close after a torn write, unless the head is torn itself (then the
+    /// close is this very open).
     fn gc_room(&mut self, len: usize) -> Result<(), Error<F::Error>> {
         if self.head_writable && self.head_write as usize + len <= self.sector_size as usize {
             return Ok(());
         }
-        if self.free_sectors() < 2 {
+        let keep = if self.head_writable { 1 } else { 0 };
+        if self.free_sectors() < keep + 1 {
             return Err(Error::Full);
         }
         self.open_next()
@@ -357,6 +431,6 @@ fn find(slots: &[Slot], addr: Addr) -> Result<usize, usize> {
 /// Forgets the batch in progress.
 fn reset(slots: &mut [Slot]) {
     for slot in slots {
-        slot.tentative = slot.needed;
+        slot.tentative = slot.committed;
     }
 }

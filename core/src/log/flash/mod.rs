@@ -56,20 +56,22 @@ pub struct Config {
     /// Sectors in the ring: at least `reserve + 2`.
     pub sectors: u32,
     /// Sectors kept free for garbage collection and for closing a sector
-    /// after a torn write (at least 1; default 2).
+    /// after a torn write (at least 1; default 3: one for the close, and
+    /// room for the copies of one sector, which may be a little larger
+    /// than the sector when whole entries are copied).
     pub reserve: u32,
     /// What mounting does on corruption in the middle of the log.
     pub policy: Policy,
 }
 
 impl Config {
-    /// A log of `width` over the first `sectors` sectors, reserve 2, strict.
+    /// A log of `width` over the first `sectors` sectors, reserve 3, strict.
     pub const fn new(width: Width, sectors: u32) -> Config {
         Config {
             width,
             first_sector: 0,
             sectors,
-            reserve: 2,
+            reserve: 3,
             policy: Policy::Strict,
         }
     }
