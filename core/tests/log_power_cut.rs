@@ -132,7 +132,7 @@ fn after_mount(
     let (mut first, mut seconds) = (0, 0);
     for (i, (start, model, units)) in snaps.iter().enumerate() {
         let tail = &batches[i..];
-        for cut in (0..*units).filter(|c| (c + i as u64) % stride == 0) {
+        for cut in (0..*units).filter(|c| (c + i as u64).is_multiple_of(stride)) {
             let mut flash = start.clone();
             flash.cut_power_after(cut, mode, cut ^ (i as u64) << 32);
             let r = run(&mut flash, &mut buf, model, tail);
@@ -149,7 +149,7 @@ fn after_mount(
             let mut probe = flash.clone();
             probe.power_on();
             probe.cut_power_after(u64::MAX, CutMode::Clean, 0);
-            let p = run(&mut probe, &mut buf, &recovered, std::slice::from_ref(b));
+            let p = run(&mut probe, &mut buf, &recovered, core::slice::from_ref(b));
             assert_eq!(p.done, 1, "{what}: first append after recovery");
             let work = u64::MAX - probe.budget().unwrap();
             let mut rng = SplitMix64::new(cut);

@@ -23,6 +23,8 @@ pub mod apply;
 pub mod encode;
 pub mod error;
 pub mod flash;
+#[cfg(any(test, feature = "golden"))]
+pub mod golden;
 pub mod header;
 #[cfg(any(test, feature = "mock-flash"))]
 pub mod mock_flash;
