@@ -152,7 +152,9 @@ impl<'b, F: NorFlash> FlashLog<'b, F> {
         }
     }
 
-    fn check_config(flash: &F, buf: &[u8], cfg: &Config) -> Result<(), ConfigError> {
+    /// Checks the configuration against the flash and the buffer, and
+    /// returns the encoder for the log's records.
+    fn check_config(flash: &F, buf: &[u8], cfg: &Config) -> Result<Encoder, ConfigError> {
         if cfg.reserve == 0 {
             return Err(ConfigError::NoReserve);
         }
@@ -184,19 +186,15 @@ impl<'b, F: NorFlash> FlashLog<'b, F> {
                 need: Self::buffer_len(cfg.width),
             });
         }
-        Ok(())
+        Encoder::new(cfg.width, F::WRITE_SIZE).map_err(|_| ConfigError::Unaligned)
     }
 
-    fn new_unmounted(flash: F, buf: &'b mut [u8], cfg: Config) -> Self {
+    fn new_unmounted(flash: F, buf: &'b mut [u8], cfg: Config, enc: Encoder) -> Self {
         FlashLog {
             flash,
             buf,
             cfg,
-            // `check_config` checked the alignment.
-            enc: match Encoder::new(cfg.width, F::WRITE_SIZE) {
-                Ok(e) => e,
-                Err(_) => Encoder::for_header(&super::Header::new(cfg.width, 1, 0, 0)),
-            },
+            enc,
             sector_size: F::ERASE_SIZE as u32,
             data_start: padded_len(HEADER_LEN, F::WRITE_SIZE) as u32,
             oldest: 0,
@@ -216,8 +214,8 @@ impl<'b, F: NorFlash> FlashLog<'b, F> {
     /// Erases every sector of the log and returns it empty. Everything the
     /// sectors held is gone.
     pub fn format(flash: F, buf: &'b mut [u8], cfg: Config) -> Result<Self, Error<F::Error>> {
-        Self::check_config(&flash, buf, &cfg).map_err(Error::Config)?;
-        let mut log = Self::new_unmounted(flash, buf, cfg);
+        let enc = Self::check_config(&flash, buf, &cfg).map_err(Error::Config)?;
+        let mut log = Self::new_unmounted(flash, buf, cfg, enc);
         for s in 0..cfg.sectors {
             log.erase_sector(s)?;
         }

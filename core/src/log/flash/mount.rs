@@ -49,8 +49,8 @@ impl<'b, F: NorFlash> FlashLog<'b, F> {
         cfg: Config,
         target: &mut A,
     ) -> Result<(Self, Recovery), Error<F::Error, A::Error>> {
-        Self::check_config(&flash, buf, &cfg).map_err(Error::Config)?;
-        let mut log = Self::new_unmounted(flash, buf, cfg);
+        let enc = Self::check_config(&flash, buf, &cfg).map_err(Error::Config)?;
+        let mut log = Self::new_unmounted(flash, buf, cfg, enc);
         let n = cfg.sectors;
 
         // The head: the valid header with the highest segment.
