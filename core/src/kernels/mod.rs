@@ -23,6 +23,11 @@ pub mod scalar;
 /// Declares an instruction-set type with the common face: `is_available`,
 /// `new`, `new_unchecked`, `kernel`, and the `#[target_feature]` entry
 /// points that instantiate [`generic`] for its vector type.
+// Targets without a SIMD path (Cortex-M) only have the scalar kernel.
+#[cfg_attr(
+    not(any(target_arch = "x86_64", target_arch = "aarch64", target_arch = "wasm32")),
+    allow(unused_macros)
+)]
 macro_rules! instruction_set {
     (
         $(#[$doc:meta])*
@@ -247,7 +252,7 @@ pub(crate) fn check_many(query: &[u64], arena: &[u64], out: &[u32]) -> Result<()
     if w == 0 {
         return Err(ShapeError::EmptyQuery);
     }
-    if arena.len() % w != 0 {
+    if !arena.len().is_multiple_of(w) {
         return Err(ShapeError::RaggedArena {
             arena_words: arena.len(),
             row_words: w,
