@@ -5,5 +5,7 @@
 //! write-ahead log with fsync and group commit, snapshots, compaction beside
 //! readers, the RESP server and the `bindspace` program) live here too.
 
+pub mod cli;
 pub mod kernels;
+pub mod server;
 pub mod store;

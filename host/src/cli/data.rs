@@ -1,0 +1,355 @@
+//! The data-directory subcommands: import, export, search, get, check,
+//! compact, stats.
+
+use super::print::render;
+use super::{CliError, StoreArgs};
+use crate::server::Engine;
+use crate::store::{Batch, Durability, Store};
+use bindspace_core::log::{replay, Encoder, Header, Policy};
+use bindspace_core::space::{Filter, GrowableSpace};
+use bindspace_core::{fingerprint, Addr, Zone};
+use clap::ValueEnum;
+use indicatif::{ProgressBar, ProgressStyle};
+use std::path::PathBuf;
+use std::time::Instant;
+
+/// What an import file holds.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum Format {
+    /// One text per line, each encoded into a fingerprint.
+    Text,
+    /// Raw fingerprints: width/8 bytes each, 64-bit words little-endian.
+    Raw,
+    /// A portable log file (`bindspace export`, the flash and wasm logs).
+    Log,
+}
+
+/// Options of `bindspace import`.
+#[derive(Debug, clap::Args)]
+pub struct ImportArgs {
+    #[command(flatten)]
+    store: StoreArgs,
+    /// The file to read.
+    file: PathBuf,
+    /// What the file holds.
+    #[arg(long, value_enum, default_value = "text")]
+    format: Format,
+    /// The first address to fill (text and raw): consecutive from here.
+    #[arg(long, default_value = "0x10:00")]
+    start: String,
+}
+
+/// Options of `bindspace export`.
+#[derive(Debug, clap::Args)]
+pub struct ExportArgs {
+    #[command(flatten)]
+    store: StoreArgs,
+    /// The log file to write.
+    file: PathBuf,
+}
+
+/// Options of `bindspace search`.
+#[derive(Debug, clap::Args)]
+pub struct SearchArgs {
+    #[command(flatten)]
+    store: StoreArgs,
+    /// A text to encode, or with --hex a fingerprint in hex.
+    query: String,
+    /// The query is a fingerprint in hex.
+    #[arg(long)]
+    hex: bool,
+    /// How many entries.
+    #[arg(short, long, default_value_t = 10)]
+    k: u32,
+}
+
+/// Options of `bindspace get`.
+#[derive(Debug, clap::Args)]
+pub struct GetArgs {
+    #[command(flatten)]
+    store: StoreArgs,
+    /// The address, e.g. 0x10:01.
+    addr: String,
+}
+
+/// Options of `bindspace check`.
+#[derive(Debug, clap::Args)]
+pub struct CheckArgs {
+    #[command(flatten)]
+    store: StoreArgs,
+}
+
+fn parse_addr(s: &str) -> Result<Addr, CliError> {
+    let bad = || {
+        CliError(format!(
+            "'{s}' is not an address: write prefix:slot in hex, e.g. 0x10:01"
+        ))
+    };
+    let (p, q) = s.split_once(':').ok_or_else(bad)?;
+    let hex = |t: &str| u8::from_str_radix(t.trim_start_matches("0x").trim_start_matches("0X"), 16);
+    Ok(Addr::new(
+        hex(p).map_err(|_| bad())?,
+        hex(q).map_err(|_| bad())?,
+    ))
+}
+
+fn progress(len: u64, what: &str) -> ProgressBar {
+    let bar = ProgressBar::new(len);
+    bar.set_style(
+        ProgressStyle::with_template("{spinner} {msg} [{bar:30}] {pos}/{len} {per_sec} eta {eta}")
+            .unwrap_or_else(|_| ProgressStyle::default_bar()),
+    );
+    bar.set_message(what.to_string());
+    bar
+}
+
+/// Runs one command of the language against a store and prints its reply.
+fn run_one(store: &Store, args: &[&[u8]]) -> Result<(), CliError> {
+    let engine = Engine::new(store.clone());
+    let (mut session, mut scratch) = engine.client_buffers();
+    let reply = engine
+        .run(args, &mut session, &mut scratch)
+        .map_err(|e| CliError(e.to_string()))?;
+    println!("{}", render(&reply));
+    Ok(())
+}
+
+pub(crate) fn import(args: ImportArgs) -> Result<(), CliError> {
+    let bytes = std::fs::read(&args.file)
+        .map_err(|e| CliError(format!("cannot read {}: {e}", args.file.display())))?;
+    let store = args.store.open(Durability::Never)?;
+    let started = Instant::now();
+    let words = store.width().words();
+    let start = parse_addr(&args.start)?;
+    let count = match args.format {
+        Format::Log => import_log(&store, &bytes)?,
+        Format::Text | Format::Raw => {
+            let texts: Vec<&[u8]> = match args.format {
+                Format::Text => bytes
+                    .split(|&b| b == b'\n')
+                    .filter(|l| !l.is_empty())
+                    .collect(),
+                _ => {
+                    if bytes.len() % (words * 8) != 0 {
+                        return Err(CliError(format!(
+                            "{} holds {} bytes, not a whole number of {}-byte fingerprints (is --width right?)",
+                            args.file.display(),
+                            bytes.len(),
+                            words * 8
+                        )));
+                    }
+                    bytes.chunks(words * 8).collect()
+                }
+            };
+            let first = usize::from(start.0);
+            if first + texts.len() > 0x10000 {
+                return Err(CliError(format!(
+                    "{} records do not fit between {} and 0xFF:FF",
+                    texts.len(),
+                    start
+                )));
+            }
+            let bar = progress(texts.len() as u64, "importing");
+            let mut fp = vec![0u64; words];
+            for (n, chunk) in texts.chunks(256).enumerate() {
+                let mut batch = Batch::new();
+                for (i, item) in chunk.iter().enumerate() {
+                    match args.format {
+                        Format::Text => {
+                            let text = String::from_utf8_lossy(item);
+                            fingerprint::encode_text(&mut fp, text.trim_end_matches('\r'))
+                                .map_err(|e| CliError(format!("cannot encode a line: {e}")))?;
+                        }
+                        _ => {
+                            for (w, b) in fp.iter_mut().zip(item.chunks(8)) {
+                                let mut le = [0u8; 8];
+                                le.copy_from_slice(b);
+                                *w = u64::from_le_bytes(le);
+                            }
+                        }
+                    }
+                    batch.set(Addr((first + n * 256 + i) as u16), &fp);
+                }
+                store.commit(&batch.mutations())?;
+                bar.inc(chunk.len() as u64);
+            }
+            bar.finish_and_clear();
+            texts.len()
+        }
+    };
+    store.sync()?;
+    let secs = started.elapsed().as_secs_f64();
+    println!(
+        "imported {count} entries in {:.2} s ({:.0} entries/s) into {}",
+        secs,
+        count as f64 / secs.max(1e-9),
+        args.store.dir()?.display()
+    );
+    store.close()?;
+    Ok(())
+}
+
+/// Replays a portable log into a scratch space, then commits its entries.
+fn import_log(store: &Store, image: &[u8]) -> Result<usize, CliError> {
+    let mut space = GrowableSpace::growable(store.width());
+    replay(image, Some(store.width()), &mut space, Policy::Strict)
+        .map_err(|e| CliError(format!("the log file is not a readable bindspace log: {e}")))?;
+    let entries: Vec<_> = space.iter(Filter::All).collect();
+    let bar = progress(entries.len() as u64, "importing");
+    for chunk in entries.chunks(128) {
+        let mut batch = Batch::new();
+        for e in chunk {
+            batch.set(e.addr, e.fp);
+            if !e.label.is_empty() || e.parent.is_some() {
+                batch.meta(e.addr, e.label, e.parent);
+            }
+            if e.expires_at.is_some() {
+                batch.expire(e.addr, e.expires_at);
+            }
+        }
+        store.commit(&batch.mutations())?;
+        bar.inc(chunk.len() as u64);
+    }
+    bar.finish_and_clear();
+    Ok(entries.len())
+}
+
+pub(crate) fn export(args: ExportArgs) -> Result<(), CliError> {
+    let store = args.store.open(Durability::Never)?;
+    let view = store.view();
+    let encoder = Encoder::new(store.width(), 8).map_err(|e| CliError(e.to_string()))?;
+    let header = Header::new(store.width(), 8, 0, view.seq() + 1);
+    let mut image = vec![0xFFu8; header.padded_len()];
+    header
+        .encode(&mut image)
+        .map_err(|e| CliError(e.to_string()))?;
+    for entry in view.iter(Filter::All) {
+        let at = image.len();
+        image.resize(at + encoder.entry_len(entry.label.len()), 0xFF);
+        let n = encoder
+            .entry(&entry, &mut image[at..])
+            .map_err(|e| CliError(e.to_string()))?;
+        image.truncate(at + n);
+    }
+    std::fs::write(&args.file, &image)
+        .map_err(|e| CliError(format!("cannot write {}: {e}", args.file.display())))?;
+    println!(
+        "exported {} entries ({} bytes) to {}",
+        view.len(),
+        image.len(),
+        args.file.display()
+    );
+    Ok(())
+}
+
+pub(crate) fn search(args: SearchArgs) -> Result<(), CliError> {
+    let store = args.store.open(Durability::Never)?;
+    let hex = if args.hex {
+        args.query.clone()
+    } else {
+        let mut fp = vec![0u64; store.width().words()];
+        fingerprint::encode_text(&mut fp, &args.query).map_err(|e| CliError(e.to_string()))?;
+        let mut out = vec![0u8; fp.len() * 16];
+        fingerprint::to_hex(&fp, &mut out)
+            .map_err(|e| CliError(e.to_string()))?
+            .to_string()
+    };
+    let k = args.k.to_string();
+    run_one(
+        &store,
+        &[
+            b"SEARCH",
+            hex.as_bytes(),
+            b"COUNT",
+            k.as_bytes(),
+            b"WITHDIST",
+        ],
+    )
+}
+
+pub(crate) fn get(args: GetArgs) -> Result<(), CliError> {
+    let store = args.store.open(Durability::Never)?;
+    run_one(&store, &[b"GET", args.addr.as_bytes()])
+}
+
+pub(crate) fn check(args: CheckArgs) -> Result<(), CliError> {
+    let dir = args.store.dir()?;
+    if !dir.is_dir() {
+        return Err(CliError(format!(
+            "{} is not a data directory (it does not exist)",
+            dir.display()
+        )));
+    }
+    let started = Instant::now();
+    // Opening replays every record and checks every CRC; strict mode
+    // refuses damage anywhere but a torn tail.
+    let store = args.store.open(Durability::Never)?;
+    let r = store.recovery();
+    println!("data directory: {}", dir.display());
+    match &r.snapshot {
+        Some(s) => println!("snapshot:       {} (read and verified)", s.display()),
+        None => println!("snapshot:       none"),
+    }
+    println!("log segments:   {}", r.segments);
+    println!(
+        "batches:        {} replayed, every record's CRC verified",
+        r.batches
+    );
+    println!("bytes read:     {}", r.bytes_read);
+    println!("last sequence:  {}", r.seq);
+    match &r.torn_tail {
+        Some((file, at, len)) => println!(
+            "torn tail:      {} at byte {at} ({len} bytes of an unfinished write, ignored as a crash leaves it)",
+            file.display()
+        ),
+        None => println!("torn tail:      none"),
+    }
+    if let Some(note) = &r.tail_note {
+        println!("note:           {note}");
+    }
+    let view = store.view();
+    println!("entries:        {}", view.len());
+    println!("checked in {:.2} s: OK", started.elapsed().as_secs_f64());
+    Ok(())
+}
+
+pub(crate) fn compact(args: &StoreArgs) -> Result<(), CliError> {
+    let store = args.open(Durability::Always)?;
+    let r = store.compact()?;
+    println!(
+        "compacted to sequence {}: {} -> {} bytes, {} records kept, {} files removed, {:.1} ms",
+        r.seq,
+        r.bytes_before,
+        r.bytes_after,
+        r.records_kept,
+        r.files_removed,
+        r.elapsed.as_secs_f64() * 1e3
+    );
+    Ok(())
+}
+
+pub(crate) fn stats(args: &StoreArgs) -> Result<(), CliError> {
+    let dir = args.dir()?;
+    let store = args.open(Durability::Never)?;
+    let view = store.view();
+    let disk: u64 = std::fs::read_dir(&dir)
+        .map(|rd| {
+            rd.filter_map(|e| e.ok()?.metadata().ok())
+                .map(|m| m.len())
+                .sum()
+        })
+        .unwrap_or(0);
+    println!("data directory: {}", dir.display());
+    println!("width:          {} bits", store.width().bits());
+    println!("entries:        {}", view.len());
+    for (name, zone) in [
+        ("surface", Zone::Surface),
+        ("fluid", Zone::Fluid),
+        ("nodes", Zone::Nodes),
+    ] {
+        println!("  {name:<8}      {}", view.count(Filter::Zone(zone)));
+    }
+    println!("last sequence:  {}", view.seq());
+    println!("bytes on disk:  {disk}");
+    Ok(())
+}

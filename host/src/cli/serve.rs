@@ -1,0 +1,73 @@
+//! `bindspace serve`.
+
+use super::{CliError, Fsync, StoreArgs};
+use crate::server::{Config, Server, DEFAULT_PORT};
+use crate::store::Durability;
+use core::time::Duration;
+use std::net::{IpAddr, SocketAddr};
+
+/// Options of `bindspace serve`.
+#[derive(Debug, clap::Args)]
+pub struct ServeArgs {
+    #[command(flatten)]
+    store: StoreArgs,
+    /// Address to listen on (a non-loopback one needs --password).
+    #[arg(long, default_value = "127.0.0.1")]
+    bind: IpAddr,
+    /// Port to listen on (0: any free port, printed at start).
+    #[arg(long, default_value_t = DEFAULT_PORT)]
+    port: u16,
+    /// Password clients must give with AUTH [default: $BINDSPACE_PASSWORD].
+    #[arg(long, env = "BINDSPACE_PASSWORD", hide_env_values = true)]
+    password: Option<String>,
+    /// Clients served at once.
+    #[arg(long, default_value_t = 1000)]
+    max_clients: usize,
+    /// Largest request in bytes.
+    #[arg(long, default_value_t = 1 << 20)]
+    max_request: usize,
+    /// Seconds a silent client stays connected.
+    #[arg(long, default_value_t = 300)]
+    idle_timeout: u64,
+    /// When acknowledged writes reach the disk.
+    #[arg(long, value_enum, default_value = "always")]
+    fsync: Fsync,
+    /// Serve Prometheus metrics over HTTP at this address (e.g. 127.0.0.1:9379).
+    #[arg(long, value_name = "ADDR")]
+    metrics: Option<SocketAddr>,
+}
+
+pub(crate) fn run(args: ServeArgs) -> Result<(), CliError> {
+    let durability = match args.fsync {
+        Fsync::Always => Durability::Always,
+        Fsync::Periodic => Durability::Periodic(Duration::from_secs(1)),
+        Fsync::Never => Durability::Never,
+    };
+    let dir = args.store.dir()?;
+    let mut config = Config::new(dir.clone());
+    config.listen = SocketAddr::new(args.bind, args.port);
+    config.password = args.password.filter(|p| !p.is_empty());
+    config.max_clients = args.max_clients.max(1);
+    config.max_request = args.max_request.max(1024);
+    config.idle_timeout = Duration::from_secs(args.idle_timeout.max(1));
+    config.metrics = args.metrics;
+    if !config.listen.ip().is_loopback() && config.password.is_none() {
+        return Err(crate::server::ServeError::Protected(config.listen).into());
+    }
+    let store = args.store.open(durability)?;
+    let server = Server::bind(store, config)?;
+    let stop = server.stop_flag();
+    for signal in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
+        signal_hook::flag::register(signal, std::sync::Arc::clone(&stop))
+            .map_err(|e| CliError(format!("cannot install signal handlers: {e}")))?;
+    }
+    let addr = server.local_addr()?;
+    println!(
+        "bindspace {} serving {} on {addr}",
+        env!("CARGO_PKG_VERSION"),
+        dir.display()
+    );
+    server.run()?;
+    println!("bindspace: stopped cleanly, data synced");
+    Ok(())
+}

@@ -1,0 +1,115 @@
+//! `INFO`: Redis-style sections (server, clients, memory, persistence,
+//! stats) followed by the command language's own `# bindspace` section.
+
+use super::engine::{ClientScratch, ClientSession};
+use super::Shared;
+use bindspace_core::command::Reply;
+use core::fmt::Write;
+use core::sync::atomic::Ordering;
+use std::time::UNIX_EPOCH;
+
+/// The resident memory of this process in bytes (Linux), if known.
+pub(crate) fn resident_bytes() -> Option<u64> {
+    let statm = std::fs::read_to_string("/proc/self/statm").ok()?;
+    let pages: u64 = statm.split_whitespace().nth(1)?.parse().ok()?;
+    Some(pages * 4096)
+}
+
+/// The INFO text; `section` keeps one section (`server`, `clients`, ...).
+pub(crate) fn render(
+    shared: &Shared,
+    session: &mut ClientSession,
+    scratch: &mut ClientScratch,
+    section: Option<&[u8]>,
+) -> String {
+    let stats = &shared.stats;
+    let store = shared.engine.store();
+    let view = store.view();
+    let uptime = shared.started.elapsed();
+    let commands = stats.commands_total.load(Ordering::Relaxed);
+    let mut sections: Vec<(&str, String)> = Vec::new();
+    let mut s = String::new();
+    let _ = write!(
+        s,
+        "bindspace_version:{}\r\nos:{} {}\r\nprocess_id:{}\r\ntcp_port:{}\r\nlisten:{}\r\nuptime_in_seconds:{}\r\nkernel:{}\r\n",
+        env!("CARGO_PKG_VERSION"),
+        std::env::consts::OS,
+        std::env::consts::ARCH,
+        std::process::id(),
+        shared.config.listen.port(),
+        shared.config.listen,
+        uptime.as_secs(),
+        crate::kernels::detected().name(),
+    );
+    sections.push(("server", s));
+    let s = format!(
+        "connected_clients:{}\r\nmaxclients:{}\r\ntotal_connections_received:{}\r\nrejected_connections:{}\r\nmax_request_bytes:{}\r\nidle_timeout_seconds:{}\r\n",
+        stats.clients.load(Ordering::Relaxed),
+        shared.config.max_clients,
+        stats.connections_total.load(Ordering::Relaxed),
+        stats.rejected_total.load(Ordering::Relaxed),
+        shared.config.max_request,
+        shared.config.idle_timeout.as_secs(),
+    );
+    sections.push(("clients", s));
+    let fp_bytes = view.len() * store.width().words() * 8;
+    let s = format!(
+        "used_memory_rss:{}\r\nfingerprint_bytes:{}\r\nentries_stored:{}\r\n",
+        resident_bytes().unwrap_or(0),
+        fp_bytes,
+        view.len(),
+    );
+    sections.push(("memory", s));
+    let mut s = format!(
+        "data_dir:{}\r\nlast_seq:{}\r\nrecovered_batches:{}\r\nrecovered_from_snapshot:{}\r\npoisoned:{}\r\n",
+        shared.config.data_dir.display(),
+        view.seq(),
+        store.recovery().batches,
+        u8::from(store.recovery().snapshot.is_some()),
+        store.poisoned().unwrap_or_else(|| "no".into()),
+    );
+    let last = stats
+        .last_compaction
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .clone();
+    match last {
+        Some((when, report)) => {
+            let _ = write!(
+                s,
+                "last_compaction_time:{}\r\nlast_compaction_bytes_before:{}\r\nlast_compaction_bytes_after:{}\r\nlast_compaction_ms:{}\r\n",
+                when.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs()),
+                report.bytes_before,
+                report.bytes_after,
+                report.elapsed.as_millis(),
+            );
+        }
+        None => s.push_str("last_compaction_time:-1\r\n"),
+    }
+    sections.push(("persistence", s));
+    let s = format!(
+        "total_commands_processed:{}\r\ninstantaneous_ops_per_sec:{}\r\naverage_ops_per_sec:{}\r\ntotal_error_replies:{}\r\nstore_errors:{}\r\n",
+        commands,
+        stats.ops_per_sec.load(Ordering::Relaxed),
+        (commands as f64 / uptime.as_secs_f64().max(1e-3)) as u64,
+        stats.errors_total.load(Ordering::Relaxed),
+        stats.store_errors_total.load(Ordering::Relaxed),
+    );
+    sections.push(("stats", s));
+    let core_info = match shared.engine.run(&[b"INFO"], session, scratch) {
+        Ok(Reply::Bulk(b)) => String::from_utf8_lossy(b).into_owned(),
+        _ => String::new(),
+    };
+    let mut text = String::new();
+    for (name, body) in &sections {
+        if section.is_none_or(|want| want.eq_ignore_ascii_case(name.as_bytes())) {
+            let mut title = name.to_string();
+            title[..1].make_ascii_uppercase();
+            let _ = write!(text, "# {title}\r\n{body}\r\n");
+        }
+    }
+    if section.is_none_or(|want| want.eq_ignore_ascii_case(b"bindspace")) {
+        text.push_str(&core_info);
+    }
+    text
+}

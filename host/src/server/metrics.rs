@@ -1,0 +1,97 @@
+//! The optional Prometheus endpoint (`--metrics 127.0.0.1:PORT`): any
+//! HTTP request gets the counters in Prometheus text format.
+
+use super::Shared;
+use core::sync::atomic::Ordering;
+use std::io::{Read, Write};
+use std::net::TcpListener;
+
+/// The metrics page.
+pub(crate) fn text(shared: &Shared) -> String {
+    let s = &shared.stats;
+    let view = shared.engine.store().view();
+    let rows: [(&str, &str, &str, u64); 9] = [
+        (
+            "bindspace_connected_clients",
+            "gauge",
+            "Clients connected now.",
+            s.clients.load(Ordering::Relaxed) as u64,
+        ),
+        (
+            "bindspace_connections_total",
+            "counter",
+            "Connections accepted.",
+            s.connections_total.load(Ordering::Relaxed),
+        ),
+        (
+            "bindspace_rejected_connections_total",
+            "counter",
+            "Connections turned away (max clients).",
+            s.rejected_total.load(Ordering::Relaxed),
+        ),
+        (
+            "bindspace_commands_total",
+            "counter",
+            "Requests answered.",
+            s.commands_total.load(Ordering::Relaxed),
+        ),
+        (
+            "bindspace_error_replies_total",
+            "counter",
+            "Error replies sent.",
+            s.errors_total.load(Ordering::Relaxed),
+        ),
+        (
+            "bindspace_ops_per_second",
+            "gauge",
+            "Requests answered in the last second.",
+            s.ops_per_sec.load(Ordering::Relaxed),
+        ),
+        (
+            "bindspace_entries",
+            "gauge",
+            "Entries stored (expired ones not yet purged included).",
+            view.len() as u64,
+        ),
+        (
+            "bindspace_last_seq",
+            "gauge",
+            "Sequence number of the last commit readers see.",
+            view.seq(),
+        ),
+        (
+            "bindspace_resident_bytes",
+            "gauge",
+            "Resident memory of the server process.",
+            super::info::resident_bytes().unwrap_or(0),
+        ),
+    ];
+    let mut out = String::new();
+    for (name, kind, help, value) in rows {
+        out.push_str(&format!(
+            "# HELP {name} {help}\n# TYPE {name} {kind}\n{name} {value}\n"
+        ));
+    }
+    out
+}
+
+/// Answers HTTP requests on `listener` until the server stops.
+pub(crate) fn serve(listener: TcpListener, shared: &Shared) {
+    let _ = listener.set_nonblocking(true);
+    while !shared.stop.load(Ordering::Acquire) {
+        let Ok((mut stream, _)) = listener.accept() else {
+            std::thread::sleep(core::time::Duration::from_millis(20));
+            continue;
+        };
+        let _ = stream.set_nonblocking(false);
+        let _ = stream.set_read_timeout(Some(core::time::Duration::from_secs(2)));
+        let mut request = [0u8; 4096];
+        let _ = stream.read(&mut request);
+        let body = text(shared);
+        let _ = write!(
+            stream,
+            "HTTP/1.1 200 OK\r\nContent-Type: text/plain; version=0.0.4\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+            body.len()
+        );
+    }
+}
