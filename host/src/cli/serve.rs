@@ -4,6 +4,7 @@ use super::{CliError, Fsync, StoreArgs};
 use crate::server::{Config, Server, DEFAULT_PORT};
 use crate::store::Durability;
 use core::time::Duration;
+use std::io::Write;
 use std::net::{IpAddr, SocketAddr};
 
 /// Options of `bindspace serve`.
@@ -62,12 +63,19 @@ pub(crate) fn run(args: ServeArgs) -> Result<(), CliError> {
             .map_err(|e| CliError(format!("cannot install signal handlers: {e}")))?;
     }
     let addr = server.local_addr()?;
-    println!(
+    // Whoever started the server may have stopped reading its output;
+    // that is no reason to fail.
+    let say = |line: String| {
+        let mut out = std::io::stdout();
+        let _ = writeln!(out, "{line}");
+        let _ = out.flush();
+    };
+    say(format!(
         "bindspace {} serving {} on {addr}",
         env!("CARGO_PKG_VERSION"),
         dir.display()
-    );
+    ));
     server.run()?;
-    println!("bindspace: stopped cleanly, data synced");
+    say("bindspace: stopped cleanly, data synced".into());
     Ok(())
 }

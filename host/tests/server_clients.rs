@@ -1,0 +1,330 @@
+//! The real `bindspace serve` binary on a loopback port, driven by the
+//! `redis` crate and by `redis-cli`.
+
+use redis::{Connection, Value};
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+struct Server {
+    child: Child,
+    port: u16,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn start(dir: &Path, extra: &[&str]) -> Server {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_bindspace"))
+        .args(["serve", "--port", "0", "--width", "64", "--data-dir"])
+        .arg(dir)
+        .args(extra)
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("start bindspace serve");
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let port = line
+        .trim()
+        .rsplit(':')
+        .next()
+        .and_then(|p| p.parse().ok())
+        .unwrap_or_else(|| panic!("no port in {line:?}"));
+    Server { child, port }
+}
+
+fn connect(s: &Server) -> Connection {
+    let client = redis::Client::open(format!("redis://127.0.0.1:{}/", s.port)).unwrap();
+    let con = client
+        .get_connection_with_timeout(Duration::from_secs(10))
+        .unwrap();
+    con.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    con
+}
+
+fn q(con: &mut Connection, args: &[&str]) -> redis::RedisResult<Value> {
+    let mut c = redis::cmd(args[0]);
+    for a in &args[1..] {
+        c.arg(*a);
+    }
+    c.query(con)
+}
+
+fn text(v: Value) -> String {
+    match v {
+        Value::BulkString(b) => String::from_utf8(b).unwrap(),
+        Value::Okay => "OK".into(),
+        Value::SimpleString(s) => s,
+        Value::Int(n) => n.to_string(),
+        Value::Nil => "(nil)".into(),
+        Value::Array(items) => format!(
+            "[{}]",
+            items.into_iter().map(text).collect::<Vec<_>>().join(",")
+        ),
+        other => format!("{other:?}"),
+    }
+}
+
+fn ok(con: &mut Connection, args: &[&str]) -> String {
+    text(q(con, args).unwrap_or_else(|e| panic!("{args:?}: {e}")))
+}
+
+fn err(con: &mut Connection, args: &[&str]) -> String {
+    match q(con, args) {
+        Err(e) => e.to_string(),
+        Ok(v) => panic!("{args:?} succeeded: {v:?}"),
+    }
+}
+
+#[test]
+fn every_command_of_the_language_over_resp() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = start(dir.path(), &[]);
+    let c = &mut connect(&s);
+    assert_eq!(ok(c, &["PING"]), "PONG");
+    assert_eq!(ok(c, &["PING", "hello there"]), "hello there");
+    assert_eq!(ok(c, &["SET", "0x10:01", "0f0f0f0f0f0f0f0f"]), "OK");
+    assert_eq!(ok(c, &["SET", "10:02", "00000000ffffffff"]), "OK");
+    assert_eq!(ok(c, &["SET", "0x10:03", "@0x10:01"]), "OK");
+    assert_eq!(ok(c, &["GET", "0x10:01"]), "0f0f0f0f0f0f0f0f");
+    assert_eq!(ok(c, &["GET", "0x10:09"]), "(nil)");
+    assert_eq!(ok(c, &["EXISTS", "10:01", "10:02", "10:09"]), "2");
+    assert_eq!(ok(c, &["DEL", "0x10:03", "0x10:09"]), "1");
+    assert_eq!(ok(c, &["SET", "0x80:01", "ffffffffffffffff"]), "OK");
+    assert_eq!(ok(c, &["COUNT"]), "3");
+    assert_eq!(ok(c, &["COUNT", "ZONE", "fluid"]), "2");
+    assert_eq!(ok(c, &["SCAN", "COUNT", "2"]), "[4099,[0x10:01,0x10:02]]");
+    assert_eq!(
+        ok(c, &["SCAN", "CURSOR", "4099", "COUNT", "2"]),
+        "[0,[0x80:01]]"
+    );
+    assert_eq!(ok(c, &["SET", "0x20:01", "0101010101010101"]), "OK");
+    assert_eq!(ok(c, &["EXPIRE", "0x20:01", "100000"]), "1");
+    assert_eq!(ok(c, &["PERSIST", "0x20:01"]), "1");
+    assert_eq!(ok(c, &["PERSIST", "0x20:01"]), "0");
+    assert_eq!(ok(c, &["EXPIRE", "0x20:01", "0"]), "1");
+    assert_eq!(ok(c, &["EXISTS", "0x20:01"]), "0");
+    assert_eq!(ok(c, &["BIND", "0x10:04", "@0x10:01", "@0x10:02"]), "OK");
+    assert_eq!(ok(c, &["GET", "0x10:04"]), "0f0f0f0ff0f0f0f0");
+    assert_eq!(
+        ok(
+            c,
+            &[
+                "BUNDLE",
+                "0x10:06",
+                "@0x10:01",
+                "@0x10:02",
+                "ffffffff00000000"
+            ]
+        ),
+        "OK"
+    );
+    assert_eq!(ok(c, &["GET", "0x10:06"]), "0f0f0f0f0f0f0f0f");
+    assert_eq!(
+        ok(c, &["PERMUTE", "0x10:07", "0100000000000000", "4"]),
+        "OK"
+    );
+    assert_eq!(ok(c, &["GET", "0x10:07"]), "1000000000000000");
+    assert_eq!(
+        ok(c, &["ENCODE", "0x80:10", "the cat sat on the mat"]),
+        "OK"
+    );
+    assert_eq!(
+        ok(c, &["ENCODE", "0x80:11", "The cat  sat on the MAT"]),
+        "OK"
+    );
+    assert_eq!(ok(c, &["HAMMING", "@0x80:10", "@0x80:11"]), "0");
+    assert_eq!(ok(c, &["HAMMING", "@0x10:01", "@0x10:02"]), "32");
+    assert_eq!(
+        ok(c, &["SEARCH", "@0x10:01", "COUNT", "2", "WITHDIST"]),
+        "[[0x10:01,0],[0x10:06,0]]"
+    );
+    assert_eq!(ok(c, &["DN.SET", "animals/cat", "@0x80:10"]), "0xFB:86");
+    assert_eq!(ok(c, &["DN.GET", "animals/cat"]), "0xFB:86");
+    assert_eq!(ok(c, &["DN.GET", "animals/cow"]), "(nil)");
+    assert_eq!(ok(c, &["DN.CHILDREN", "animals"]), "[[cat,0xFB:86]]");
+    assert_eq!(ok(c, &["DN.PARENT", "animals"]), "(nil)");
+    assert_eq!(ok(c, &["DN.PARENT", "animals/cat"]), "0xBA:C8");
+    let info = ok(c, &["INFO"]);
+    for section in [
+        "# Server",
+        "# Clients",
+        "# Memory",
+        "# Persistence",
+        "# Stats",
+        "# bindspace",
+        "width_bits:64",
+    ] {
+        assert!(info.contains(section), "INFO lacks {section}: {info}");
+    }
+    // What clients send on connect.
+    assert_eq!(ok(c, &["CLIENT", "SETINFO", "LIB-NAME", "x"]), "OK");
+    assert_eq!(ok(c, &["SELECT", "0"]), "OK");
+    assert!(err(c, &["SELECT", "1"]).contains("out of range"));
+    assert_eq!(ok(c, &["COMMAND"]), "[]");
+    assert_eq!(ok(c, &["COMMAND", "DOCS"]), "[]");
+}
+
+#[test]
+fn pipelines_multi_exec_and_watch_conflicts() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = start(dir.path(), &[]);
+    let c1 = &mut connect(&s);
+    let c2 = &mut connect(&s);
+    let mut p = redis::pipe();
+    for i in 0..200 {
+        p.cmd("SET")
+            .arg(format!("0x30:{:02x}", i))
+            .arg(format!("{:016x}", i));
+    }
+    p.cmd("COUNT");
+    let replies: Vec<Value> = p.query(c1).unwrap();
+    assert_eq!(replies.len(), 201);
+    assert_eq!(text(replies[200].clone()), "200");
+    assert_eq!(ok(c1, &["GET", "0x30:c7"]), format!("{:016x}", 199));
+
+    assert_eq!(ok(c1, &["WATCH", "0x30:01"]), "OK");
+    assert_eq!(ok(c1, &["MULTI"]), "OK");
+    assert_eq!(
+        ok(c1, &["BIND", "0x30:01", "@0x30:01", "ffffffffffffffff"]),
+        "QUEUED"
+    );
+    assert_eq!(ok(c2, &["SET", "0x30:01", "1111111111111111"]), "OK");
+    assert_eq!(ok(c1, &["EXEC"]), "(nil)");
+    assert_eq!(ok(c1, &["GET", "0x30:01"]), "1111111111111111");
+
+    assert_eq!(ok(c1, &["MULTI"]), "OK");
+    assert_eq!(ok(c1, &["SET", "0x40:01", "00000000000000ff"]), "QUEUED");
+    assert_eq!(ok(c1, &["GET", "0x40:01"]), "QUEUED");
+    assert_eq!(ok(c1, &["EXEC"]), "[OK,00000000000000ff]");
+    assert_eq!(ok(c1, &["MULTI"]), "OK");
+    assert_eq!(ok(c1, &["SET", "0x40:02", "@0x40:09"]), "QUEUED");
+    let e = err(c1, &["EXEC"]);
+    assert!(e.contains("no entry at @0x40:09"), "{e}");
+    assert_eq!(ok(c2, &["EXISTS", "0x40:02"]), "0");
+}
+
+#[test]
+fn auth_and_protected_mode() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = start(dir.path(), &["--password", "s3cret"]);
+    let c = &mut connect(&s);
+    assert!(err(c, &["PING"]).contains("NOAUTH"));
+    assert!(err(c, &["AUTH", "wrong"]).contains("WRONGPASS"));
+    assert_eq!(ok(c, &["AUTH", "s3cret"]), "OK");
+    assert_eq!(ok(c, &["PING"]), "PONG");
+    drop(s);
+    let out = Command::new(env!("CARGO_BIN_EXE_bindspace"))
+        .args(["serve", "--bind", "0.0.0.0", "--port", "0", "--data-dir"])
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("protected mode"));
+}
+
+fn raw(port: u16, send: &[u8]) -> Vec<u8> {
+    let mut t = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    t.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+    t.write_all(send).unwrap();
+    let mut out = Vec::new();
+    let _ = t.read_to_end(&mut out);
+    out
+}
+
+#[test]
+fn bad_input_is_answered_and_the_server_stays_up() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = start(
+        dir.path(),
+        &["--max-request", "4096", "--idle-timeout", "1"],
+    );
+    let c = &mut connect(&s);
+    assert!(err(c, &["FLY", "0x10:01"]).contains("unknown command"));
+    assert!(err(c, &["GET"]).contains("wrong number of arguments"));
+    let e = err(c, &["SET", "0x10:01", "zz"]);
+    assert!(e.contains("hex") || e.contains("width"), "{e}");
+    assert_eq!(ok(c, &["PING"]), "PONG");
+    let garbage = raw(s.port, b"*2\r\n:1\r\n\x00\xff\xfe\r\n");
+    assert!(
+        garbage.starts_with(b"-ERR Protocol error"),
+        "{:?}",
+        String::from_utf8_lossy(&garbage)
+    );
+    let mut big = b"*2\r\n$4\r\nPING\r\n$100000\r\n".to_vec();
+    big.extend(std::iter::repeat_n(b'a', 100_000));
+    let reply = raw(s.port, &big);
+    assert!(String::from_utf8_lossy(&reply).contains("larger than the limit"));
+    // Idle clients are told and let go.
+    let started = Instant::now();
+    let idle = raw(s.port, b"");
+    assert!(String::from_utf8_lossy(&idle).contains("idle timeout"));
+    assert!(started.elapsed() < Duration::from_secs(5));
+    // The server is still up for new clients (the first one idled out too).
+    assert_eq!(ok(&mut connect(&s), &["PING"]), "PONG");
+}
+
+#[test]
+fn acknowledged_writes_survive_restart_and_sigkill() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = start(dir.path(), &[]);
+    let c = &mut connect(&s);
+    for i in 0..100 {
+        assert_eq!(
+            ok(c, &["SET", &format!("0x50:{i:02x}"), &format!("{i:016x}")]),
+            "OK"
+        );
+    }
+    let mut s = s;
+    s.child.kill().unwrap(); // SIGKILL
+    s.child.wait().unwrap();
+    drop(s);
+    let s = start(dir.path(), &[]);
+    let c = &mut connect(&s);
+    assert_eq!(ok(c, &["COUNT"]), "100");
+    for i in 0..100 {
+        assert_eq!(
+            ok(c, &["GET", &format!("0x50:{i:02x}")]),
+            format!("{i:016x}")
+        );
+    }
+    // A clean stop (SIGTERM) exits 0 and keeps everything too.
+    assert_eq!(ok(c, &["DEL", "0x50:00"]), "1");
+    let mut s = s;
+    Command::new("kill")
+        .arg(s.child.id().to_string())
+        .status()
+        .unwrap();
+    assert!(s.child.wait().unwrap().success());
+    drop(s);
+    let s = start(dir.path(), &[]);
+    assert_eq!(ok(&mut connect(&s), &["COUNT"]), "99");
+}
+
+#[test]
+fn redis_cli_talks_to_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = start(dir.path(), &[]);
+    let port = s.port.to_string();
+    let cli = |args: &[&str]| {
+        let out = Command::new("redis-cli")
+            .args(["-p", &port])
+            .args(args)
+            .output()
+            .expect("redis-cli (Debian redis-tools) must be installed");
+        String::from_utf8_lossy(&out.stdout).trim().to_string()
+    };
+    assert_eq!(cli(&["ENCODE", "0x80:10", "the cat sat on the mat"]), "OK");
+    assert_eq!(cli(&["SEARCH", "@0x80:10", "WITHDIST"]), "0x80:10\n0");
+    assert_eq!(cli(&["FLY"]), "ERR unknown command 'FLY'");
+    assert!(cli(&["-3", "HELLO", "3"]).contains("bindspace"));
+    assert!(cli(&["INFO", "server"]).contains("tcp_port:"));
+}
