@@ -14,8 +14,8 @@
 //! let (mut arena, mut meta, mut pages) = ([0u64; 16], [RowMeta::EMPTY; 8], [SlotPage::EMPTY; 2]);
 //! let mut space = Space::new(width, Lent::new(&mut arena, &mut meta, &mut pages));
 //! let mut buf = [0u8; 2304];
-//! let flash: MockFlash<4, 4096, 4> = MockFlash::new();
-//! let (mut log, _) = FlashLog::mount(flash, &mut buf, Config::new(width, 4), &mut space).unwrap();
+//! let flash: MockFlash<6, 4096, 4> = MockFlash::new();
+//! let (mut log, _) = FlashLog::mount(flash, &mut buf, Config::new(width, 6), &mut space).unwrap();
 //! let fp = [7u64, 9];
 //! let batch = [Mutation::Set { addr: Addr::new(0x80, 1), fp: &fp }];
 //! let seq = log.append(&batch, &space).unwrap();    // durable first,
