@@ -60,7 +60,11 @@ mod tests {
         }
         println!(
             "bindspace host kernels available: {} (chosen: {})",
-            available().iter().map(|k| k.name()).collect::<Vec<_>>().join(", "),
+            available()
+                .iter()
+                .map(|k| k.name())
+                .collect::<Vec<_>>()
+                .join(", "),
             detected().name()
         );
         assert_eq!(detected().name(), available().last().unwrap().name());

@@ -400,3 +400,30 @@ fn a_refused_batch_changes_nothing() {
     assert_eq!(sim.ops(), ops, "a refused batch reached the disk");
     assert_eq!(store.view().count(Filter::All), 0);
 }
+
+/// Seed defect family "compaction racing the live files": two checkpoints
+/// with no commit between them used to rotate into a segment of the same
+/// name, list the live segment as closed and delete it, losing every later
+/// commit. Each checkpoint here is followed by commits and a power cut.
+#[test]
+fn checkpoint_twice_without_commits_keeps_the_live_segment() {
+    let sim = SimFs::new();
+    let options = small_options(1, 1 << 20);
+    let store = open(&sim, &options).unwrap();
+    let a = Addr::new(0x80, 1);
+    set(&store, a, 1).unwrap();
+    store.checkpoint().unwrap();
+    store.checkpoint().unwrap();
+    store.compact().unwrap();
+    set(&store, a, 2).unwrap();
+    set(&store, Addr::new(0x80, 2), 3).unwrap();
+    store.checkpoint().unwrap();
+    store.checkpoint().unwrap();
+    set(&store, Addr::new(0x80, 3), 4).unwrap();
+    let want = snapshot_of(&store.view());
+    drop(store);
+    for seed in 0..20 {
+        let reopened = open(&sim.crash(seed), &options).unwrap();
+        assert_eq!(snapshot_of(&reopened.view()), want, "crash seed {seed}");
+    }
+}

@@ -25,7 +25,11 @@ pub mod scalar;
 /// points that instantiate [`generic`] for its vector type.
 // Targets without a SIMD path (Cortex-M) only have the scalar kernel.
 #[cfg_attr(
-    not(any(target_arch = "x86_64", target_arch = "aarch64", target_arch = "wasm32")),
+    not(any(
+        target_arch = "x86_64",
+        target_arch = "aarch64",
+        target_arch = "wasm32"
+    )),
     allow(unused_macros)
 )]
 macro_rules! instruction_set {
@@ -237,7 +241,12 @@ impl Kernel {
     /// Hamming distance from `query` to every row of `arena` (rows of
     /// `query.len()` words, one after another), written to `out`.
     #[inline]
-    pub fn distances(&self, query: &[u64], arena: &[u64], out: &mut [u32]) -> Result<(), ShapeError> {
+    pub fn distances(
+        &self,
+        query: &[u64],
+        arena: &[u64],
+        out: &mut [u32],
+    ) -> Result<(), ShapeError> {
         check_many(query, arena, out)?;
         // SAFETY: shapes checked by `check_many`; instruction set present
         // by the `Kernel` invariant.

@@ -163,6 +163,13 @@ impl Inner {
         self.publish_through(last);
         self.group.advance(last);
         let first = last + 1;
+        if w.first_seq == first {
+            // The active segment holds no commit yet, so it already holds
+            // only commits `> last`. A new one would get the same name
+            // (`wal-<first>`) and the old path, now the live segment, would
+            // be listed as closed and removed by the checkpoint.
+            return Ok(());
+        }
         let number = w.segment_no + 1;
         let segment = match create_segment(
             self.fs.as_ref(),
