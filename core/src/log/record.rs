@@ -191,10 +191,12 @@ impl<'a> Record<'a> {
         Self::check_structure(frame, width)
     }
 
-    /// A view over a frame this process already checked with
-    /// [`Self::new_checked`] at the same place: skips the CRC, keeps every
-    /// other check (so a wrong call can give an error, never a bad view).
-    pub(crate) fn rechecked_without_crc(
+    /// A view over a frame whose CRC-32C was already checked (by
+    /// [`Self::new_checked`] at the same place, or by the caller with an
+    /// equal CRC-32C such as the host's hardware one): skips the CRC, keeps
+    /// every other check (so a wrong call can give an error, never a bad
+    /// view).
+    pub fn rechecked_without_crc(
         bytes: &'a [u8],
         width: Width,
     ) -> Result<Record<'a>, FormatError> {
