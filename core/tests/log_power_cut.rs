@@ -233,9 +233,9 @@ fn overwrites_and_deletes_every_byte_random_bits() {
 fn garbage_collection_cycles_every_byte() {
     let b = workload(7, 200, 10, 3);
     let total: u64 = snapshots(&b).iter().map(|s| s.2).sum();
-    let (n, _) = after_mount("GC cycles", &b, CutMode::Clean, false, pick(1, 3));
+    let (n, _) = after_mount("GC cycles", &b, CutMode::Clean, false, pick(1, 5));
     report("GC cycles (after mount)", n, total);
-    let (n, _) = after_mount("GC cycles", &b, CutMode::RandomWord, false, pick(1, 7));
+    let (n, _) = after_mount("GC cycles", &b, CutMode::RandomWord, false, pick(1, 13));
     report("GC cycles (after mount, random bits)", n, total);
 }
 
@@ -243,7 +243,7 @@ fn garbage_collection_cycles_every_byte() {
 /// recovery.
 #[test]
 fn two_cuts_in_a_row() {
-    let b = workload(5, pick(60, 20), 8, 3);
+    let b = workload(5, pick(60, 12), 8, 3);
     let total: u64 = snapshots(&b).iter().map(|s| s.2).sum();
     let (first, second) = after_mount("two cuts", &b, CutMode::Clean, true, 1);
     report("two cuts in a row (first cuts)", first, total);
