@@ -1,12 +1,13 @@
 //! The real `bindspace serve` binary on a loopback port, driven by the
 //! `redis` crate and by `redis-cli`.
 
+use core::time::Duration;
 use redis::{Connection, Value};
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 struct Server {
     child: Child,
@@ -260,7 +261,7 @@ fn bad_input_is_answered_and_the_server_stays_up() {
         String::from_utf8_lossy(&garbage)
     );
     let mut big = b"*2\r\n$4\r\nPING\r\n$100000\r\n".to_vec();
-    big.extend(std::iter::repeat_n(b'a', 100_000));
+    big.extend(core::iter::repeat_n(b'a', 100_000));
     let reply = raw(s.port, &big);
     assert!(String::from_utf8_lossy(&reply).contains("larger than the limit"));
     // Idle clients are told and let go.

@@ -25,7 +25,7 @@ impl fmt::Display for CliError {
     }
 }
 
-impl std::error::Error for CliError {}
+impl core::error::Error for CliError {}
 
 impl<E: fmt::Display> From<E> for CliError
 where

@@ -1,7 +1,7 @@
 //! Replies printed as `redis-cli` prints them.
 
 use bindspace_core::command::Reply;
-use std::fmt::Write;
+use core::fmt::Write;
 
 /// `reply` as text, nested arrays indented.
 pub(crate) fn render(reply: &Reply<'_>) -> String {

@@ -3,9 +3,9 @@
 use super::{CliError, Fsync, StoreArgs};
 use crate::server::{Config, Server, DEFAULT_PORT};
 use crate::store::Durability;
+use core::net::{IpAddr, SocketAddr};
 use core::time::Duration;
 use std::io::Write;
-use std::net::{IpAddr, SocketAddr};
 
 /// Options of `bindspace serve`.
 #[derive(Debug, clap::Args)]

@@ -129,6 +129,22 @@ impl Engine {
     }
 }
 
+/// The commands for which [`Command::may_write`] is true, by name: routing
+/// by name alone spares parsing (and hex-decoding) every write twice. A
+/// test checks the list against `may_write`.
+const WRITERS: [&str; 10] = [
+    "SET", "DEL", "BIND", "BUNDLE", "PERMUTE", "ENCODE", "EXPIRE", "PERSIST", "DN.SET", "EXEC",
+];
+
+/// Whether the command named `name` must run holding the writer. An
+/// unknown name is refused by the executor, which changes nothing, so
+/// the snapshot path is right for it.
+fn may_write(name: &[u8]) -> bool {
+    WRITERS
+        .iter()
+        .any(|w| w.as_bytes().eq_ignore_ascii_case(name))
+}
+
 /// Whether a command would only be queued by an open MULTI.
 trait Queueing {
     fn in_multi_queueing(&self, args: &[&[u8]]) -> bool;
@@ -141,5 +157,39 @@ impl Queueing for ClientSession {
             && !args
                 .first()
                 .is_some_and(|n| n.eq_ignore_ascii_case(b"EXEC"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::may_write;
+    use bindspace_core::command::Command;
+
+    #[test]
+    fn routing_by_name_agrees_with_the_parser() {
+        let samples: [&[&[u8]]; 18] = [
+            &[b"SET", b"10:01", b"00"],
+            &[b"DEL", b"10:01"],
+            &[b"BIND", b"10:01", b"00", b"00"],
+            &[b"BUNDLE", b"10:01", b"00"],
+            &[b"PERMUTE", b"10:01", b"00", b"1"],
+            &[b"ENCODE", b"10:01", b"text"],
+            &[b"EXPIRE", b"10:01", b"1"],
+            &[b"PERSIST", b"10:01"],
+            &[b"DN.SET", b"a/b", b"00"],
+            &[b"EXEC"],
+            &[b"GET", b"10:01"],
+            &[b"PING"],
+            &[b"SEARCH", b"00"],
+            &[b"COUNT"],
+            &[b"WATCH", b"10:01"],
+            &[b"MULTI"],
+            &[b"DN.GET", b"a/b"],
+            &[b"INFO"],
+        ];
+        for args in samples {
+            let parsed = Command::parse(args).expect("a valid sample");
+            assert_eq!(may_write(args[0]), parsed.may_write(), "{:?}", args[0]);
+        }
     }
 }

@@ -20,10 +20,11 @@ mod source;
 pub use engine::{Engine, Failure};
 
 use crate::store::{CompactReport, Store};
+use core::net::SocketAddr;
 use core::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use core::time::Duration;
 use std::io::{self, Write};
-use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::net::{TcpListener, TcpStream};
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::{Instant, SystemTime};
@@ -96,7 +97,7 @@ impl core::fmt::Display for ServeError {
     }
 }
 
-impl std::error::Error for ServeError {}
+impl core::error::Error for ServeError {}
 
 /// Counters behind INFO and the metrics endpoint.
 #[derive(Debug, Default)]

@@ -1,0 +1,150 @@
+//! The `bindspace` command line, run as a program.
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+fn bindspace(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_bindspace"))
+        .args(args)
+        .output()
+        .expect("run bindspace")
+}
+
+fn stdout_of(args: &[&str]) -> String {
+    let out = bindspace(args);
+    assert!(
+        out.status.success(),
+        "{args:?} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+fn path(p: &Path) -> &str {
+    p.to_str().unwrap()
+}
+
+#[test]
+fn demo_runs_with_nothing_set_up() {
+    // No HOME, no data directory: the demo needs neither.
+    let out = Command::new(env!("CARGO_BIN_EXE_bindspace"))
+        .arg("demo")
+        .env_remove("HOME")
+        .env_remove("XDG_DATA_HOME")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(text.contains("Encoding 320 sentences"), "{text}");
+    // A misspelt query finds the sentence it resembles first.
+    let rocket = text
+        .split("query \"a rockett lands on the mooon\"")
+        .nth(1)
+        .unwrap();
+    let first = rocket.lines().nth(1).unwrap();
+    assert!(first.contains("rocket lands on the moon"), "{first}");
+    assert!(text.contains("(integer) 320"), "{text}");
+}
+
+#[test]
+fn import_search_get_export_and_reimport() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let copy = dir.path().join("copy");
+    let lines = dir.path().join("lines.txt");
+    std::fs::write(
+        &lines,
+        "the cat sat on the mat\na dog barks at the moon\nrain falls on the city\n",
+    )
+    .unwrap();
+    let d = ["--data-dir", path(&data), "--width", "256"];
+    let out = stdout_of(&[&["import"][..], &d, &[path(&lines)]].concat());
+    assert!(out.contains("imported 3 entries"), "{out}");
+    let out = stdout_of(&[&["search"][..], &d, &["the cat sat on a mat", "-k", "2"]].concat());
+    let first = out.lines().next().unwrap();
+    assert_eq!(first, "1) 1) \"0x10:00\"", "{out}");
+    let got = stdout_of(&[&["get"][..], &d, &["0x10:01"]].concat());
+    assert_eq!(got.trim().len(), 2 + 64, "{got}");
+    let stats = stdout_of(&[&["stats"][..], &d].concat());
+    assert!(stats.contains("entries:        3"), "{stats}");
+    assert!(stats.contains("fluid         3"), "{stats}");
+
+    let log = dir.path().join("export.bslog");
+    let out = stdout_of(&[&["export"][..], &d, &[path(&log)]].concat());
+    assert!(out.contains("exported 3 entries"), "{out}");
+    let c = ["--data-dir", path(&copy), "--width", "256"];
+    let out = stdout_of(&[&["import"][..], &c, &["--format", "log", path(&log)]].concat());
+    assert!(out.contains("imported 3 entries"), "{out}");
+    assert_eq!(got, stdout_of(&[&["get"][..], &c, &["0x10:01"]].concat()));
+
+    let check = stdout_of(&[&["check"][..], &c].concat());
+    assert!(
+        check.contains("entries:        3") && check.contains(": OK"),
+        "{check}"
+    );
+    let compact = stdout_of(&[&["compact"][..], &c].concat());
+    assert!(compact.starts_with("compacted to sequence"), "{compact}");
+    assert_eq!(got, stdout_of(&[&["get"][..], &c, &["0x10:01"]].concat()));
+}
+
+#[test]
+fn raw_fingerprints_import_and_bad_sizes_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let raw = dir.path().join("fps.bin");
+    let mut bytes = Vec::new();
+    for w in [0x0102030405060708u64, u64::MAX] {
+        bytes.extend_from_slice(&w.to_le_bytes());
+    }
+    std::fs::write(&raw, &bytes).unwrap();
+    let d = ["--data-dir", path(&data), "--width", "64"];
+    let out = stdout_of(
+        &[
+            &["import"][..],
+            &d,
+            &["--format", "raw", "--start", "0x20:00", path(&raw)],
+        ]
+        .concat(),
+    );
+    assert!(out.contains("imported 2 entries"), "{out}");
+    assert_eq!(
+        stdout_of(&[&["get"][..], &d, &["0x20:00"]].concat()).trim(),
+        "\"0807060504030201\""
+    );
+    std::fs::write(&raw, [1u8, 2, 3]).unwrap();
+    let out = bindspace(&[&["import"][..], &d, &["--format", "raw", path(&raw)]].concat());
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("not a whole number"));
+}
+
+#[test]
+fn errors_are_one_line_with_a_nonzero_exit() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let nowhere = dir.path().join("nowhere");
+    let cases: [&[&str]; 4] = [
+        &["get", "--data-dir", path(&data), "0x100:01"],
+        &["check", "--data-dir", path(&nowhere)],
+        &["stats", "--data-dir", path(&data), "--width", "100"],
+        &[
+            "serve",
+            "--data-dir",
+            path(&data),
+            "--bind",
+            "0.0.0.0",
+            "--port",
+            "0",
+        ],
+    ];
+    for args in cases {
+        let out = bindspace(args);
+        assert!(!out.status.success(), "{args:?} succeeded");
+        let err = String::from_utf8(out.stderr).unwrap();
+        assert_eq!(err.lines().count(), 1, "{args:?}: {err}");
+        assert!(err.starts_with("bindspace: error: "), "{err}");
+    }
+}
