@@ -70,6 +70,9 @@ pub enum FormatError {
     LabelNotUtf8,
     /// A commit record that covers no records.
     EmptyCommit,
+    /// A sequence or segment number at the end of its range: nothing can
+    /// follow it.
+    Exhausted,
 }
 
 impl fmt::Display for FormatError {
@@ -112,6 +115,9 @@ impl fmt::Display for FormatError {
             ),
             FormatError::LabelNotUtf8 => f.write_str("label is not UTF-8"),
             FormatError::EmptyCommit => f.write_str("commit record covers no records"),
+            FormatError::Exhausted => {
+                f.write_str("sequence or segment numbers are exhausted (2^64 used)")
+            }
         }
     }
 }

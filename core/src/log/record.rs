@@ -196,10 +196,7 @@ impl<'a> Record<'a> {
     /// equal CRC-32C such as the host's hardware one): skips the CRC, keeps
     /// every other check (so a wrong call can give an error, never a bad
     /// view).
-    pub fn rechecked_without_crc(
-        bytes: &'a [u8],
-        width: Width,
-    ) -> Result<Record<'a>, FormatError> {
+    pub fn rechecked_without_crc(bytes: &'a [u8], width: Width) -> Result<Record<'a>, FormatError> {
         let len = frame_len_field(bytes)?;
         let frame = bytes.get(..len).ok_or(FormatError::Truncated {
             need: len,

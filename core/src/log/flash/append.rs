@@ -5,7 +5,7 @@ use embedded_storage::nor_flash::NorFlash;
 
 use super::{Error, FlashLog};
 use crate::log::apply::Live;
-use crate::log::error::EncodeError;
+use crate::log::error::{EncodeError, FormatError};
 use crate::log::header::{Header, NO_PREV_END};
 use crate::mutation::Mutation;
 
@@ -41,6 +41,9 @@ impl<F: NorFlash> FlashLog<'_, F> {
         let room = (self.sector_size - self.data_start) as usize;
         if need > room {
             return Err(Error::BatchTooLarge { need, room });
+        }
+        if self.next_seq == u64::MAX {
+            return Err(Error::Format(FormatError::Exhausted));
         }
         if self.stale_check_pending {
             self.erase_stale()?;

@@ -7,6 +7,7 @@ use embedded_storage::nor_flash::NorFlash;
 use super::scan::{ScanEvent, SectorEnd, SectorScan};
 use super::{Config, Error, FlashLog};
 use crate::log::apply::Apply;
+use crate::log::error::FormatError;
 use crate::log::padded_len;
 use crate::log::record::{field, frame_len_field, Body, Kind, Record};
 use crate::log::replay::{apply_one, Batcher, Counts, Damage, Policy, Step};
@@ -76,7 +77,7 @@ impl<'b, F: NorFlash> FlashLog<'b, F> {
         while chain < n {
             let prev = (oldest + n - 1) % n;
             match log.header(prev).map_err(Error::widen)? {
-                Some(h) if h.segment + 1 == head_seg - (chain as u64 - 1) => {
+                Some(h) if h.segment.checked_add(1) == Some(head_seg - (chain as u64 - 1)) => {
                     oldest = prev;
                     chain += 1;
                 }
@@ -85,7 +86,11 @@ impl<'b, F: NorFlash> FlashLog<'b, F> {
         }
         log.oldest = oldest;
         log.live = chain;
-        log.next_segment = head_seg + 1;
+        // A segment (or sequence) number at the end of its range cannot be
+        // followed: refuse rather than wrap and lose the log's order.
+        log.next_segment = head_seg
+            .checked_add(1)
+            .ok_or(Error::Format(FormatError::Exhausted))?;
 
         // Sectors a retire record names are dead, whatever an interrupted
         // erase left in them.
