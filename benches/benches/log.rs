@@ -37,9 +37,9 @@ use bindspace_core::mutation::Mutation;
 use bindspace_core::prng::SplitMix64;
 use bindspace_core::space::{Growable, Space};
 use bindspace_core::{crc32c, Addr, Width};
+use core::fmt::Write as _;
 use core::hint::black_box;
 use core::time::Duration;
-use core::fmt::Write as _;
 
 const RECORDS: usize = 1_000_000;
 const WIDTH_BITS: u32 = 8192;
