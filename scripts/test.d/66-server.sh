@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# The `bindspace` program: the real server binary driven by redis-cli and
+# the redis crate (every command, pipelining, WATCH across connections,
+# AUTH, bad input, restart and SIGKILL), the command line (demo, import,
+# export, check, compact), and a bounded fuzz run of the RESP framing.
+set -euo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/../lib.sh"
+cd "$BINDSPACE_ROOT"
+
+require_cmd redis-cli
+section "bindspace serve and the command line"
+run cargo test -p bindspace-host --test server_clients --test cli_commands
+run cargo test -p bindspace-host --lib server::
+exercised "bindspace server (redis-cli, redis crate)"
+
+section "the README's first command"
+run cargo run -q -p bindspace-host --bin bindspace -- demo
+exercised "bindspace demo"
+
+if cargo +nightly fuzz --help >/dev/null 2>&1; then
+    section "fuzz: RESP framing (bounded)"
+    (cd host/fuzz && run cargo +nightly fuzz run resp_frame -- -max_total_time="${BINDSPACE_FUZZ_SECONDS:-30}")
+    exercised "RESP framing fuzz"
+else
+    fail "cargo-fuzz is missing: the RESP framing fuzz run did not happen"
+fi
