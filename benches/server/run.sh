@@ -11,12 +11,12 @@
 # fingerprint) as the value. SEARCH is exact k=10 over 10,000 fingerprints.
 #
 # Environment: BENCH_N (requests for PING/SET, default 100000), BENCH_SEARCH_N
-# (default 2000), BENCH_RUNS (repetitions, median reported, default 3),
+# (default 10000), BENCH_RUNS (repetitions, median reported, default 3),
 # BENCH_BIN (the bindspace binary; default: build --release).
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 N="${BENCH_N:-100000}"
-SEARCH_N="${BENCH_SEARCH_N:-2000}"
+SEARCH_N="${BENCH_SEARCH_N:-10000}"
 RUNS="${BENCH_RUNS:-3}"
 CLIENTS=50
 for tool in redis-benchmark redis-server redis-cli; do

@@ -329,3 +329,46 @@ fn redis_cli_talks_to_it() {
     assert!(cli(&["-3", "HELLO", "3"]).contains("bindspace"));
     assert!(cli(&["INFO", "server"]).contains("tcp_port:"));
 }
+
+#[test]
+fn max_clients_resp3_and_the_metrics_endpoint() {
+    let dir = tempfile::tempdir().unwrap();
+    let metrics_port = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().port()
+    };
+    let metrics = format!("127.0.0.1:{metrics_port}");
+    let s = start(dir.path(), &["--max-clients", "1", "--metrics", &metrics]);
+    let mut first = TcpStream::connect(("127.0.0.1", s.port)).unwrap();
+    first
+        .set_read_timeout(Some(Duration::from_secs(5)))
+        .unwrap();
+    first.write_all(b"HELLO 3\r\nGET 0x10:01\r\n").unwrap();
+    // The server admits the second client only after the first is
+    // running, so wait for the first's replies before knocking again.
+    let mut got = Vec::new();
+    let mut buf = [0u8; 4096];
+    while !got.ends_with(b"_\r\n") {
+        let n = first.read(&mut buf).unwrap();
+        assert!(n > 0, "closed early: {:?}", String::from_utf8_lossy(&got));
+        got.extend_from_slice(&buf[..n]);
+    }
+    let hello = String::from_utf8_lossy(&got);
+    assert!(hello.starts_with("%7\r\n"), "RESP3 map expected: {hello}");
+    assert!(hello.contains("bindspace"), "{hello}");
+    let turned_away = raw(s.port, b"PING\r\n");
+    assert_eq!(turned_away, b"-ERR max number of clients reached\r\n");
+    // The first client is unaffected.
+    first.write_all(b"PING\r\n").unwrap();
+    let n = first.read(&mut buf).unwrap();
+    assert_eq!(&buf[..n], b"+PONG\r\n");
+
+    let page = raw(metrics_port, b"GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n");
+    let page = String::from_utf8_lossy(&page);
+    assert!(page.starts_with("HTTP/1.1 200 OK"), "{page}");
+    assert!(
+        page.contains("bindspace_rejected_connections_total 1"),
+        "{page}"
+    );
+    assert!(page.contains("bindspace_connected_clients 1"), "{page}");
+}

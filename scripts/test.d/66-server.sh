@@ -19,7 +19,10 @@ exercised "bindspace demo"
 
 if cargo +nightly fuzz --help >/dev/null 2>&1; then
     section "fuzz: RESP framing (bounded)"
-    (cd host/fuzz && run cargo +nightly fuzz run resp_frame -- -max_total_time="${BINDSPACE_FUZZ_SECONDS:-30}")
+    # New inputs go to a scratch directory; the seeds stay as committed.
+    make_scratch
+    (cd host/fuzz && run cargo +nightly fuzz run resp_frame "$SCRATCH" corpus/resp_frame \
+        -- -max_total_time="${BINDSPACE_FUZZ_SECONDS:-30}")
     exercised "RESP framing fuzz"
 else
     fail "cargo-fuzz is missing: the RESP framing fuzz run did not happen"

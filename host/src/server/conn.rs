@@ -53,7 +53,9 @@ pub(crate) fn serve(mut stream: TcpStream, shared: &Shared) {
             return;
         }
         output.clear();
-        if close {
+        // On shutdown a busy client is let go after the replies to what it
+        // already sent: its commits are acknowledged, nothing is cut off.
+        if close || shared.stop.load(Ordering::Acquire) {
             let _ = stream.shutdown(Shutdown::Both);
             return;
         }
