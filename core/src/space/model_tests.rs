@@ -237,7 +237,7 @@ fn run<S: Storage>(space: &mut Space<S>, ops: &[Op], limits: (usize, usize)) {
                 let want = batch
                     .iter()
                     .enumerate()
-                    .try_for_each(|(i, m)| model_apply(&mut trial, m, version + i as u64, limits));
+                    .try_for_each(|(_, m)| model_apply(&mut trial, m, version, limits));
                 let gen = space.generation();
                 assert_eq!(space.apply_all(&batch, version), want);
                 if want.is_ok() {

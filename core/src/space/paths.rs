@@ -283,8 +283,8 @@ impl<S: Storage> Space<S> {
         Ok(plan)
     }
 
-    /// Plans and applies `dn_set` in one step, the mutations taking versions
-    /// `first_version`, `first_version + 1`, ...; returns the leaf address.
+    /// Plans and applies `dn_set` in one step, every mutation taking
+    /// `first_version` (one batch, one version); returns the leaf address.
     /// Front ends with a log use [`Self::plan_dn_set`] instead.
     pub fn dn_set(
         &mut self,

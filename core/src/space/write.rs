@@ -34,17 +34,13 @@ impl<S: Storage> Space<S> {
         }
     }
 
-    /// Applies every mutation of `batch` with consecutive versions starting
-    /// at `first_version`, after checking the whole batch: either all apply
-    /// or none does.
-    pub fn apply_all(
-        &mut self,
-        batch: &[Mutation<'_>],
-        first_version: u64,
-    ) -> Result<(), SpaceError> {
+    /// Applies every mutation of `batch` with the batch's one `version`
+    /// (its log sequence number, as replay gives it: docs/FORMAT.md 3.3),
+    /// after checking the whole batch: either all apply or none does.
+    pub fn apply_all(&mut self, batch: &[Mutation<'_>], version: u64) -> Result<(), SpaceError> {
         self.check_batch(batch)?;
-        for (i, m) in batch.iter().enumerate() {
-            self.apply(m, first_version.saturating_add(i as u64))?;
+        for m in batch {
+            self.apply(m, version)?;
         }
         Ok(())
     }
