@@ -372,3 +372,44 @@ fn max_clients_resp3_and_the_metrics_endpoint() {
     );
     assert!(page.contains("bindspace_connected_clients 1"), "{page}");
 }
+
+#[test]
+fn concurrent_writers_get_their_own_replies() {
+    // Writes arriving together are committed as one batch; a failing
+    // write must fail alone and every other write must land.
+    let dir = tempfile::tempdir().unwrap();
+    let s = start(dir.path(), &[]);
+    let port = s.port;
+    let threads: Vec<_> = (0..8u8)
+        .map(|t| {
+            std::thread::spawn(move || {
+                let client = redis::Client::open(format!("redis://127.0.0.1:{port}/")).unwrap();
+                let mut c = client.get_connection().unwrap();
+                for i in 0..100u8 {
+                    let addr = format!("0x{:02x}:{i:02x}", 0x40 + t);
+                    if t % 2 == 1 && i % 10 == 0 {
+                        let e = err(&mut c, &["SET", &addr, "@0x7f:ff"]);
+                        assert!(e.contains("no entry at @0x7F:FF"), "{e}");
+                    } else {
+                        assert_eq!(
+                            ok(&mut c, &["SET", &addr, &format!("{t:02x}{i:014x}")]),
+                            "OK"
+                        );
+                        assert_eq!(ok(&mut c, &["DEL", &addr, "0x7f:fe"]), "1");
+                        assert_eq!(
+                            ok(&mut c, &["SET", &addr, &format!("{t:02x}{i:014x}")]),
+                            "OK"
+                        );
+                    }
+                }
+            })
+        })
+        .collect();
+    for t in threads {
+        t.join().unwrap();
+    }
+    let c = &mut connect(&s);
+    assert_eq!(ok(c, &["COUNT"]), (8 * 100 - 4 * 10).to_string());
+    assert_eq!(ok(c, &["GET", "0x43:05"]), format!("{:02x}{:014x}", 3, 5));
+    assert_eq!(ok(c, &["GET", "0x43:0a"]), "(nil)");
+}

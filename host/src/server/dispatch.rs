@@ -84,6 +84,19 @@ impl<'s> Client<'s> {
             return Next::Continue;
         }
         let exec = is(name, "EXEC");
+        if !exec && !self.session.in_multi() && super::engine::may_write(name) {
+            match self.shared.combiner.write(&self.shared.engine, args) {
+                Ok(reply) => out.owned(&reply),
+                Err((code, message)) => {
+                    stats.errors_total.fetch_add(1, Ordering::Relaxed);
+                    if code == "IOERR" {
+                        stats.store_errors_total.fetch_add(1, Ordering::Relaxed);
+                    }
+                    out.error(code, &message);
+                }
+            }
+            return Next::Continue;
+        }
         match self
             .shared
             .engine

@@ -136,7 +136,7 @@ const WRITERS: [&str; 10] = [
 /// Whether the command named `name` must run holding the writer. An
 /// unknown name is refused by the executor, which changes nothing, so
 /// the snapshot path is right for it.
-fn may_write(name: &[u8]) -> bool {
+pub(crate) fn may_write(name: &[u8]) -> bool {
     WRITERS
         .iter()
         .any(|w| w.as_bytes().eq_ignore_ascii_case(name))

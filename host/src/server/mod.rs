@@ -8,6 +8,7 @@
 //! (durable) -> apply -> reply. Pipelined requests are answered in order
 //! and their replies sent in one write. The design is in `docs/SERVER.md`.
 
+mod combine;
 mod conn;
 mod dispatch;
 pub mod engine;
@@ -116,6 +117,7 @@ pub(crate) struct Stats {
 #[derive(Debug)]
 pub(crate) struct Shared {
     pub(crate) engine: Engine,
+    pub(crate) combiner: combine::Combiner,
     pub(crate) config: Config,
     pub(crate) stats: Stats,
     pub(crate) stop: Arc<AtomicBool>,
@@ -146,6 +148,7 @@ impl Server {
         };
         Ok(Server {
             shared: Arc::new(Shared {
+                combiner: combine::Combiner::new(&Engine::new(store.clone())),
                 engine: Engine::new(store),
                 config,
                 stats: Stats::default(),

@@ -110,6 +110,25 @@ impl<'b> Out<'b> {
     }
 }
 
+impl Out<'_> {
+    /// A reply that crossed threads (see `combine`).
+    pub(crate) fn owned(&mut self, reply: &super::combine::Owned) {
+        use super::combine::Owned;
+        match reply {
+            Owned::Status(s) => self.status(s),
+            Owned::Integer(n) => self.integer(*n),
+            Owned::Bulk(b) => self.bulk(b),
+            Owned::Nil => self.nil(),
+            Owned::Array(items) => {
+                self.array(items.len());
+                for item in items {
+                    self.owned(item);
+                }
+            }
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
