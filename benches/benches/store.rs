@@ -28,6 +28,12 @@ fn quick() -> bool {
     std::env::var("BINDSPACE_BENCH_QUICK").is_ok_and(|v| v == "1")
 }
 
+/// Whether part `name` runs: all of them unless `BINDSPACE_BENCH_ONLY`
+/// names a comma-separated subset (commits, recovery, compaction, search).
+fn part(name: &str) -> bool {
+    std::env::var("BINDSPACE_BENCH_ONLY").map_or(true, |only| only.split(',').any(|p| p == name))
+}
+
 fn base_dir() -> PathBuf {
     std::env::var("BINDSPACE_BENCH_DIR")
         .map_or_else(|_| PathBuf::from("target/bench-store"), PathBuf::from)
@@ -126,20 +132,7 @@ fn fill(dir: &Path, records: usize, words: usize, live: usize) {
     store.close().unwrap();
 }
 
-fn p99(mut v: Vec<Duration>) -> Duration {
-    v.sort();
-    v.get(v.len() * 99 / 100).copied().unwrap_or_default()
-}
-
-fn main() {
-    let q = quick();
-    let words = 128; // 8,192-bit fingerprints, the default width
-    println!(
-        "# bindspace host store benchmark ({} mode)",
-        if q { "quick" } else { "full" }
-    );
-    println!("files under {}", base_dir().display());
-
+fn commits_part(q: bool, words: usize) {
     let n = if q { 150 } else { 1000 };
     let payload = words * 8 + 2 * 24; // one set record and its commit
     let raw = raw_append_fdatasync(n, payload);
@@ -162,10 +155,46 @@ fn main() {
         "| store, 16 writers, Always | {group:.0} | {:.2} vs 1 writer (goal >= 8) |",
         group / single
     );
+}
 
+fn p99(mut v: Vec<Duration>) -> Duration {
+    v.sort();
+    v.get(v.len() * 99 / 100).copied().unwrap_or_default()
+}
+
+fn main() {
+    let q = quick();
+    let words = 128; // 8,192-bit fingerprints, the default width
+    println!(
+        "# bindspace host store benchmark ({} mode)",
+        if q { "quick" } else { "full" }
+    );
+    println!("files under {}", base_dir().display());
+
+    if part("commits") {
+        commits_part(q, words);
+    }
     let records = if q { 100_000 } else { 1_000_000 };
-    let dir = fresh("recovery");
-    fill(&dir, records, words, 65_536);
+    if part("recovery") || part("compaction") {
+        recovery_and_compaction(records, words);
+    }
+    if part("search") {
+        search_part(q);
+    }
+    if std::env::var("BINDSPACE_BENCH_KEEP").is_err() {
+        let _ = std::fs::remove_dir_all(base_dir());
+    }
+}
+
+fn recovery_and_compaction(records: usize, words: usize) {
+    // BINDSPACE_BENCH_KEEP=1 keeps the filled directory between runs
+    // (profiling); the part refills it only if it is missing.
+    let dir = base_dir().join(format!("recovery-{records}"));
+    let keep = std::env::var("BINDSPACE_BENCH_KEEP").is_ok();
+    if !(keep && dir.exists()) {
+        let dir = fresh(&format!("recovery-{records}"));
+        fill(&dir, records, words, 65_536);
+    }
     let start = Instant::now();
     let store = Store::open(&dir, options(8192, Durability::Always)).unwrap();
     let took = start.elapsed();
@@ -180,6 +209,9 @@ fn main() {
         bytes as f64 / 1e6 / took.as_secs_f64()
     );
 
+    if !part("compaction") {
+        return;
+    }
     // Compaction of the same directory (records over 65,536 live
     // addresses) while a reader loops on get + view.
     let stop = std::sync::atomic::AtomicBool::new(false);
@@ -214,7 +246,9 @@ fn main() {
         latencies.len()
     );
     drop(store);
+}
 
+fn search_part(q: bool) {
     // Parallel search on a cache-resident arena: 1,024 entries of 1,024 bits.
     let dir = fresh("search");
     let store = Store::open(&dir, options(1024, Durability::Never)).unwrap();
@@ -249,5 +283,4 @@ fn main() {
         per[1],
         per[1] / per[0]
     );
-    let _ = std::fs::remove_dir_all(base_dir());
 }

@@ -21,6 +21,7 @@ mod batch;
 mod checkpoint;
 mod error;
 mod group;
+mod hwcrc;
 mod layout;
 mod options;
 mod records;

@@ -5,8 +5,9 @@
 //! made here by the core's encoder, so a segment or snapshot exported from
 //! the host opens wherever the core runs.
 
-use super::batch::Batch;
-use bindspace_core::log::{Body, Encoder, End, Event, Header, Reader};
+use super::hwcrc;
+use bindspace_core::log::record::field;
+use bindspace_core::log::{Body, Encoder, End, Event, Header, Reader, Record};
 use bindspace_core::mutation::Mutation;
 use bindspace_core::space::Entry;
 use bindspace_core::Width;
@@ -52,6 +53,9 @@ pub(crate) struct Scanned {
     pub(crate) segment: u64,
     /// How the image ends.
     pub(crate) tail: Tail,
+    /// With `resume`: each damaged place before the end whose batch was
+    /// dropped (offset, what and why).
+    pub(crate) dropped: Vec<(u64, String)>,
 }
 
 fn encoder(width: Width) -> Encoder {
@@ -110,31 +114,170 @@ fn open(bytes: &[u8], width: Width) -> Result<(Header, Reader<'_>), ReadError> {
     Ok((header, reader))
 }
 
+/// Walks an image's records like the core's [`Reader`], checking each
+/// frame's CRC-32C with the processor's instruction where there is one
+/// ([`super::hwcrc`]) and every other rule with the core. At the first
+/// frame that does not pass, the core's reader takes over from there, so
+/// damage, resynchronisation and the end are judged exactly as the core
+/// judges them.
+struct Frames<'a> {
+    image: &'a [u8],
+    width: Width,
+    pos: usize,
+    core: Option<Reader<'a>>,
+}
+
+impl<'a> Frames<'a> {
+    /// The frame at `self.pos` if it passes every check.
+    fn fast(&self) -> Option<Record<'a>> {
+        let rest = self.image.get(self.pos..)?;
+        let len = rest.get(field::LEN)?;
+        let len = u32::from_le_bytes(len.try_into().ok()?) as usize;
+        let crc_at = len.checked_sub(field::CRC_LEN)?;
+        let stored = rest.get(crc_at..len)?;
+        if hwcrc::checksum(&rest[..crc_at]) != u32::from_le_bytes(stored.try_into().ok()?) {
+            return None;
+        }
+        Record::rechecked_without_crc(rest, self.width).ok()
+    }
+
+    /// How the image ends, once the walk is over.
+    fn end(&self) -> Option<End> {
+        self.core.as_ref().and_then(Reader::end)
+    }
+}
+
+impl<'a> Iterator for Frames<'a> {
+    type Item = Event<'a>;
+
+    fn next(&mut self) -> Option<Event<'a>> {
+        if self.core.is_none() {
+            if let Some(record) = self.fast() {
+                let offset = self.pos;
+                self.pos += record.padded_len(ALIGN);
+                return Some(Event::Record { offset, record });
+            }
+            self.core = Some(Reader::new(self.image, self.width, ALIGN, self.pos));
+        }
+        self.core.as_mut()?.next()
+    }
+}
+
+/// Opens an image for a fast walk: its header, checked against `width`.
+fn frames(bytes: &[u8], width: Width) -> Result<(Header, Frames<'_>), ReadError> {
+    let (header, reader) = open(bytes, width)?;
+    let frames = Frames {
+        image: bytes,
+        width,
+        pos: reader.position(),
+        core: None,
+    };
+    Ok((header, frames))
+}
+
+/// Calls `on_batch` with the mutations of `records` (one committed
+/// batch), decoded into `fps` (reused between batches).
+fn deliver<F>(
+    records: &[Record<'_>],
+    fps: &mut Vec<u64>,
+    words: usize,
+    seq: u64,
+    on_batch: &mut F,
+) -> Result<(), String>
+where
+    F: FnMut(u64, &[Mutation<'_>]) -> Result<(), String>,
+{
+    const UNDECODABLE: &str = "a mutation record does not decode";
+    if let [record] = records {
+        // The common case, one mutation: no allocation at all.
+        fps.resize(words, 0);
+        let m = record.mutation(fps).ok_or(UNDECODABLE)?;
+        return on_batch(seq, core::slice::from_ref(&m));
+    }
+    fps.resize(records.len() * words.max(1), 0);
+    let mutations = records
+        .iter()
+        .zip(fps.chunks_mut(words.max(1)))
+        .map(|(r, fp)| r.mutation(fp).ok_or(UNDECODABLE))
+        .collect::<Result<Vec<_>, _>>()?;
+    on_batch(seq, &mutations)
+}
+
+/// Notes a dropped batch at `at`; right after damage (`after_damage`) it
+/// is the same damaged place, told in the same entry.
+fn note_drop(dropped: &mut Vec<(u64, String)>, after_damage: bool, at: usize, why: String) {
+    match dropped.last_mut() {
+        Some((_, note)) if after_damage => {
+            note.push_str("; then ");
+            note.push_str(&why);
+        }
+        _ => dropped.push((at as u64, why)),
+    }
+}
+
 /// Replays a segment: calls `on_batch(seq, mutations)` for every
-/// committed batch in order, and says how the image ends. An error from
-/// `on_batch`, or a record that breaks the batch rules, is damage at its
-/// batch.
+/// committed batch in order, and says how the image ends.
+///
+/// Without `resume`, damage stops the replay: the rest is reported in
+/// [`Scanned::tail`], and a record that breaks the batch rules (or an
+/// error from `on_batch`) is an error at its batch. With `resume` (repair
+/// of a segment that must have been whole), each damaged place drops only
+/// the batch it broke: the scan resynchronises on the next valid frame,
+/// keeps every later valid batch, and lists what it dropped in
+/// [`Scanned::dropped`].
 pub(crate) fn scan_segment<F>(
     bytes: &[u8],
     width: Width,
+    resume: bool,
     mut on_batch: F,
 ) -> Result<Scanned, ReadError>
 where
     F: FnMut(u64, &[Mutation<'_>]) -> Result<(), String>,
 {
-    let (header, mut reader) = open(bytes, width)?;
-    let mut fp = vec![0u64; width.words()];
-    let mut pending = Batch::new();
+    let (header, mut reader) = frames(bytes, width)?;
+    let words = width.words();
+    let mut fps: Vec<u64> = Vec::new();
+    let mut pending: Vec<Record<'_>> = Vec::new();
     let mut pending_seq = 0;
     let mut batch_start = header.padded_len();
     let mut last_committed: Option<u64> = None;
     let mut damaged: Option<(usize, String)> = None;
     let mut later_valid = 0u64;
+    let mut dropped: Vec<(u64, String)> = Vec::new();
+    // After damage in resume mode: the batch it broke, whose surviving
+    // records are dropped too.
+    let mut broken: Option<u64> = None;
+    // Whether no batch was delivered since the last damaged place: what
+    // breaks next is the same damage (a batch whose first records it
+    // took), so it is told in the same entry.
+    let mut after_damage = false;
     for event in reader.by_ref() {
         let (offset, record) = match event {
             Event::Record { offset, record } => (offset, record),
-            Event::Corrupted { offset, error, .. } => {
-                if damaged.is_none() {
+            Event::Corrupted {
+                offset,
+                skipped,
+                error,
+            } => {
+                if resume {
+                    let start = if pending.is_empty() {
+                        offset
+                    } else {
+                        batch_start
+                    };
+                    let what = if pending.is_empty() {
+                        String::new()
+                    } else {
+                        broken = Some(pending_seq);
+                        format!(" (batch {pending_seq} dropped whole)")
+                    };
+                    dropped.push((
+                        start as u64,
+                        format!("{error}: {skipped} bytes skipped{what}"),
+                    ));
+                    pending.clear();
+                    after_damage = true;
+                } else if damaged.is_none() {
                     let start = if pending.is_empty() {
                         offset
                     } else {
@@ -149,6 +292,20 @@ where
             later_valid += 1;
             continue;
         }
+        if broken == Some(record.seq()) {
+            // A surviving record of the batch the damage broke.
+            continue;
+        }
+        broken = None;
+        if resume && !pending.is_empty() && record.seq() != pending_seq {
+            note_drop(
+                &mut dropped,
+                after_damage,
+                batch_start,
+                format!("batch {pending_seq} has no commit record (dropped whole)"),
+            );
+            pending.clear();
+        }
         if pending.is_empty() {
             batch_start = offset;
             pending_seq = record.seq();
@@ -157,36 +314,45 @@ where
             Body::Commit { count }
                 if record.seq() == pending_seq && count as usize == pending.len() =>
             {
-                if last_committed.is_some_and(|l| pending_seq <= l) {
-                    Some(format!("batch {pending_seq} is out of order"))
+                let result = if last_committed.is_some_and(|l| pending_seq <= l) {
+                    Err(format!("batch {pending_seq} is out of order"))
                 } else {
-                    let result = on_batch(pending_seq, &pending.mutations());
                     last_committed = Some(pending_seq);
-                    pending = Batch::new();
-                    result.err()
-                }
+                    let delivered = deliver(&pending, &mut fps, words, pending_seq, &mut on_batch);
+                    after_damage &= delivered.is_err();
+                    delivered
+                };
+                pending.clear();
+                result.err()
             }
             Body::Set { .. } | Body::Delete | Body::Expire { .. } | Body::Meta { .. }
                 if record.seq() == pending_seq =>
             {
-                match record.mutation(&mut fp) {
-                    Some(m) => {
-                        pending.push(&m);
-                        None
-                    }
-                    None => Some("a mutation record does not decode".to_string()),
-                }
+                pending.push(record);
+                None
             }
-            _ => Some(format!(
-                "record of commit {} at byte {offset} does not continue batch {pending_seq}",
-                record.seq()
-            )),
+            _ => {
+                let problem = format!(
+                    "record of commit {} at byte {offset} does not continue batch {pending_seq}",
+                    record.seq()
+                );
+                pending.clear();
+                Some(problem)
+            }
         };
         if let Some(reason) = problem {
-            return Err(ReadError::Damaged {
-                offset: batch_start as u64,
-                reason,
-            });
+            if !resume {
+                return Err(ReadError::Damaged {
+                    offset: batch_start as u64,
+                    reason,
+                });
+            }
+            note_drop(
+                &mut dropped,
+                after_damage,
+                batch_start,
+                format!("{reason} (dropped whole)"),
+            );
         }
     }
     let tail = match (damaged, reader.end()) {
@@ -215,6 +381,7 @@ where
         first_seq: header.first_seq,
         segment: header.segment,
         tail,
+        dropped,
     })
 }
 
@@ -230,7 +397,7 @@ pub(crate) fn read_snapshot<F>(
 where
     F: FnMut(&Entry<'_>) -> Result<(), String>,
 {
-    let (header, mut reader) = open(bytes, width)?;
+    let (header, mut reader) = frames(bytes, width)?;
     let mut fp = vec![0u64; width.words()];
     let mut count = 0;
     for event in reader.by_ref() {

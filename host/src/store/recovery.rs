@@ -28,7 +28,7 @@ use core::sync::atomic::AtomicBool;
 use std::collections::VecDeque;
 use std::io;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Condvar, Mutex};
+use std::sync::{mpsc, Arc, Condvar, Mutex};
 
 /// What opening a store found and did.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -76,6 +76,27 @@ fn damage(
 
 fn read(fs: &dyn Vfs, path: &Path) -> Result<Vec<u8>, StoreError> {
     fs.read(path).map_err(|e| io_error("reading", path, e))
+}
+
+/// Reads `live` in order into reused buffers and hands each over (or the
+/// first error, then stops).
+fn read_ahead(
+    fs: &dyn Vfs,
+    live: &[(u64, PathBuf)],
+    full: &mpsc::SyncSender<Result<Vec<u8>, StoreError>>,
+    spare: &mpsc::Receiver<Vec<u8>>,
+) {
+    for (_, path) in live {
+        let mut buf = spare.try_recv().unwrap_or_default();
+        let read = fs
+            .read_into(path, &mut buf)
+            .map(|()| buf)
+            .map_err(|e| io_error("reading", path, e));
+        let failed = read.is_err();
+        if full.send(read).is_err() || failed {
+            return;
+        }
+    }
 }
 
 /// Opens the store in `dir`: the whole of recovery.
@@ -168,96 +189,126 @@ pub(crate) fn open(fs: Arc<dyn Vfs>, dir: &Path, options: Options) -> Result<Inn
         .map(|(_, s)| s.clone())
         .collect();
     let mut segment_no = 0;
-    for (index, (first_seq, path)) in live.iter().enumerate() {
-        let is_last = index + 1 == live.len();
-        let bytes = read(fs.as_ref(), path)?;
-        report.bytes_read += bytes.len() as u64;
-        report.segments += 1;
-        let scanned = records::scan_segment(&bytes, width, |batch_seq, mutations| {
-            if batch_seq <= seq {
-                return Ok(()); // covered by the snapshot
-            }
-            if batch_seq != seq + 1 && !options.repair {
-                return Err(format!(
-                    "sequence gap: expected commit {}, found {batch_seq}",
-                    seq + 1
-                ));
-            }
-            for m in mutations {
-                working
-                    .apply(m, batch_seq)
-                    .map_err(|e| format!("commit {batch_seq} does not apply: {e}"))?;
-            }
-            report.batches += 1;
-            seq = batch_seq;
-            Ok(())
-        });
-        let scanned = match scanned {
-            Ok(s) => s,
-            Err(records::ReadError::Width { found }) => {
-                return Err(StoreError::WidthMismatch {
-                    found,
-                    expected: width.bits(),
-                })
-            }
-            Err(records::ReadError::Damaged { offset, reason }) => {
-                if is_last && bytes.len() <= records::HEADER_LEN {
-                    // A segment whose header never fully reached the disk:
-                    // rotation made it just before a crash; it holds nothing.
-                    report.torn_tail = Some((path.clone(), 0, bytes.len() as u64));
-                    fs.remove(path).map_err(|e| io_error("removing", path, e))?;
+    // A second thread reads the next segment while this one replays the
+    // current one; buffers go back to it to be reused.
+    let (full_tx, full_rx) = mpsc::sync_channel(1);
+    let (spare_tx, spare_rx) = mpsc::channel();
+    std::thread::scope(|scope| -> Result<(), StoreError> {
+        let (fs_ref, live_ref) = (fs.as_ref(), &live);
+        scope.spawn(move || read_ahead(fs_ref, live_ref, &full_tx, &spare_rx));
+        // Owned here: returning early drops it, which stops the reader.
+        let full_rx = full_rx;
+        for (index, (first_seq, path)) in live.iter().enumerate() {
+            let is_last = index + 1 == live.len();
+            let bytes = full_rx.recv().map_err(|_| StoreError::Io {
+                op: "reading",
+                path: path.clone(),
+                source: io::Error::other("the read-ahead thread stopped"),
+            })??;
+            report.bytes_read += bytes.len() as u64;
+            report.segments += 1;
+            // Repair resumes after damage in a segment that was synced whole;
+            // damage in the last one is a torn tail, cut below.
+            let resume = options.repair && !is_last;
+            let scanned = records::scan_segment(&bytes, width, resume, |batch_seq, mutations| {
+                if batch_seq <= seq {
+                    return Ok(()); // covered by the snapshot
+                }
+                if batch_seq != seq + 1 && !options.repair {
+                    return Err(format!(
+                        "sequence gap: expected commit {}, found {batch_seq}",
+                        seq + 1
+                    ));
+                }
+                if mutations.len() > 1 {
+                    // Checked whole first, so a batch that does not apply (only
+                    // possible in a damaged log) is dropped whole, never half.
+                    working
+                        .check_batch(mutations)
+                        .map_err(|e| format!("commit {batch_seq} does not apply: {e}"))?;
+                }
+                for m in mutations {
+                    working
+                        .apply(m, batch_seq)
+                        .map_err(|e| format!("commit {batch_seq} does not apply: {e}"))?;
+                }
+                report.batches += 1;
+                seq = batch_seq;
+                Ok(())
+            });
+            let scanned = match scanned {
+                Ok(s) => s,
+                Err(records::ReadError::Width { found }) => {
+                    return Err(StoreError::WidthMismatch {
+                        found,
+                        expected: width.bits(),
+                    })
+                }
+                Err(records::ReadError::Damaged { offset, reason }) => {
+                    if is_last && bytes.len() <= records::HEADER_LEN {
+                        // A segment whose header never fully reached the disk:
+                        // rotation made it just before a crash; it holds nothing.
+                        report.torn_tail = Some((path.clone(), 0, bytes.len() as u64));
+                        fs.remove(path).map_err(|e| io_error("removing", path, e))?;
+                        continue;
+                    }
+                    damage(&mut report, options.repair, path, offset, reason)?;
                     continue;
                 }
+            };
+            for (offset, reason) in scanned.dropped {
                 damage(&mut report, options.repair, path, offset, reason)?;
-                continue;
             }
-        };
-        segment_no = scanned.segment;
-        if scanned.first_seq != *first_seq {
-            damage(
-                &mut report,
-                options.repair,
-                path,
-                0,
-                format!(
-                    "header says commit {}, the name says {first_seq}",
-                    scanned.first_seq
-                ),
-            )?;
-        }
-        if let Tail::Damaged {
-            offset,
-            reason,
-            later_valid,
-        } = scanned.tail
-        {
-            if is_last {
-                // The last segment is the only one that can hold unsynced
-                // writes (rotation syncs a segment before the next exists),
-                // so damage here is what a crash leaves: everything from it
-                // on was never synced, hence never acknowledged. Cut it,
-                // durably, and say so.
-                let file = fs
-                    .open_write(path)
-                    .map_err(|e| io_error("opening", path, e))?;
-                file.set_len(offset)
-                    .and_then(|()| file.sync_data())
-                    .map_err(|e| io_error("cutting the torn tail of", path, e))?;
-                report.torn_tail = Some((path.clone(), offset, bytes.len() as u64 - offset));
-                report.tail_note = Some(format!(
-                    "{reason}; {later_valid} later valid frames were unsynced"
-                ));
-            } else {
+            segment_no = scanned.segment;
+            if scanned.first_seq != *first_seq {
                 damage(
                     &mut report,
                     options.repair,
                     path,
-                    offset,
-                    format!("{reason} ({later_valid} valid frames after it)"),
+                    0,
+                    format!(
+                        "header says commit {}, the name says {first_seq}",
+                        scanned.first_seq
+                    ),
                 )?;
             }
+            if let Tail::Damaged {
+                offset,
+                reason,
+                later_valid,
+            } = scanned.tail
+            {
+                if is_last {
+                    // The last segment is the only one that can hold unsynced
+                    // writes (rotation syncs a segment before the next exists),
+                    // so damage here is what a crash leaves: everything from it
+                    // on was never synced, hence never acknowledged. Cut it,
+                    // durably, and say so.
+                    let file = fs
+                        .open_write(path)
+                        .map_err(|e| io_error("opening", path, e))?;
+                    file.set_len(offset)
+                        .and_then(|()| file.sync_data())
+                        .map_err(|e| io_error("cutting the torn tail of", path, e))?;
+                    report.torn_tail = Some((path.clone(), offset, bytes.len() as u64 - offset));
+                    report.tail_note = Some(format!(
+                        "{reason}; {later_valid} later valid frames were unsynced"
+                    ));
+                } else {
+                    damage(
+                        &mut report,
+                        options.repair,
+                        path,
+                        offset,
+                        format!("{reason} ({later_valid} valid frames after it)"),
+                    )?;
+                }
+            }
+            let _ = spare_tx.send(bytes);
         }
-    }
+        Ok(())
+    })?;
+
     working.set_seq(seq);
     report.seq = seq;
 

@@ -36,6 +36,12 @@ pub trait Vfs: Send + Sync + Debug {
     /// The whole content of the file at `path`; an I/O error is an error,
     /// never a short result.
     fn read(&self, path: &Path) -> io::Result<Vec<u8>>;
+    /// [`Vfs::read`] into `buf` (cleared first), reusing its memory: a
+    /// recovery reads many segments of the same size.
+    fn read_into(&self, path: &Path, buf: &mut Vec<u8>) -> io::Result<()> {
+        *buf = self.read(path)?;
+        Ok(())
+    }
     /// The current length of the file at `path`.
     fn size(&self, path: &Path) -> io::Result<u64>;
     /// Creates (or truncates to empty) the file at `path` for writing.
@@ -100,6 +106,15 @@ impl Vfs for StdFs {
     }
     fn read(&self, path: &Path) -> io::Result<Vec<u8>> {
         std::fs::read(path)
+    }
+    fn read_into(&self, path: &Path, buf: &mut Vec<u8>) -> io::Result<()> {
+        use std::io::Read as _;
+        let mut file = std::fs::File::open(path)?;
+        let size = file.metadata()?.len();
+        buf.clear();
+        buf.reserve(usize::try_from(size).unwrap_or(0));
+        file.read_to_end(buf)?;
+        Ok(())
     }
     fn size(&self, path: &Path) -> io::Result<u64> {
         Ok(std::fs::metadata(path)?.len())
