@@ -211,6 +211,16 @@ fn pipelines_multi_exec_and_watch_conflicts() {
     let e = err(c1, &["EXEC"]);
     assert!(e.contains("no entry at @0x40:09"), "{e}");
     assert_eq!(ok(c2, &["EXISTS", "0x40:02"]), "0");
+    assert_eq!(ok(c1, &["MULTI"]), "OK");
+    assert_eq!(ok(c1, &["DEL", "0x40:01"]), "QUEUED");
+    assert_eq!(ok(c1, &["DISCARD"]), "OK");
+    assert_eq!(ok(c1, &["EXISTS", "0x40:01"]), "1");
+    assert_eq!(ok(c1, &["WATCH", "0x40:01"]), "OK");
+    assert_eq!(ok(c1, &["UNWATCH"]), "OK");
+    assert_eq!(ok(c2, &["DEL", "0x40:01"]), "1");
+    assert_eq!(ok(c1, &["MULTI"]), "OK");
+    assert_eq!(ok(c1, &["PING"]), "QUEUED");
+    assert_eq!(ok(c1, &["EXEC"]), "[PONG]");
 }
 
 #[test]
