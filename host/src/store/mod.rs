@@ -24,6 +24,7 @@ mod group;
 mod hwcrc;
 mod layout;
 mod options;
+mod pool;
 mod records;
 mod recovery;
 mod search;

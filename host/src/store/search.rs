@@ -6,9 +6,12 @@
 //! merged by `(distance, address)`. Because that key is total, the answer
 //! is the same whatever the split: ties always go to the lower address.
 
+use super::pool;
 use super::view::View;
 use bindspace_core::search::{Hit, SearchOptions};
 use bindspace_core::space::GrowableSpace;
+use core::ops::Range;
+use std::sync::{mpsc, Arc};
 
 /// Searches `shards` one after another, keeping the best `k`.
 fn search_shards(
@@ -34,8 +37,8 @@ fn search_shards(
 }
 
 /// Splits `shards` into at most `parts` contiguous runs of about equal
-/// entry counts.
-fn split<'a>(shards: &'a [&'a GrowableSpace], parts: usize) -> Vec<&'a [&'a GrowableSpace]> {
+/// entry counts, as index ranges.
+fn split(shards: &[&GrowableSpace], parts: usize) -> Vec<Range<usize>> {
     let total: usize = shards.iter().map(|s| s.len()).sum();
     let per_part = total.div_ceil(parts.max(1)).max(1);
     let mut runs = Vec::with_capacity(parts);
@@ -43,23 +46,29 @@ fn split<'a>(shards: &'a [&'a GrowableSpace], parts: usize) -> Vec<&'a [&'a Grow
     for (i, s) in shards.iter().enumerate() {
         acc += s.len();
         if acc >= per_part && runs.len() + 1 < parts {
-            runs.push(&shards[start..=i]);
+            runs.push(start..i + 1);
             start = i + 1;
             acc = 0;
         }
     }
     if start < shards.len() {
-        runs.push(&shards[start..]);
+        runs.push(start..shards.len());
     }
     runs
 }
 
-/// Below this many entries a search stays on the calling thread: starting
-/// a thread costs more than scanning them.
-const PARALLEL_MIN_ENTRIES: usize = 1024;
+/// Below this many 64-bit words of fingerprints in the searched shards,
+/// a search stays on the calling thread: handing half to a pool thread
+/// (wake it, wait for its answer, merge) costs more than it saves.
+/// Measured with `benches/benches/store.rs` (search part, which prints
+/// 1 vs 2 threads for arenas from 32 KiB to 4 MiB) on a 2-core AMD EPYC
+/// with AVX-512 VPOPCNTDQ: 2 threads lose below 128 KiB and gain from
+/// 256 KiB, so the cut is at 256 KiB (see docs/BENCHMARKS.md).
+pub(crate) const PARALLEL_MIN_WORDS: usize = 256 * 1024 / 8;
 
 /// The `k` entries nearest to `query`, best first, using up to `threads`
-/// threads. The caller has checked the query width.
+/// threads (the caller and pool threads). The caller has checked the
+/// query width.
 pub(crate) fn search(
     view: &View,
     query: &[u64],
@@ -72,34 +81,51 @@ pub(crate) fn search(
     }
     let shards: Vec<&GrowableSpace> = view.shards_in(opts.filter).collect();
     let entries: usize = shards.iter().map(|s| s.len()).sum();
-    let threads = if entries < PARALLEL_MIN_ENTRIES {
+    let words = entries * view.width().words();
+    let threads = if words < PARALLEL_MIN_WORDS {
         1
     } else {
-        threads.max(1)
+        threads.clamp(1, pool::workers() + 1)
     };
     let runs = split(&shards, threads);
     let Some((first, rest)) = runs.split_first() else {
         return Vec::new();
     };
     if rest.is_empty() {
-        return search_shards(first, query, k, opts);
+        return search_shards(&shards[first.clone()], query, k, opts);
     }
-    std::thread::scope(|scope| {
-        let handles: Vec<_> = rest
-            .iter()
-            .map(|run| scope.spawn(move || search_shards(run, query, k, opts)))
-            .collect();
-        let mut all = search_shards(first, query, k, opts);
-        for handle in handles {
-            // A search thread only reads immutable shards; a panic there is
-            // a bug, and passing it on is right.
-            let part = handle
-                .join()
-                .unwrap_or_else(|p| std::panic::resume_unwind(p));
-            all.extend(part);
+    // Each pool job owns a clone of the view (sharing its shards) and of
+    // the query, and finds its run of shards again by index: a view never
+    // changes, so it is the same run.
+    let shared_query: Arc<[u64]> = Arc::from(query);
+    let (tx, rx) = mpsc::channel();
+    let mut own: Vec<Range<usize>> = Vec::new();
+    for (i, run) in rest.iter().enumerate() {
+        let (view, query, opts, tx) = (view.clone(), Arc::clone(&shared_query), *opts, tx.clone());
+        let range = run.clone();
+        let job: Box<dyn FnOnce() + Send> = Box::new(move || {
+            let shards: Vec<&GrowableSpace> = view.shards_in(opts.filter).collect();
+            let _ = tx.send(search_shards(&shards[range], &query, k, &opts));
+        });
+        if pool::run(i, job).is_err() {
+            own.push(run.clone());
         }
-        all.sort_unstable();
-        all.truncate(k);
-        all
-    })
+    }
+    drop(tx);
+    let sent = rest.len() - own.len();
+    let mut all = search_shards(&shards[first.clone()], query, k, opts);
+    for run in own {
+        all.extend(search_shards(&shards[run], query, k, opts));
+    }
+    let mut received = 0;
+    for part in rx.iter() {
+        all.extend(part);
+        received += 1;
+    }
+    // A job only reads immutable shards; one that did not answer panicked,
+    // which is a bug, and an answer without its part would be wrong.
+    assert_eq!(received, sent, "a search thread panicked");
+    all.sort_unstable();
+    all.truncate(k);
+    all
 }
