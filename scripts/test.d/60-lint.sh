@@ -33,12 +33,20 @@ check "clippy: workspace, all targets, $(uname -m)" \
     cargo clippy --workspace --all-targets -- -D warnings
 check "clippy: bindspace-core, all targets, aarch64-unknown-linux-gnu" \
     cargo clippy -p bindspace-core --all-targets --target aarch64-unknown-linux-gnu -- -D warnings
-check "clippy: bindspace-core, all targets, wasm32-unknown-unknown" \
-    cargo clippy -p bindspace-core --all-targets --target wasm32-unknown-unknown -- -D warnings
-# Code under cfg(target_feature = "simd128") exists only in that build.
-check "clippy: bindspace-core, all targets, wasm32-unknown-unknown +simd128" \
-    env RUSTFLAGS="-C target-feature=+simd128" CARGO_TARGET_DIR="$BINDSPACE_ROOT/target/wasm32-simd128" \
-    cargo clippy -p bindspace-core --all-targets --target wasm32-unknown-unknown -- -D warnings
+# On wasm32 the core runs its library and unit tests (30-wasm32); its
+# integration tests are native-only (they need the mock flash and std), so
+# lint exactly what runs there: the library, and the library built as its
+# unit-test binary (`--profile test` compiles it with cfg(test)). Code under
+# cfg(target_feature = "simd128") exists only in the +simd128 build.
+for flavour in scalar simd128; do
+    flags=""
+    [[ $flavour == simd128 ]] && flags="-C target-feature=+simd128"
+    for profile in dev test; do
+        check "clippy: bindspace-core, library ($profile profile), wasm32-unknown-unknown ($flavour)" \
+            env RUSTFLAGS="$flags" CARGO_TARGET_DIR="$BINDSPACE_ROOT/target/wasm32-$flavour" \
+            cargo clippy -p bindspace-core --lib --profile "$profile" --target wasm32-unknown-unknown -- -D warnings
+    done
+done
 check "clippy: bindspace-wasm, all targets, wasm32-unknown-unknown" \
     cargo clippy -p bindspace-wasm --all-targets --target wasm32-unknown-unknown -- -D warnings
 # Tests need std, so the Cortex-M targets lint the library alone.
