@@ -352,4 +352,29 @@ fn search_part(q: bool) {
         );
     }
     let _ = stored;
+    let ceiling = parallel_ceiling(q);
+    println!(
+        "| anchor: pure integer work, 2 threads vs 1 (this machine's ceiling now) | | | | {ceiling:.2} |"
+    );
+}
+
+/// What two threads can give on this machine right now: the same
+/// integer work on one thread, then on two at once. A shared or loaded
+/// machine gives less than 2.
+fn parallel_ceiling(q: bool) -> f64 {
+    let work = if q { 20_000_000u64 } else { 200_000_000 };
+    let spin = |seed: u64| {
+        let mut rng = SplitMix64::new(seed);
+        (0..work).fold(0u64, |a, _| a ^ rng.next())
+    };
+    let start = Instant::now();
+    std::hint::black_box(spin(1));
+    let one = start.elapsed().as_secs_f64();
+    let start = Instant::now();
+    std::thread::scope(|s| {
+        let other = s.spawn(|| std::hint::black_box(spin(2)));
+        std::hint::black_box(spin(3));
+        let _ = other.join();
+    });
+    2.0 * one / start.elapsed().as_secs_f64()
 }
