@@ -22,10 +22,11 @@ use bindspace_core::prng::SplitMix64;
 use bindspace_core::search::SearchOptions;
 use bindspace_core::{Addr, Width};
 use bindspace_host::store::{Durability, Options, Store};
+use core::time::Duration;
 use std::fs::OpenOptions;
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 fn quick() -> bool {
     std::env::var("BINDSPACE_BENCH_QUICK").is_ok_and(|v| v == "1")
@@ -173,13 +174,13 @@ fn crc_alone(dir: &Path) -> (f64, f64) {
     let start = Instant::now();
     let core: u32 = files
         .iter()
-        .map(|f| bindspace_core::crc32c::checksum(std::hint::black_box(f)))
+        .map(|f| bindspace_core::crc32c::checksum(core::hint::black_box(f)))
         .fold(0, |a, c| a ^ c);
     let core_s = start.elapsed().as_secs_f64();
     let start = Instant::now();
     let hw: u32 = files
         .iter()
-        .map(|f| crc32c::crc32c(std::hint::black_box(f)))
+        .map(|f| crc32c::crc32c(core::hint::black_box(f)))
         .fold(0, |a, c| a ^ c);
     let hw_s = start.elapsed().as_secs_f64();
     assert_eq!(core, hw, "the two CRC-32Cs agree");
@@ -247,15 +248,15 @@ fn recovery_and_compaction(records: usize, words: usize) {
     }
     // Compaction of the same directory (records over 65,536 live
     // addresses) while a reader loops on get + view.
-    let stop = std::sync::atomic::AtomicBool::new(false);
+    let stop = core::sync::atomic::AtomicBool::new(false);
     let (report, latencies) = std::thread::scope(|s| {
         let reader = s.spawn(|| {
             let mut lat = Vec::new();
             let mut i = 0u16;
-            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+            while !stop.load(core::sync::atomic::Ordering::Relaxed) {
                 let t = Instant::now();
                 let view = store.view();
-                std::hint::black_box(view.get(Addr(i)).map(|e| e.fp[0]));
+                core::hint::black_box(view.get(Addr(i)).map(|e| e.fp[0]));
                 lat.push(t.elapsed());
                 i = i.wrapping_add(1);
             }
@@ -263,7 +264,7 @@ fn recovery_and_compaction(records: usize, words: usize) {
         });
         std::thread::sleep(Duration::from_millis(20));
         let report = store.compact().unwrap();
-        stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        stop.store(true, core::sync::atomic::Ordering::Relaxed);
         (report, reader.join().unwrap())
     });
     println!();
@@ -332,7 +333,7 @@ fn search_part(q: bool) {
             for _ in 0..3 {
                 let start = Instant::now();
                 for _ in 0..rounds {
-                    std::hint::black_box(view.search(&query, 10, &opts, *threads).unwrap());
+                    core::hint::black_box(view.search(&query, 10, &opts, *threads).unwrap());
                 }
                 best = best.max(rounds as f64 / start.elapsed().as_secs_f64());
             }
@@ -368,12 +369,12 @@ fn parallel_ceiling(q: bool) -> f64 {
         (0..work).fold(0u64, |a, _| a ^ rng.next())
     };
     let start = Instant::now();
-    std::hint::black_box(spin(1));
+    core::hint::black_box(spin(1));
     let one = start.elapsed().as_secs_f64();
     let start = Instant::now();
     std::thread::scope(|s| {
-        let other = s.spawn(|| std::hint::black_box(spin(2)));
-        std::hint::black_box(spin(3));
+        let other = s.spawn(|| core::hint::black_box(spin(2)));
+        core::hint::black_box(spin(3));
         let _ = other.join();
     });
     2.0 * one / start.elapsed().as_secs_f64()

@@ -12,11 +12,12 @@ use bindspace_core::mutation::Mutation;
 use bindspace_core::prng::SplitMix64;
 use bindspace_core::{Addr, Width};
 use bindspace_host::store::{Durability, Options, Store};
+use core::time::Duration;
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader, Write};
 use std::path::Path;
 use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 const CHILD_DIR: &str = "BINDSPACE_KILL_CHILD";
 const CHILD_START: &str = "BINDSPACE_KILL_CHILD_START";

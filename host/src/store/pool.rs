@@ -12,7 +12,8 @@
 //! few dozen lines, has no global configuration to clash with an
 //! embedding program's own pool, and needs no new dependency.
 
-use std::panic::{catch_unwind, AssertUnwindSafe};
+use core::panic::AssertUnwindSafe;
+use std::panic::catch_unwind;
 use std::sync::mpsc::{channel, Sender};
 use std::sync::{Mutex, OnceLock};
 
