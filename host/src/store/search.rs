@@ -118,7 +118,7 @@ pub(crate) fn search(
         all.extend(search_shards(&shards[run], query, k, opts));
     }
     let mut received = 0;
-    for part in rx.iter() {
+    while let Some(part) = pool::receive(&rx) {
         all.extend(part);
         received += 1;
     }
