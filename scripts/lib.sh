@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Shell helpers shared by scripts/test.sh and the step files in
 # scripts/test.d/. Source it; it defines functions and a few variables and
 # runs nothing.

@@ -59,6 +59,7 @@ APT_PACKAGES=(
     redis-tools             # redis-cli against `bindspace serve`
     redis-server            # redis-benchmark and reference behaviour
     binutils                # readelf: the firmware's section sizes
+    shellcheck              # lint of the test command and the other scripts
 )
 RUST_TARGETS=(
     wasm32-unknown-unknown

@@ -3,6 +3,7 @@
 # has (core's tests force AVX2 and AVX-512 in turn where the CPU has them;
 # the host crate checks its run-time choice against the scalar path).
 set -euo pipefail
+# shellcheck source=scripts/lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/../lib.sh"
 cd "$BINDSPACE_ROOT"
 make_scratch

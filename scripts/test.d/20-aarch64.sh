@@ -4,6 +4,7 @@
 # sets the linker and runner). NEON is baseline on aarch64, so the core
 # chooses it at compile time; core's report test asserts it ran.
 set -euo pipefail
+# shellcheck source=scripts/lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/../lib.sh"
 cd "$BINDSPACE_ROOT"
 make_scratch

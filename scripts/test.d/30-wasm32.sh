@@ -6,6 +6,7 @@
 # cross-check against the `crc32c` crate stays on native targets, where that
 # crate builds; the known-answer CRC tests run here too.
 set -euo pipefail
+# shellcheck source=scripts/lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/../lib.sh"
 cd "$BINDSPACE_ROOT"
 make_scratch

@@ -3,6 +3,7 @@
 # eabihf) and Cortex-M0 (thumbv6m-none-eabi, no compare-and-swap atomics),
 # in debug and release. Running it on a Cortex-M is the firmware step's job.
 set -euo pipefail
+# shellcheck source=scripts/lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/../lib.sh"
 cd "$BINDSPACE_ROOT"
 

@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Lint: formatting of every crate (the workspace, and the firmware and fuzz
-# crates that live outside it), and clippy with warnings denied on every
-# crate and every target the platform matrix builds.
+# crates that live outside it), shellcheck on every shell script, and clippy
+# with warnings denied on every crate and every target the platform matrix
+# builds.
 set -euo pipefail
+# shellcheck source=scripts/lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/../lib.sh"
 cd "$BINDSPACE_ROOT"
 
@@ -28,6 +30,11 @@ while IFS= read -r manifest; do
     [[ "$manifest" == Cargo.toml ]] && continue
     check "rustfmt: ${manifest%/Cargo.toml}" cargo fmt --check --manifest-path "$manifest" -- --color=never
 done < <(git ls-files -- 'Cargo.toml' '*/Cargo.toml' | xargs grep -l '^\[workspace\]')
+
+# Every shell script in the repository (the test command, its steps, the
+# build and runner scripts), warnings and errors.
+mapfile -t scripts < <(git ls-files -- '*.sh' .ci/run)
+check "shellcheck: ${#scripts[@]} scripts" shellcheck -x -S warning "${scripts[@]}"
 
 check "clippy: workspace, all targets, $(uname -m)" \
     cargo clippy --workspace --all-targets -- -D warnings
