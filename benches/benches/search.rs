@@ -35,8 +35,8 @@ use bindspace_core::prng::SplitMix64;
 use bindspace_core::search::{Hit, SearchOptions};
 use bindspace_core::space::GrowableSpace;
 use bindspace_core::{Addr, Width};
-use core::hint::black_box;
 use core::fmt::Write as _;
+use core::hint::black_box;
 
 const WIDTHS_BITS: [u32; 3] = [1024, 8192, 16384];
 const ENTRIES: usize = 65_536;
