@@ -17,10 +17,9 @@ done
 section "cargo test --workspace"
 run cargo test --workspace
 
-# In the workspace build the core has the `alloc` feature (the host and wasm
-# crates turn it on); alone it has none, as in the firmware.
-section "bindspace-core alone, without alloc"
-run cargo test -p bindspace-core
+# The core's native tests always build it with `alloc` and `mock-flash` (its
+# dev-dependency on itself); without them it is tested on wasm32 (30-wasm32)
+# and built for the Cortex-M targets (40-embedded, and the firmware step).
 
 # The two tests that name the kernels print them only with --nocapture; run
 # just those again (already built) and keep their lines.
