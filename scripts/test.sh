@@ -6,6 +6,9 @@
 #   scripts/test.sh wasm lint    only the steps whose file name contains
 #                                "wasm" or "lint" (after the install phase)
 #   BINDSPACE_SKIP_INSTALL=1 scripts/test.sh    skip the install phase
+#   BINDSPACE_STEP_TIMEOUT=N                    stop a step after N seconds
+#                                               (default 1800): a hang fails
+#                                               its step instead of the run
 #
 # 1. Install phase: Debian packages, rustup targets and components, and the
 #    cargo tools the steps use. Each item is checked first and installed only
@@ -177,6 +180,7 @@ install_everything() {
 
 # --- steps and summary ------------------------------------------------------
 
+STEP_TIMEOUT="${BINDSPACE_STEP_TIMEOUT:-1800}"
 NAMES=()
 RESULTS=()
 SECONDS_TAKEN=()
@@ -199,7 +203,11 @@ record() {
         printf '<== %s: pass\n' "$name"
     else
         RESULTS+=(FAIL)
-        printf '<== %s: FAIL (exit %d)\n' "$name" "$rc"
+        if ((rc == 124)); then
+            printf '<== %s: FAIL (timed out after %s s)\n' "$name" "$STEP_TIMEOUT"
+        else
+            printf '<== %s: FAIL (exit %d)\n' "$name" "$rc"
+        fi
     fi
 }
 
@@ -240,7 +248,9 @@ main() {
         [[ -e "$step" ]] || continue
         name="$(basename "$step" .sh)"
         wanted "$name" || continue
-        record "$name" bash "$step"
+        # timeout runs the step in a process group of its own and signals
+        # the whole group, so a hung browser or emulator goes with it.
+        record "$name" timeout --kill-after=30 "$STEP_TIMEOUT" bash "$step"
     done
 
     printf '\n==> summary\n'
