@@ -2,81 +2,68 @@
 //!
 //! The rules (home address, probe window, lookup that never stops at a
 //! hole, creation at the first free address that no entry names as its
-//! parent) are the space's, documented in `space/paths.rs`; this module
-//! runs them over an [`Overlay`] instead of a bare space, so a `DN.SET`
-//! inside a transaction sees what earlier commands of the transaction did,
-//! and so any [`Source`] (the host's sharded state too) gets named paths.
-//! The integration tests check that both give the same addresses and
-//! mutations.
+//! parent) are the space's, written once in `space/paths.rs`; this module
+//! only lets them read an [`Overlay`] instead of a bare space, so a
+//! `DN.SET` inside a transaction sees what earlier commands of the
+//! transaction did, and any [`Source`] (the host's sharded state too) gets
+//! named paths.
 
 use super::error::ErrorKind;
 use super::overlay::{Batch, Overlay};
 use super::source::Source;
 use crate::addr::Addr;
-use crate::mutation::{Mutation, LABEL_MAX};
-use crate::space::{path_home, PathError, PATH_DEPTH_MAX, PATH_PROBE_WINDOW};
+use crate::mutation::Mutation;
+use crate::space::{plan, PathNodes, PathPlanner};
 
-/// Checks a path the way the space does: not empty, no empty component,
-/// components of at most [`LABEL_MAX`] bytes, at most [`PATH_DEPTH_MAX`]
-/// of them.
-pub(crate) fn check_path(path: &str) -> Result<(), PathError> {
-    if path.is_empty() {
-        return Err(PathError::Empty);
+pub(crate) use crate::space::{check_path, resolve};
+
+impl<R: Source + ?Sized> PathNodes for Overlay<'_, '_, R> {
+    fn node(&self, addr: Addr) -> Option<(Option<Addr>, &[u8])> {
+        self.stored(addr).map(|s| (s.parent, s.label))
     }
-    let mut depth = 0;
-    for c in path.split('/') {
-        depth += 1;
-        if c.is_empty() {
-            return Err(PathError::EmptyComponent);
-        }
-        if c.len() > LABEL_MAX {
-            return Err(PathError::ComponentTooLong { len: c.len() });
-        }
+
+    fn is_named_parent(&self, addr: Addr) -> bool {
+        self.has_children(addr)
     }
-    if depth > PATH_DEPTH_MAX {
-        return Err(PathError::TooDeep);
-    }
-    Ok(())
 }
 
-/// Address `i` of the probe window starting at `home`, wrapping inside
-/// the nodes zone.
-fn probe(home: Addr, i: usize) -> Addr {
-    Addr(0x8000 | (home.0.wrapping_add(i as u16) & 0x7FFF))
+/// Plans into a transaction's batch, reading the source through the
+/// mutations already in it.
+struct BatchPlanner<'b, 'r, 'a, R: ?Sized> {
+    src: &'r R,
+    batch: &'b mut Batch<'a>,
 }
 
-/// The address of the component `label` under `parent`, if it exists.
-pub(crate) fn lookup<R: Source + ?Sized>(
-    ov: &Overlay<'_, '_, R>,
-    parent: Option<Addr>,
-    label: &[u8],
-) -> Option<Addr> {
-    let home = path_home(parent, label);
-    (0..PATH_PROBE_WINDOW).map(|i| probe(home, i)).find(|&a| {
-        ov.stored(a)
-            .is_some_and(|s| s.parent == parent && s.label == label)
-    })
-}
-
-/// The address `path` names, if every component exists.
-pub(crate) fn resolve<R: Source + ?Sized>(
-    ov: &Overlay<'_, '_, R>,
-    path: &str,
-) -> Result<Option<Addr>, ErrorKind> {
-    check_path(path)?;
-    let mut parent = None;
-    for label in path.split('/') {
-        match lookup(ov, parent, label.as_bytes()) {
-            Some(a) => parent = Some(a),
-            None => return Ok(None),
+impl<R: Source + ?Sized> BatchPlanner<'_, '_, '_, R> {
+    fn overlay(&self) -> Overlay<'_, '_, R> {
+        Overlay {
+            src: self.src,
+            pending: self.batch.as_slice(),
         }
     }
-    Ok(parent)
 }
 
-/// Pushes the mutations that store `fp` under `path` onto `batch` (a `Set`
-/// and a `Meta` for each new component, ancestors holding `zeros`; a `Set`
-/// for an existing leaf); returns the leaf's address.
+impl<R: Source + ?Sized> PathNodes for BatchPlanner<'_, '_, '_, R> {
+    fn node(&self, addr: Addr) -> Option<(Option<Addr>, &[u8])> {
+        self.overlay().stored(addr).map(|s| (s.parent, s.label))
+    }
+
+    fn is_named_parent(&self, addr: Addr) -> bool {
+        self.overlay().has_children(addr)
+    }
+}
+
+impl<'a, R: Source + ?Sized> PathPlanner<'a> for BatchPlanner<'_, '_, 'a, R> {
+    type Error = ErrorKind;
+
+    fn push(&mut self, m: Mutation<'a>) -> Result<(), ErrorKind> {
+        self.batch.push(m)
+    }
+}
+
+/// Pushes the mutations that store `fp` under `path` onto `batch` (see
+/// [`crate::space::Space::plan_dn_set`] for the rules); returns the leaf's
+/// address.
 pub(crate) fn plan_set<'a, R: Source + ?Sized>(
     src: &R,
     batch: &mut Batch<'a>,
@@ -84,67 +71,6 @@ pub(crate) fn plan_set<'a, R: Source + ?Sized>(
     fp: &'a [u64],
     zeros: &'a [u64],
 ) -> Result<Addr, ErrorKind> {
-    check_path(path)?;
-    let depth = path.split('/').count();
-    let mut chosen = [Addr(0); PATH_DEPTH_MAX];
-    let mut created = 0;
-    let mut parent = None;
-    let mut leaf = Addr(0);
-    // Once a component is new, all below it are new too.
-    let mut creating = false;
-    for (i, label) in path.split('/').map(str::as_bytes).enumerate() {
-        let is_leaf = i + 1 == depth;
-        let ov = Overlay {
-            src,
-            pending: batch.as_slice(),
-        };
-        let existing = if creating {
-            None
-        } else {
-            lookup(&ov, parent, label)
-        };
-        let addr = match existing {
-            Some(a) => {
-                if is_leaf {
-                    batch.push(Mutation::Set { addr: a, fp })?;
-                }
-                a
-            }
-            None => {
-                creating = true;
-                let a = free_node(&ov, parent, label, &chosen[..created])?;
-                chosen[created] = a;
-                created += 1;
-                let node_fp = if is_leaf { fp } else { zeros };
-                batch.push(Mutation::Set {
-                    addr: a,
-                    fp: node_fp,
-                })?;
-                batch.push(Mutation::Meta {
-                    addr: a,
-                    label,
-                    parent,
-                })?;
-                a
-            }
-        };
-        parent = Some(addr);
-        leaf = addr;
-    }
-    Ok(leaf)
-}
-
-/// The first free address of the probe window of (`parent`, `label`):
-/// nothing stored there, not chosen already, not named as a parent.
-fn free_node<R: Source + ?Sized>(
-    ov: &Overlay<'_, '_, R>,
-    parent: Option<Addr>,
-    label: &[u8],
-    chosen: &[Addr],
-) -> Result<Addr, ErrorKind> {
-    let home = path_home(parent, label);
-    (0..PATH_PROBE_WINDOW)
-        .map(|i| probe(home, i))
-        .find(|&a| ov.stored(a).is_none() && !chosen.contains(&a) && !ov.has_children(a))
-        .ok_or(ErrorKind::Path(PathError::NoFreeAddress))
+    let mut planner = BatchPlanner { src, batch };
+    plan(&mut planner, path, fp, zeros).map(|(leaf, _)| leaf)
 }

@@ -162,14 +162,33 @@ fn probe(home: Addr, i: usize) -> Addr {
     Addr(0x8000 | (home.0.wrapping_add(i as u16) & 0x7FFF))
 }
 
-/// Splits and checks a path.
-fn components(path: &str) -> Result<impl Iterator<Item = &[u8]> + Clone, PathError> {
+/// What the path rules read: the entries stored (expired or not), with
+/// their labels and parents. The space is one; the command layer's view of
+/// a transaction's pending changes is another, so `DN.*` inside MULTI and
+/// on any front end follows these same rules.
+pub(crate) trait PathNodes {
+    /// The parent and label of the entry stored at `addr`, if any.
+    fn node(&self, addr: Addr) -> Option<(Option<Addr>, &[u8])>;
+    /// Whether any stored entry names `addr` as its parent.
+    fn is_named_parent(&self, addr: Addr) -> bool;
+}
+
+/// A [`PathNodes`] that also records the mutations of a plan.
+pub(crate) trait PathPlanner<'a>: PathNodes {
+    /// What recording can fail with (a full batch, say).
+    type Error: From<PathError>;
+    /// Records the next mutation of the plan.
+    fn push(&mut self, m: Mutation<'a>) -> Result<(), Self::Error>;
+}
+
+/// Checks a path: not empty, no empty component, components of at most
+/// [`LABEL_MAX`] bytes, at most [`PATH_DEPTH_MAX`] of them.
+pub(crate) fn check_path(path: &str) -> Result<(), PathError> {
     if path.is_empty() {
         return Err(PathError::Empty);
     }
-    let parts = path.split('/').map(str::as_bytes);
     let mut depth = 0;
-    for c in parts.clone() {
+    for c in path.split('/') {
         depth += 1;
         if c.is_empty() {
             return Err(PathError::EmptyComponent);
@@ -181,30 +200,158 @@ fn components(path: &str) -> Result<impl Iterator<Item = &[u8]> + Clone, PathErr
     if depth > PATH_DEPTH_MAX {
         return Err(PathError::TooDeep);
     }
-    Ok(parts)
+    Ok(())
+}
+
+/// The address of the component `label` under `parent`, if it exists: the
+/// first match anywhere in the probe window (never stopping at a hole).
+pub(crate) fn lookup<N: PathNodes + ?Sized>(
+    nodes: &N,
+    parent: Option<Addr>,
+    label: &[u8],
+) -> Option<Addr> {
+    let home = home(parent, label);
+    (0..PATH_PROBE_WINDOW).map(|i| probe(home, i)).find(|&a| {
+        nodes
+            .node(a)
+            .is_some_and(|(p, l)| p == parent && l == label)
+    })
+}
+
+/// The address `path` names, if every component exists.
+pub(crate) fn resolve<N: PathNodes + ?Sized>(
+    nodes: &N,
+    path: &str,
+) -> Result<Option<Addr>, PathError> {
+    check_path(path)?;
+    let mut parent = None;
+    for label in path.split('/') {
+        match lookup(nodes, parent, label.as_bytes()) {
+            Some(a) => parent = Some(a),
+            None => return Ok(None),
+        }
+    }
+    Ok(parent)
+}
+
+/// Records the mutations that store `fp` under `path` (a `Set` and a `Meta`
+/// for each new component, ancestors holding `zeros`; a `Set` for an
+/// existing leaf); returns the leaf's address and how many components are
+/// new. Reads only through `planner`.
+pub(crate) fn plan<'a, P: PathPlanner<'a> + ?Sized>(
+    planner: &mut P,
+    path: &'a str,
+    fp: &'a [u64],
+    zeros: &'a [u64],
+) -> Result<(Addr, usize), P::Error> {
+    check_path(path)?;
+    let depth = path.split('/').count();
+    let mut chosen = [Addr(0); PATH_DEPTH_MAX];
+    let mut created = 0;
+    let mut parent = None;
+    let mut leaf = Addr(0);
+    // Once a component is new, all below it are new too.
+    let mut creating = false;
+    for (i, label) in path.split('/').map(str::as_bytes).enumerate() {
+        let is_leaf = i + 1 == depth;
+        let existing = if creating {
+            None
+        } else {
+            lookup(planner, parent, label)
+        };
+        let addr = match existing {
+            Some(a) => {
+                if is_leaf {
+                    planner.push(Mutation::Set { addr: a, fp })?;
+                }
+                a
+            }
+            None => {
+                creating = true;
+                let a = free_node(planner, parent, label, &chosen[..created])?;
+                chosen[created] = a;
+                created += 1;
+                let node_fp = if is_leaf { fp } else { zeros };
+                planner.push(Mutation::Set {
+                    addr: a,
+                    fp: node_fp,
+                })?;
+                planner.push(Mutation::Meta {
+                    addr: a,
+                    label,
+                    parent,
+                })?;
+                a
+            }
+        };
+        parent = Some(addr);
+        leaf = addr;
+    }
+    Ok((leaf, created))
+}
+
+/// The first free address of the probe window of (`parent`, `label`):
+/// nothing stored there, not chosen already, not named as a parent.
+fn free_node<N: PathNodes + ?Sized>(
+    nodes: &N,
+    parent: Option<Addr>,
+    label: &[u8],
+    chosen: &[Addr],
+) -> Result<Addr, PathError> {
+    let home = home(parent, label);
+    (0..PATH_PROBE_WINDOW)
+        .map(|i| probe(home, i))
+        .find(|&a| nodes.node(a).is_none() && !chosen.contains(&a) && !nodes.is_named_parent(a))
+        .ok_or(PathError::NoFreeAddress)
+}
+
+impl<S: Storage> PathNodes for Space<S> {
+    fn node(&self, addr: Addr) -> Option<(Option<Addr>, &[u8])> {
+        self.get(addr).map(|e| (e.parent, e.label.as_bytes()))
+    }
+
+    fn is_named_parent(&self, addr: Addr) -> bool {
+        let (_, meta) = self.rows();
+        meta.iter().any(|m| m.parent == Some(addr))
+    }
+}
+
+/// Plans over a space into a [`PathPlan`].
+struct SpacePlanner<'s, 'a, S: Storage> {
+    space: &'s Space<S>,
+    plan: PathPlan<'a>,
+}
+
+impl<S: Storage> PathNodes for SpacePlanner<'_, '_, S> {
+    fn node(&self, addr: Addr) -> Option<(Option<Addr>, &[u8])> {
+        self.space.node(addr)
+    }
+
+    fn is_named_parent(&self, addr: Addr) -> bool {
+        self.space.is_named_parent(addr)
+    }
+}
+
+impl<'a, S: Storage> PathPlanner<'a> for SpacePlanner<'_, 'a, S> {
+    type Error = PathError;
+
+    fn push(&mut self, m: Mutation<'a>) -> Result<(), PathError> {
+        // A plan holds two mutations per component, the most a path has.
+        self.plan.push(m);
+        Ok(())
+    }
 }
 
 impl<S: Storage> Space<S> {
     /// The address of the component `label` under `parent` (`None` for a
     /// first component), if it exists.
     pub fn dn_lookup(&self, parent: Option<Addr>, label: &[u8]) -> Option<Addr> {
-        let home = home(parent, label);
-        (0..PATH_PROBE_WINDOW).map(|i| probe(home, i)).find(|&a| {
-            self.get(a)
-                .is_some_and(|e| e.parent == parent && e.label.as_bytes() == label)
-        })
+        lookup(self, parent, label)
     }
 
     /// The address named by `path` (`a/b/c`), if every component exists.
     pub fn dn_get(&self, path: &str) -> Result<Option<Addr>, PathError> {
-        let mut parent = None;
-        for label in components(path)? {
-            match self.dn_lookup(parent, label) {
-                Some(a) => parent = Some(a),
-                None => return Ok(None),
-            }
-        }
-        Ok(parent)
+        resolve(self, path)
     }
 
     /// The parent of the entry at `addr`, if it has an entry and a parent.
@@ -222,63 +369,27 @@ impl<S: Storage> Space<S> {
     /// components (see the module docs for how addresses are chosen).
     /// Reads only; the plan is checked to apply whole.
     pub fn plan_dn_set<'a>(&self, path: &'a str, fp: &'a [u64]) -> Result<PathPlan<'a>, PathError> {
-        let parts = components(path)?;
-        let mut plan = PathPlan {
-            mutations: [Mutation::Delete { addr: Addr(0) }; 2 * PATH_DEPTH_MAX],
-            len: 0,
-            leaf: Addr(0),
-            created: 0,
-            generation: self.generation,
+        let zeros: &'static [u64] =
+            ZEROS
+                .get(..self.width.words())
+                .ok_or(PathError::Space(SpaceError::WidthMismatch {
+                    expected: self.width.words(),
+                    got: ZEROS.len(),
+                }))?;
+        let mut planner = SpacePlanner {
+            space: self,
+            plan: PathPlan {
+                mutations: [Mutation::Delete { addr: Addr(0) }; 2 * PATH_DEPTH_MAX],
+                len: 0,
+                leaf: Addr(0),
+                created: 0,
+                generation: self.generation,
+            },
         };
-        let mut chosen = [Addr(0); PATH_DEPTH_MAX];
-        let depth = parts.clone().count();
-        let mut parent = None;
-        // Once a component is new, all below it are new too.
-        let mut creating = false;
-        for (i, label) in parts.enumerate() {
-            let is_leaf = i + 1 == depth;
-            let existing = if creating {
-                None
-            } else {
-                self.dn_lookup(parent, label)
-            };
-            let addr = match existing {
-                Some(a) => {
-                    if is_leaf {
-                        plan.push(Mutation::Set { addr: a, fp });
-                    }
-                    a
-                }
-                None => {
-                    creating = true;
-                    let a = self.free_node(parent, label, &chosen[..plan.created])?;
-                    chosen[plan.created] = a;
-                    plan.created += 1;
-                    let node_fp = if is_leaf {
-                        fp
-                    } else {
-                        ZEROS.get(..self.width.words()).ok_or(PathError::Space(
-                            SpaceError::WidthMismatch {
-                                expected: self.width.words(),
-                                got: ZEROS.len(),
-                            },
-                        ))?
-                    };
-                    plan.push(Mutation::Set {
-                        addr: a,
-                        fp: node_fp,
-                    });
-                    plan.push(Mutation::Meta {
-                        addr: a,
-                        label,
-                        parent,
-                    });
-                    a
-                }
-            };
-            parent = Some(addr);
-            plan.leaf = addr;
-        }
+        let (leaf, created) = plan(&mut planner, path, fp, zeros)?;
+        let mut plan = planner.plan;
+        plan.leaf = leaf;
+        plan.created = created;
         self.check_batch(plan.mutations())?;
         Ok(plan)
     }
@@ -295,25 +406,5 @@ impl<S: Storage> Space<S> {
         let plan = self.plan_dn_set(path, fp)?;
         self.apply_all(plan.mutations(), first_version)?;
         Ok(plan.leaf())
-    }
-
-    /// The first free address of the probe window of (`parent`, `label`).
-    fn free_node(
-        &self,
-        parent: Option<Addr>,
-        label: &[u8],
-        chosen: &[Addr],
-    ) -> Result<Addr, PathError> {
-        let home = home(parent, label);
-        (0..PATH_PROBE_WINDOW)
-            .map(|i| probe(home, i))
-            .find(|&a| !self.exists(a) && !chosen.contains(&a) && !self.is_named_parent(a))
-            .ok_or(PathError::NoFreeAddress)
-    }
-
-    /// Whether any stored entry names `addr` as its parent.
-    fn is_named_parent(&self, addr: Addr) -> bool {
-        let (_, meta) = self.rows();
-        meta.iter().any(|m| m.parent == Some(addr))
     }
 }
