@@ -116,7 +116,7 @@ impl BindSpace {
         let options = OpenLogOptions::from_js(&options.map_or(JsValue::UNDEFINED, JsValue::from))?;
         let header = Journal::header_of(bytes)
             .map_err(|e| js_error(ErrorKind::Log, format_args!("log header: {e}")))?;
-        let mut space = Space::new(header.width, Capped::new(options.capacity));
+        let mut space = Space::new(header.width, Capped::with_max_rows(options.capacity));
         let policy = if options.repair {
             Policy::Repair
         } else {
@@ -166,7 +166,7 @@ impl BindSpace {
         }
         let mut check = Space::new(
             self.space.width(),
-            Capped::new(self.space.storage().max_rows()),
+            Capped::with_max_rows(self.space.storage().max_rows()),
         );
         let (journal, _) = Journal::open(image, &mut check, Policy::Strict)
             .map_err(|e| replay_error(e, self.space.storage().max_rows()))?;

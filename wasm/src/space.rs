@@ -135,7 +135,7 @@ impl BindSpace {
     /// An empty space with these options.
     pub fn with_options(options: SpaceOptions) -> BindSpace {
         BindSpace::from_parts(
-            Space::new(options.width, Capped::new(options.capacity)),
+            Space::new(options.width, Capped::with_max_rows(options.capacity)),
             Journal::new(options.width),
         )
     }

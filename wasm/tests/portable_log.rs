@@ -82,7 +82,7 @@ fn mutation(op: &Op) -> Mutation<'_> {
 /// one batch per write, as `BindSpace` does it.
 fn binding_log() -> (Space<Capped>, Journal) {
     let width = Width::from_bits(BITS).unwrap();
-    let mut space = Space::new(width, Capped::new(64));
+    let mut space = Space::new(width, Capped::with_max_rows(64));
     let mut journal = Journal::new(width);
     for op in workload() {
         let m = mutation(&op);
@@ -183,7 +183,7 @@ fn a_log_the_host_store_wrote_opens_in_the_binding() {
     // What the host writes today and what it wrote when the fixture was
     // made both open with the binding's reader to the same contents.
     for bytes in [image, std::fs::read(&path).unwrap()] {
-        let mut opened = Space::new(Width::from_bits(BITS).unwrap(), Capped::new(64));
+        let mut opened = Space::new(Width::from_bits(BITS).unwrap(), Capped::with_max_rows(64));
         let (journal, replayed) = Journal::open(&bytes, &mut opened, Policy::Strict).unwrap();
         assert_eq!(contents(&opened), contents(&space));
         assert_eq!(replayed.counts.batches, 8);

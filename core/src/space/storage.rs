@@ -183,12 +183,22 @@ mod growable {
     use super::{RowMeta, SlotPage, Storage, PAGES_MAX, ROWS_MAX};
     use alloc::vec::Vec;
 
-    /// Storage that grows on demand (doubling), up to all 65,536 addresses.
-    #[derive(Clone, Debug, Default)]
+    /// Storage that grows on demand (doubling), up to all 65,536 addresses
+    /// or to a smaller row cap chosen at creation (a front end that must
+    /// not grow without bound, such as the wasm binding, answers `Full`
+    /// past it).
+    #[derive(Clone, Debug)]
     pub struct Growable {
         arena: Vec<u64>,
         meta: Vec<RowMeta>,
         pages: Vec<SlotPage>,
+        max_rows: usize,
+    }
+
+    impl Default for Growable {
+        fn default() -> Self {
+            Growable::with_max_rows(ROWS_MAX)
+        }
     }
 
     impl Growable {
@@ -197,11 +207,27 @@ mod growable {
             Growable::default()
         }
 
+        /// Empty storage that will hold at most `max_rows` rows (at most
+        /// 65,536).
+        pub fn with_max_rows(max_rows: usize) -> Self {
+            Growable {
+                arena: Vec::new(),
+                meta: Vec::new(),
+                pages: Vec::new(),
+                max_rows: max_rows.min(ROWS_MAX),
+            }
+        }
+
         /// Storage with room for `rows` rows of `row_words` words already made.
         pub fn with_capacity(rows: usize, row_words: usize) -> Self {
             let mut g = Growable::new();
             g.reserve(rows, row_words, 0);
             g
+        }
+
+        /// The most rows this storage will ever hold.
+        pub const fn max_rows(&self) -> usize {
+            self.max_rows
         }
     }
 
@@ -215,10 +241,10 @@ mod growable {
         }
 
         fn reserve(&mut self, rows: usize, row_words: usize, pages: usize) {
-            let rows = rows.min(ROWS_MAX);
+            let rows = rows.min(self.max_rows);
             if self.meta.len() < rows {
                 // Doubling keeps the cost of growth linear overall.
-                let target = rows.max(self.meta.len() * 2).clamp(16, ROWS_MAX);
+                let target = rows.max(self.meta.len() * 2).max(16).min(self.max_rows);
                 self.meta.resize(target, RowMeta::EMPTY);
             }
             let words = self.meta.len() * row_words;
@@ -233,7 +259,7 @@ mod growable {
         }
 
         fn limits(&self, _row_words: usize) -> (usize, usize) {
-            (ROWS_MAX, PAGES_MAX)
+            (self.max_rows, PAGES_MAX)
         }
     }
 }
