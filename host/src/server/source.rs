@@ -39,15 +39,6 @@ impl Source for View {
             .flat_map(move |s| s.iter_from(filter, start))
     }
 
-    fn children(&self, parent: Addr) -> impl Iterator<Item = Entry<'_>> {
-        // A child may live under any prefix (its address is a hash), and
-        // each shard lists its own in address order; shards are in prefix
-        // order, so the whole walk is in address order.
-        self.shards_in(Filter::All)
-            .flat_map(move |s| s.iter(Filter::All))
-            .filter(move |e| e.parent == Some(parent))
-    }
-
     fn nearest(
         &self,
         query: &[u64],
