@@ -346,12 +346,7 @@ impl<F: NorFlash> FlashLog<'_, F> {
         let mut bytes = 0;
         if needed & FP != 0 {
             let m = Mutation::Set { addr, fp: e.fp };
-            bytes += enc.mutation_len(&m);
-            if write {
-                self.gc_room(enc.mutation_len(&m))?;
-                let n = enc.copy(&m, e.version, self.buf).map_err(Error::Encode)?;
-                self.write_copy(n)?;
-            }
+            bytes += self.copy_part(&m, e.version, write)?;
         }
         if needed & META != 0 {
             let m = Mutation::Meta {
@@ -359,26 +354,33 @@ impl<F: NorFlash> FlashLog<'_, F> {
                 label: e.label.as_bytes(),
                 parent: e.parent,
             };
-            bytes += enc.mutation_len(&m);
-            if write {
-                self.gc_room(enc.mutation_len(&m))?;
-                let n = enc.copy(&m, e.version, self.buf).map_err(Error::Encode)?;
-                self.write_copy(n)?;
-            }
+            bytes += self.copy_part(&m, e.version, write)?;
         }
         if needed & EXPIRY != 0 {
             let m = Mutation::Expire {
                 addr,
                 at: e.expires_at,
             };
-            bytes += enc.mutation_len(&m);
-            if write {
-                self.gc_room(enc.mutation_len(&m))?;
-                let n = enc.copy(&m, e.version, self.buf).map_err(Error::Encode)?;
-                self.write_copy(n)?;
-            }
+            bytes += self.copy_part(&m, e.version, write)?;
         }
         Ok(bytes)
+    }
+
+    /// Copies one part of a live entry forward as `m` with its `version`
+    /// (or, without `write`, only measures it); returns its length.
+    fn copy_part(
+        &mut self,
+        m: &Mutation<'_>,
+        version: u64,
+        write: bool,
+    ) -> Result<usize, Error<F::Error>> {
+        let len = self.enc.mutation_len(m);
+        if write {
+            self.gc_room(len)?;
+            let n = self.enc.copy(m, version, self.buf).map_err(Error::Encode)?;
+            self.write_copy(n)?;
+        }
+        Ok(len)
     }
 
     fn write_copy(&mut self, n: usize) -> Result<(), Error<F::Error>> {
