@@ -13,7 +13,7 @@ mod commands_support;
 
 use bindspace_core::command::{self, Context, Input, Scratch, Session, Unlogged};
 use bindspace_core::Width;
-use commands_support::{leaked_space, render};
+use commands_support::{leaked_space, render, COMMAND_NAMES};
 use std::collections::BTreeMap;
 
 struct Example {
@@ -105,33 +105,7 @@ fn every_example_in_commands_md_replies_as_documented() {
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));
     // Every command of the language has at least one example.
-    for name in [
-        "PING",
-        "SET",
-        "GET",
-        "DEL",
-        "EXISTS",
-        "COUNT",
-        "SCAN",
-        "BIND",
-        "BUNDLE",
-        "PERMUTE",
-        "HAMMING",
-        "ENCODE",
-        "SEARCH",
-        "EXPIRE",
-        "PERSIST",
-        "DN.SET",
-        "DN.GET",
-        "DN.CHILDREN",
-        "DN.PARENT",
-        "MULTI",
-        "EXEC",
-        "DISCARD",
-        "WATCH",
-        "UNWATCH",
-        "INFO",
-    ] {
+    for &name in COMMAND_NAMES {
         assert!(
             documented.contains(name),
             "no example of {name} in COMMANDS.md"

@@ -8,38 +8,11 @@ mod commands_support;
 
 use bindspace_core::command::{self, Context, Input, Scratch, Session, Unlogged};
 use bindspace_core::Width;
-use commands_support::leaked_space;
+use commands_support::{leaked_space, COMMAND_NAMES};
 use proptest::prelude::*;
 
-const NAMES: &[&str] = &[
-    "PING",
-    "SET",
-    "GET",
-    "DEL",
-    "EXISTS",
-    "COUNT",
-    "SCAN",
-    "BIND",
-    "BUNDLE",
-    "PERMUTE",
-    "HAMMING",
-    "ENCODE",
-    "SEARCH",
-    "EXPIRE",
-    "PERSIST",
-    "DN.SET",
-    "DN.GET",
-    "DN.CHILDREN",
-    "DN.PARENT",
-    "MULTI",
-    "EXEC",
-    "DISCARD",
-    "WATCH",
-    "UNWATCH",
-    "INFO",
-    "set",
-    "dn.get",
-];
+/// Command names in other cases too.
+const LOWER_CASE_NAMES: &[&str] = &["set", "dn.get"];
 
 fn token() -> impl Strategy<Value = Vec<u8>> {
     prop_oneof![
@@ -68,7 +41,8 @@ fn token() -> impl Strategy<Value = Vec<u8>> {
 fn argv() -> impl Strategy<Value = Vec<Vec<u8>>> {
     (
         prop_oneof![
-            9 => proptest::sample::select(NAMES).prop_map(|n| n.as_bytes().to_vec()),
+            9 => proptest::sample::select(COMMAND_NAMES.iter().chain(LOWER_CASE_NAMES).copied().collect::<Vec<_>>())
+                .prop_map(|n| n.as_bytes().to_vec()),
             1 => proptest::collection::vec(any::<u8>(), 0..12),
         ],
         proptest::collection::vec(token(), 0..8),

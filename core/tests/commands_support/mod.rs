@@ -11,6 +11,35 @@ use bindspace_core::command::{
 use bindspace_core::space::{Lent, RowMeta, SlotPage, Space};
 use bindspace_core::Width;
 
+/// Every command of the language, as docs/COMMANDS.md names them.
+pub(crate) const COMMAND_NAMES: &[&str] = &[
+    "PING",
+    "SET",
+    "GET",
+    "DEL",
+    "EXISTS",
+    "COUNT",
+    "SCAN",
+    "BIND",
+    "BUNDLE",
+    "PERMUTE",
+    "HAMMING",
+    "ENCODE",
+    "SEARCH",
+    "EXPIRE",
+    "PERSIST",
+    "DN.SET",
+    "DN.GET",
+    "DN.CHILDREN",
+    "DN.PARENT",
+    "MULTI",
+    "EXEC",
+    "DISCARD",
+    "WATCH",
+    "UNWATCH",
+    "INFO",
+];
+
 /// A space leaked for the test's lifetime, with everything a front end holds.
 pub(crate) struct Harness {
     pub(crate) space: Space<Lent<'static>>,
