@@ -74,3 +74,23 @@ make_scratch() {
     SCRATCH="$(mktemp -d "${TMPDIR:-/tmp}/bindspace-step.XXXXXX")"
     trap 'rm -rf "$SCRATCH"' EXIT
 }
+
+# Writes the chromedriver capabilities wasm-bindgen-test-runner uses for
+# headless Chromium to "$1" (its profile goes under $SCRATCH). The runner
+# adds `headless` and `no-sandbox` itself; the extra flags keep Chromium
+# from reaching for the network (closed here) and from first-run work.
+write_webdriver_json() {
+    cat >"$1" <<JSON
+{
+  "goog:chromeOptions": {
+    "binary": "$(command -v chromium)",
+    "args": [
+      "--headless", "--no-sandbox", "--disable-gpu",
+      "--disable-background-networking", "--disable-component-update",
+      "--disable-sync", "--no-first-run", "--disable-dev-shm-usage",
+      "--user-data-dir=$SCRATCH/chromium-profile"
+    ]
+  }
+}
+JSON
+}

@@ -14,22 +14,7 @@ require_cmd wasm-bindgen-test-runner node chromium chromedriver
 
 target=wasm32-unknown-unknown
 
-# The runner drives Chromium through chromedriver with these capabilities;
-# it adds `headless` and `no-sandbox` itself. The extra flags keep Chromium
-# from reaching for the network (closed here) and from first-run work.
-cat >"$SCRATCH/webdriver.json" <<JSON
-{
-  "goog:chromeOptions": {
-    "binary": "$(command -v chromium)",
-    "args": [
-      "--headless", "--no-sandbox", "--disable-gpu",
-      "--disable-background-networking", "--disable-component-update",
-      "--disable-sync", "--no-first-run", "--disable-dev-shm-usage",
-      "--user-data-dir=$SCRATCH/chromium-profile"
-    ]
-  }
-}
-JSON
+write_webdriver_json "$SCRATCH/webdriver.json"
 
 # One build per flavour, each in its own target directory: RUSTFLAGS changes
 # every artifact, and separate directories keep both builds warm between runs.

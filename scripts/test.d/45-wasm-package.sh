@@ -32,19 +32,7 @@ ensure_dev_tools() {
     fi
 }
 
-cat >"$SCRATCH/webdriver.json" <<JSON
-{
-  "goog:chromeOptions": {
-    "binary": "$(command -v chromium)",
-    "args": [
-      "--headless", "--no-sandbox", "--disable-gpu",
-      "--disable-background-networking", "--disable-component-update",
-      "--disable-sync", "--no-first-run", "--disable-dev-shm-usage",
-      "--user-data-dir=$SCRATCH/chromium-profile"
-    ]
-  }
-}
-JSON
+write_webdriver_json "$SCRATCH/webdriver.json"
 
 # The binding's own suites (wasm/tests/*.rs), one build per flavour in the
 # same target directories as the core's wasm32 step.
