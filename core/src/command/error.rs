@@ -2,6 +2,7 @@
 //! act on. Nothing here allocates; a piece of the offending input is kept
 //! inline ([`Token`]) so the message can quote it.
 
+use super::text::{self, FmtSink, TextFull, TextSink};
 use crate::addr::{Addr, AddrError};
 use crate::space::{PathError, SpaceError};
 use core::fmt;
@@ -38,19 +39,21 @@ impl Token {
     }
 }
 
-impl fmt::Display for Token {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        for &b in self.as_bytes() {
-            if b.is_ascii_graphic() || b == b' ' {
-                write!(f, "{}", b as char)?;
-            } else {
-                write!(f, "\\x{b:02x}")?;
-            }
-        }
+impl Token {
+    /// Writes the token as `Display` does, without `core::fmt`.
+    pub fn write_text(&self, out: &mut dyn TextSink) -> Result<(), TextFull> {
+        // Printable ASCII and the space stay; every other byte is `\xHH`.
+        text::put_escaped(out, self.as_bytes(), |_| None)?;
         if self.truncated {
-            f.write_str("...")?;
+            out.put("...")?;
         }
         Ok(())
+    }
+}
+
+impl fmt::Display for Token {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.write_text(&mut FmtSink(f)).map_err(|_| fmt::Error)
     }
 }
 
@@ -234,108 +237,162 @@ impl From<PathError> for ErrorKind {
     }
 }
 
-impl fmt::Display for ErrorKind {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+impl ErrorKind {
+    /// Writes the message (what `Display` prints) without `core::fmt`.
+    pub fn write_text(&self, out: &mut dyn TextSink) -> Result<(), TextFull> {
         match *self {
-            ErrorKind::EmptyCommand => f.write_str("empty command"),
-            ErrorKind::UnknownCommand(t) => write!(f, "unknown command '{t}'"),
+            ErrorKind::EmptyCommand => out.put("empty command"),
+            ErrorKind::UnknownCommand(t) => quoted(out, "unknown command '", t, "'"),
             ErrorKind::WrongArity(name) => {
-                write!(f, "wrong number of arguments for '{name}'")
+                out.put("wrong number of arguments for '")?;
+                out.put(name)?;
+                out.put("'")
             }
-            ErrorKind::Syntax(t) => write!(f, "syntax error near '{t}'"),
-            ErrorKind::MissingValue(option) => write!(f, "option {option} needs a value"),
+            ErrorKind::Syntax(t) => quoted(out, "syntax error near '", t, "'"),
+            ErrorKind::MissingValue(option) => {
+                out.put("option ")?;
+                out.put(option)?;
+                out.put(" needs a value")
+            }
             ErrorKind::BadAddress { arg, reason } => {
-                write!(f, "bad address '{arg}': {reason}")
+                quoted(out, "bad address '", arg, "': ")?;
+                text::put_addr_error(out, reason)
             }
             ErrorKind::BadHex { at } => {
-                write!(f, "bad hex in fingerprint at offset {at}")
+                out.put("bad hex in fingerprint at offset ")?;
+                text::put_usize(out, at)
             }
-            ErrorKind::WrongWidth { expected, got } => write!(
-                f,
-                "wrong width (expected {expected} bits, got {got} bits)"
-            ),
+            ErrorKind::WrongWidth { expected, got } => {
+                out.put("wrong width (expected ")?;
+                text::put_uint(out, expected)?;
+                out.put(" bits, got ")?;
+                text::put_usize(out, got)?;
+                out.put(" bits)")
+            }
             ErrorKind::NotInteger(t) => {
-                write!(f, "value '{t}' is not an integer or out of range")
+                quoted(out, "value '", t, "' is not an integer or out of range")
             }
             ErrorKind::OutOfRange {
                 what,
                 got,
                 min,
                 max,
-            } => write!(f, "{what} out of range: got {got}, allowed {min}..={max}"),
+            } => {
+                out.put(what)?;
+                out.put(" out of range: got ")?;
+                text::put_int(out, got)?;
+                out.put(", allowed ")?;
+                text::put_int(out, min)?;
+                out.put("..=")?;
+                text::put_int(out, max)
+            }
             ErrorKind::UnknownZone(t) => {
-                write!(f, "unknown zone '{t}' (use surface, fluid or nodes)")
+                quoted(out, "unknown zone '", t, "' (use surface, fluid or nodes)")
             }
-            ErrorKind::NoEntry(addr) => write!(f, "no entry at @{addr}"),
-            ErrorKind::NotUtf8(what) => write!(f, "{what} is not valid UTF-8"),
-            ErrorKind::NotFluid(addr) => write!(
-                f,
-                "{addr} is not in the fluid zone (0x10:00-0x7F:FF); only fluid entries expire"
-            ),
-            ErrorKind::Space(e) => fmt::Display::fmt(&e, f),
-            ErrorKind::Path(e) => fmt::Display::fmt(&e, f),
-            ErrorKind::TooManyChanges { max } => write!(
-                f,
-                "too many changes for one command or transaction (at most {max})"
-            ),
+            ErrorKind::NoEntry(addr) => {
+                out.put("no entry at @")?;
+                text::put_addr(out, addr)
+            }
+            ErrorKind::NotUtf8(what) => {
+                out.put(what)?;
+                out.put(" is not valid UTF-8")
+            }
+            ErrorKind::NotFluid(addr) => {
+                text::put_addr(out, addr)?;
+                out.put(" is not in the fluid zone (0x10:00-0x7F:FF); only fluid entries expire")
+            }
+            ErrorKind::Space(e) => text::put_space_error(out, e),
+            ErrorKind::Path(e) => text::put_path_error(out, e),
+            ErrorKind::TooManyChanges { max } => {
+                out.put("too many changes for one command or transaction (at most ")?;
+                text::put_usize(out, max)?;
+                out.put(")")
+            }
             ErrorKind::TooManyArguments { max } => {
-                write!(f, "too many arguments (at most {max}, the command included)")
+                out.put("too many arguments (at most ")?;
+                text::put_usize(out, max)?;
+                out.put(", the command included)")
             }
-            ErrorKind::ScratchWords { capacity } => write!(
-                f,
-                "the {capacity}-word fingerprint scratch of this front end is too small for this command"
-            ),
-            ErrorKind::ScratchBytes { capacity } => write!(
-                f,
-                "the {capacity}-byte reply scratch of this front end is too small for this command"
-            ),
+            ErrorKind::ScratchWords { capacity } => {
+                out.put("the ")?;
+                text::put_usize(out, capacity)?;
+                out.put("-word fingerprint scratch of this front end is too small for this command")
+            }
+            ErrorKind::ScratchBytes { capacity } => {
+                out.put("the ")?;
+                text::put_usize(out, capacity)?;
+                out.put("-byte reply scratch of this front end is too small for this command")
+            }
             ErrorKind::UnterminatedQuote { at } => {
-                write!(f, "unterminated quote opened at offset {at}")
+                out.put("unterminated quote opened at offset ")?;
+                text::put_usize(out, at)
             }
-            ErrorKind::BadEscape { at } => write!(
-                f,
-                "bad escape at offset {at} (inside quotes only \\\" and \\\\ are escapes)"
-            ),
-            ErrorKind::StrayQuote { at } => write!(
-                f,
-                "unexpected quote at offset {at} (quote whole arguments, separated by spaces)"
-            ),
-            ErrorKind::NestedMulti => f.write_str("MULTI calls can not be nested"),
-            ErrorKind::ExecWithoutMulti => f.write_str("EXEC without MULTI"),
-            ErrorKind::DiscardWithoutMulti => f.write_str("DISCARD without MULTI"),
-            ErrorKind::WatchInsideMulti => f.write_str("WATCH inside MULTI is not allowed"),
+            ErrorKind::BadEscape { at } => {
+                out.put("bad escape at offset ")?;
+                text::put_usize(out, at)?;
+                out.put(" (inside quotes only \\\" and \\\\ are escapes)")
+            }
+            ErrorKind::StrayQuote { at } => {
+                out.put("unexpected quote at offset ")?;
+                text::put_usize(out, at)?;
+                out.put(" (quote whole arguments, separated by spaces)")
+            }
+            ErrorKind::NestedMulti => out.put("MULTI calls can not be nested"),
+            ErrorKind::ExecWithoutMulti => out.put("EXEC without MULTI"),
+            ErrorKind::DiscardWithoutMulti => out.put("DISCARD without MULTI"),
+            ErrorKind::WatchInsideMulti => out.put("WATCH inside MULTI is not allowed"),
             ErrorKind::TooManyWatches { max } => {
-                write!(f, "too many watched addresses (at most {max} per session)")
+                out.put("too many watched addresses (at most ")?;
+                text::put_usize(out, max)?;
+                out.put(" per session)")
             }
-            ErrorKind::QueueFull { capacity } => write!(
-                f,
-                "transaction too large for the {capacity}-byte queue of this session"
-            ),
-            ErrorKind::QueuedErrors => {
-                f.write_str("Transaction discarded because of previous errors")
+            ErrorKind::QueueFull { capacity } => {
+                out.put("transaction too large for the ")?;
+                text::put_usize(out, capacity)?;
+                out.put("-byte queue of this session")
             }
+            ErrorKind::QueuedErrors => out.put("Transaction discarded because of previous errors"),
         }
+    }
+}
+
+/// `before`, the token, `after`.
+fn quoted(out: &mut dyn TextSink, before: &str, token: Token, after: &str) -> Result<(), TextFull> {
+    out.put(before)?;
+    token.write_text(out)?;
+    out.put(after)
+}
+
+impl fmt::Display for ErrorKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.write_text(&mut FmtSink(f)).map_err(|_| fmt::Error)
+    }
+}
+
+impl CommandError {
+    /// Writes the message (what `Display` prints, without the
+    /// [`code`](Self::code)) without `core::fmt`.
+    pub fn write_text(&self, out: &mut dyn TextSink) -> Result<(), TextFull> {
+        let Some(failure) = self.exec else {
+            return self.kind.write_text(out);
+        };
+        out.put("Transaction discarded: ")?;
+        if let Some(i) = failure.index {
+            out.put("command ")?;
+            text::put_uint(out, i)?;
+            out.put(" of ")?;
+            text::put_uint(out, failure.queued)?;
+            out.put(" (")?;
+            out.put(failure.command)?;
+            out.put(") failed: ")?;
+        }
+        self.kind.write_text(out)?;
+        out.put("; nothing was applied")
     }
 }
 
 impl fmt::Display for CommandError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self.exec {
-            None => fmt::Display::fmt(&self.kind, f),
-            Some(ExecFailure {
-                index: Some(i),
-                queued,
-                command,
-            }) => write!(
-                f,
-                "Transaction discarded: command {i} of {queued} ({command}) failed: {}; nothing was applied",
-                self.kind
-            ),
-            Some(ExecFailure { index: None, .. }) => write!(
-                f,
-                "Transaction discarded: {}; nothing was applied",
-                self.kind
-            ),
-        }
+        self.write_text(&mut FmtSink(f)).map_err(|_| fmt::Error)
     }
 }

@@ -9,6 +9,7 @@ use super::paths;
 use super::reply::Tape;
 use super::scratch::Words;
 use super::source::Source;
+use super::text;
 use super::{Context, ARGS_MAX};
 use crate::addr::{Addr, Zone};
 use crate::fingerprint::{self, HexError};
@@ -332,7 +333,7 @@ impl<'r, 'a, R: Source + ?Sized> Exec<'r, 'a, R> {
         let next = ov.scan(filter, start, count, now, |_| Ok(()))?;
         let tape = &mut self.tape;
         let mut outer = tape.begin_array()?;
-        tape.bulk_fmt(format_args!("{}", next.map_or(0, |a| a.0)))?;
+        tape.bulk_text(|out| text::put_uint(out, next.map_or(0, |a| a.0)))?;
         outer.push();
         let mut list = tape.begin_array()?;
         ov.scan(filter, start, count, now, |addr| {
@@ -384,15 +385,30 @@ impl<'r, 'a, R: Source + ?Sized> Exec<'r, 'a, R> {
         let ov = overlay(self.src, &self.batch);
         let zone = |z| ov.count_live(Filter::Zone(z), now);
         let (surface, fluid, nodes) = (zone(Zone::Surface), zone(Zone::Fluid), zone(Zone::Nodes));
-        let width = self.src.width();
-        self.tape.bulk_fmt(format_args!(
-            "# bindspace\r\nwidth_bits:{}\r\ncapacity:{}\r\nstored:{}\r\nlive:{}\r\nsurface:{surface}\r\nfluid:{fluid}\r\nnodes:{nodes}\r\nkernel:{}\r\nnow:{now}\r\n",
-            width.bits(),
-            self.src.capacity(),
-            ov.stored_count(),
-            surface + fluid + nodes,
-            self.ctx.kernel.name(),
-        ))
+        let counts = [
+            ("capacity", self.src.capacity()),
+            ("stored", ov.stored_count()),
+            ("live", surface + fluid + nodes),
+            ("surface", surface),
+            ("fluid", fluid),
+            ("nodes", nodes),
+        ];
+        let (width_bits, kernel) = (self.src.width().bits(), self.ctx.kernel.name());
+        self.tape.bulk_text(|out| {
+            out.put("# bindspace\r\nwidth_bits:")?;
+            text::put_uint(out, width_bits)?;
+            for (name, n) in counts {
+                out.put("\r\n")?;
+                out.put(name)?;
+                out.put(":")?;
+                text::put_usize(out, n)?;
+            }
+            out.put("\r\nkernel:")?;
+            out.put(kernel)?;
+            out.put("\r\nnow:")?;
+            text::put_uint(out, now)?;
+            out.put("\r\n")
+        })
     }
 }
 

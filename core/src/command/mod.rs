@@ -56,6 +56,8 @@
 //! - `exec` and `paths`: one command into a reply and mutations.
 //! - `session`: MULTI, EXEC, DISCARD, WATCH.
 //! - `reply`: the typed reply and the byte tape behind arrays.
+//! - `text`: replies and error messages as text without `core::fmt`
+//!   ([`TextBuf`]; the `Display` impls print through it too).
 //! - `run`: the write path above, for a space and a [`Commit`].
 //!
 //! No unsafe code: the module forbids it.
@@ -73,6 +75,7 @@ mod run;
 mod scratch;
 mod session;
 mod source;
+mod text;
 
 pub use error::{CommandError, ErrorKind, ExecFailure, Token, TOKEN_MAX};
 pub use line::split_line;
@@ -86,6 +89,7 @@ pub use run::{run, run_unlogged, Commit, RunError, Unlogged};
 pub use scratch::Scratch;
 pub use session::{Session, WATCH_MAX};
 pub use source::Source;
+pub use text::{FmtSink, TextBuf, TextFull, TextSink};
 
 use crate::kernels::Kernel;
 use crate::mutation::Mutation;

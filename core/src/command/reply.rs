@@ -20,6 +20,7 @@
 //! arrays to its caller, not a format anyone stores.
 
 use super::error::ErrorKind;
+use super::text::{self, FmtSink, TextFull, TextSink};
 use crate::addr::Addr;
 use core::fmt;
 
@@ -244,12 +245,15 @@ impl<'a> Tape<'a> {
         self.bulk(&addr_text(addr))
     }
 
-    /// A bulk element of formatted text.
-    pub(crate) fn bulk_fmt(&mut self, args: fmt::Arguments<'_>) -> Result<(), ErrorKind> {
+    /// A bulk element of text that `write` renders onto the tape.
+    pub(crate) fn bulk_text(
+        &mut self,
+        write: impl FnOnce(&mut dyn TextSink) -> Result<(), TextFull>,
+    ) -> Result<(), ErrorKind> {
         let at = self.pos;
         self.header(TAG_BULK, 0)?;
         let start = self.pos;
-        if fmt::Write::write_fmt(self, args).is_err() {
+        if write(self).is_err() {
             return Err(self.full());
         }
         let len = (self.pos - start) as u32;
@@ -289,11 +293,11 @@ impl<'a> Tape<'a> {
     }
 }
 
-impl fmt::Write for Tape<'_> {
-    fn write_str(&mut self, s: &str) -> fmt::Result {
-        self.claim(s.len())
-            .map_err(|_| fmt::Error)?
-            .copy_from_slice(s.as_bytes());
+impl TextSink for Tape<'_> {
+    fn put(&mut self, text: &str) -> Result<(), TextFull> {
+        self.claim(text.len())
+            .map_err(|_| TextFull)?
+            .copy_from_slice(text.as_bytes());
         Ok(())
     }
 }
@@ -313,46 +317,61 @@ pub(crate) fn addr_text(addr: Addr) -> [u8; 7] {
     ]
 }
 
-/// The way an interactive client prints replies: `OK`, `(integer) 3`,
-/// `"0x10:01"`, `(nil)`, numbered lines for arrays (nested arrays
-/// indented). Bulk bytes are quoted, with `\"`, `\\`, `\n`, `\r`, `\t` and
-/// `\xHH` escapes for anything else that is not printable ASCII.
-impl fmt::Display for Reply<'_> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write_reply(f, self, 0)
+impl Reply<'_> {
+    /// Writes the reply the way an interactive client prints it: `OK`,
+    /// `(integer) 3`, `"0x10:01"`, `(nil)`, numbered lines for arrays
+    /// (nested arrays indented). Bulk bytes are quoted, with `\"`, `\\`,
+    /// `\n`, `\r`, `\t` and `\xHH` escapes for anything else that is not
+    /// printable ASCII. This is what `Display` prints; it needs no
+    /// `core::fmt`.
+    pub fn write_text(&self, out: &mut dyn TextSink) -> Result<(), TextFull> {
+        write_reply(out, self, 0)
     }
 }
 
-fn write_reply(f: &mut fmt::Formatter<'_>, reply: &Reply<'_>, indent: usize) -> fmt::Result {
+impl fmt::Display for Reply<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.write_text(&mut FmtSink(f)).map_err(|_| fmt::Error)
+    }
+}
+
+fn bulk_escape(b: u8) -> Option<&'static str> {
+    match b {
+        b'"' => Some("\\\""),
+        b'\\' => Some("\\\\"),
+        b'\n' => Some("\\n"),
+        b'\r' => Some("\\r"),
+        b'\t' => Some("\\t"),
+        _ => None,
+    }
+}
+
+fn write_reply(out: &mut dyn TextSink, reply: &Reply<'_>, indent: usize) -> Result<(), TextFull> {
     match *reply {
-        Reply::Status(s) => f.write_str(s),
-        Reply::Integer(n) => write!(f, "(integer) {n}"),
-        Reply::Nil => f.write_str("(nil)"),
-        Reply::Bulk(bytes) => {
-            f.write_str("\"")?;
-            for &b in bytes {
-                match b {
-                    b'"' => f.write_str("\\\"")?,
-                    b'\\' => f.write_str("\\\\")?,
-                    b'\n' => f.write_str("\\n")?,
-                    b'\r' => f.write_str("\\r")?,
-                    b'\t' => f.write_str("\\t")?,
-                    b' '..=b'~' => write!(f, "{}", b as char)?,
-                    _ => write!(f, "\\x{b:02x}")?,
-                }
-            }
-            f.write_str("\"")
+        Reply::Status(s) => out.put(s),
+        Reply::Integer(n) => {
+            out.put("(integer) ")?;
+            text::put_int(out, n)
         }
-        Reply::Array(items) if items.is_empty() => f.write_str("(empty array)"),
+        Reply::Nil => out.put("(nil)"),
+        Reply::Bulk(bytes) => {
+            out.put("\"")?;
+            text::put_escaped(out, bytes, bulk_escape)?;
+            out.put("\"")
+        }
+        Reply::Array(items) if items.is_empty() => out.put("(empty array)"),
         Reply::Array(items) => {
             let digits = decimal_digits(items.len());
             for (i, item) in items.iter().enumerate() {
                 if i > 0 {
-                    f.write_str("\n")?;
-                    write!(f, "{:indent$}", "")?;
+                    out.put("\n")?;
+                    text::put_spaces(out, indent)?;
                 }
-                write!(f, "{:>digits$}) ", i + 1)?;
-                write_reply(f, &item, indent + digits + 2)?;
+                // The number, right-aligned to the widest one.
+                text::put_spaces(out, digits - decimal_digits(i + 1))?;
+                text::put_usize(out, i + 1)?;
+                out.put(") ")?;
+                write_reply(out, &item, indent + digits + 2)?;
             }
             Ok(())
         }

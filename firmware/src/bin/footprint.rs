@@ -19,15 +19,13 @@
 #![no_main]
 
 #[cfg(not(feature = "footprint-without-commands"))]
-use bindspace_core::command::{self, Context, Input, Scratch, Session};
+use bindspace_core::command::{self, Context, Input, Scratch, Session, TextBuf, TextSink};
 use bindspace_core::log::flash::{Config, FlashLog};
 use bindspace_core::log::mock_flash::MockFlash;
 use bindspace_core::space::{Lent, LentSpace, RowMeta, SlotPage, Space};
 use bindspace_core::Width;
 #[cfg(feature = "footprint-without-commands")]
 use bindspace_core::{mutation::Mutation, Addr};
-#[cfg(not(feature = "footprint-without-commands"))]
-use core::fmt::Write as _;
 use core::ptr::addr_of_mut;
 use cortex_m_rt::{entry, exception, ExceptionFrame};
 use cortex_m_semihosting::debug;
@@ -157,10 +155,7 @@ fn serve(space: &mut LentSpace<'_>, log: &mut Log<'_>, mem: &mut CommandMemory) 
     let mut errors = 0u32;
     for (tick, line) in core::hint::black_box(SCRIPT).iter().enumerate() {
         let ctx = Context::new(tick as u64);
-        let mut out = Reply {
-            buf: &mut mem.reply,
-            len: 0,
-        };
+        let mut out = TextBuf::new(&mut mem.reply);
         let outcome = command::execute(
             &*space,
             &ctx,
@@ -171,7 +166,10 @@ fn serve(space: &mut LentSpace<'_>, log: &mut Log<'_>, mem: &mut CommandMemory) 
         let printed = match outcome {
             Err(e) => {
                 errors += 1;
-                write!(out, "(error) {} {}", e.code(), e)
+                out.put("(error) ")
+                    .and_then(|()| out.put(e.code()))
+                    .and_then(|()| out.put(" "))
+                    .and_then(|()| e.write_text(&mut out))
             }
             Ok(outcome) => {
                 let batch = outcome.mutations();
@@ -188,14 +186,13 @@ fn serve(space: &mut LentSpace<'_>, log: &mut Log<'_>, mem: &mut CommandMemory) 
                         }
                     }
                 }
-                write!(out, "{}", outcome.reply())
+                outcome.reply().write_text(&mut out)
             }
         };
         if printed.is_err() {
             errors += 1;
         }
-        let text = core::str::from_utf8(&out.buf[..out.len]).unwrap_or("(not UTF-8)");
-        defmt::info!("> {=str}\n{=str}", line, text);
+        defmt::info!("> {=str}\n{=str}", line, out.as_str());
     }
     errors
 }
@@ -238,24 +235,6 @@ fn serve(space: &mut LentSpace<'_>, log: &mut Log<'_>) -> u32 {
     errors
 }
 
-/// A reply rendered into the device's reply buffer.
-#[cfg(not(feature = "footprint-without-commands"))]
-struct Reply<'b> {
-    buf: &'b mut [u8],
-    len: usize,
-}
-
-#[cfg(not(feature = "footprint-without-commands"))]
-impl core::fmt::Write for Reply<'_> {
-    fn write_str(&mut self, s: &str) -> core::fmt::Result {
-        let end = self.len + s.len();
-        let dst = self.buf.get_mut(self.len..end).ok_or(core::fmt::Error)?;
-        dst.copy_from_slice(s.as_bytes());
-        self.len = end;
-        Ok(())
-    }
-}
-
 extern "C" {
     static _stack_start: u32;
     static _stack_end: u32;
@@ -290,7 +269,10 @@ fn exit(success: bool) -> ! {
 
 #[panic_handler]
 fn panic(info: &core::panic::PanicInfo<'_>) -> ! {
-    defmt::error!("panic: {}", defmt::Display2Format(info));
+    match info.location() {
+        Some(l) => defmt::error!("panic at {=str}:{=u32}", l.file(), l.line()),
+        None => defmt::error!("panic"),
+    }
     exit(false)
 }
 
