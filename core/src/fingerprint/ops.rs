@@ -83,8 +83,7 @@ pub fn permute(out: &mut [u64], src: &[u64], n: i64) -> Result<(), FpError> {
     check_width(out.len())?;
     check_same(out.len(), src.len())?;
     let words = out.len();
-    let bits = (words * 64) as i64;
-    let shift = n.rem_euclid(bits) as usize;
+    let shift = rotation(n, (words * 64) as u32) as usize;
     let (word_shift, bit_shift) = (shift / 64, (shift % 64) as u32);
     for (i, o) in out.iter_mut().enumerate() {
         // out word i takes its low bits from src word (i - word_shift) and
@@ -98,6 +97,26 @@ pub fn permute(out: &mut [u64], src: &[u64], n: i64) -> Result<(), FpError> {
         };
     }
     Ok(())
+}
+
+/// `n.rem_euclid(bits)` for a width of at most 16,384 bits, in 32-bit
+/// arithmetic: `i64 % i64` links a 64-bit division routine (about 1 KiB)
+/// into the image of a 32-bit device.
+fn rotation(n: i64, bits: u32) -> u32 {
+    // Every product below stays under m^2 <= 2^28.
+    let m = bits.clamp(1, 16_384);
+    let u = n as u64;
+    let (hi, lo) = ((u >> 32) as u32, u as u32);
+    // 2^32 mod m and 2^64 mod m.
+    let p32 = (u32::MAX % m + 1) % m;
+    let p64 = p32 * p32 % m;
+    // u = hi * 2^32 + lo; a negative n is u - 2^64.
+    let r = ((hi % m) * p32 + lo % m) % m;
+    if n < 0 {
+        (r + m - p64) % m
+    } else {
+        r
+    }
 }
 
 /// The inverse of [`permute`]: `unpermute(permute(x, n), n) == x`.
@@ -209,6 +228,31 @@ mod tests {
                     assert!(get_bit(&out, j), "words={words} i={i} n={n}");
                     assert_eq!(out.iter().map(|w| w.count_ones()).sum::<u32>(), 1);
                 }
+            }
+        }
+    }
+
+    #[test]
+    fn rotation_equals_rem_euclid() {
+        let ns = [
+            0i64,
+            1,
+            -1,
+            63,
+            -64,
+            1 << 40,
+            -(1 << 40),
+            i64::MIN,
+            i64::MAX,
+        ];
+        for words in 1..=256u32 {
+            let bits = words * 64;
+            for n in ns
+                .into_iter()
+                .chain((-3..=3).map(|k| k * i64::from(bits) + 5))
+            {
+                let want = n.rem_euclid(i64::from(bits)) as u32;
+                assert_eq!(rotation(n, bits), want, "n={n} bits={bits}");
             }
         }
     }
