@@ -2,20 +2,41 @@
 //! batch. Each write of a store costs a lock hand-off, a log append and a
 //! copy of the shard it touches; when many clients write at once, the
 //! first to arrive (the leader) takes every write waiting behind it and
-//! commits them together, as one transaction of the command language
-//! (MULTI, each command, EXEC): each command sees the ones before it, the
-//! batch is one all-or-nothing log entry, and each client gets its own
-//! element of EXEC's reply. If the combined transaction is refused (one
-//! command fails), every command runs again on its own, so one client's
-//! error never becomes another's.
+//! commits them together, as one all-or-nothing log entry, and each
+//! client gets its own reply.
+//!
+//! A plain `SET addr hex` arrives decoded ([`PlainSet`]): a run of them
+//! becomes one commit of their mutations directly. Any other write runs
+//! as one transaction of the command language (MULTI, each command,
+//! EXEC): each command sees the ones before it. If a combined commit is
+//! refused (one write fails), every write runs again on its own, so one
+//! client's error never becomes another's.
+//!
+//! A client either waits for its outcome (its thread parks and the
+//! leader unparks it) or, when the write is the last thing it sent,
+//! leaves the reply to the leader ([`Combiner::detach`]): the leader
+//! sends it the moment the write is done, and the client's thread goes
+//! straight back to reading instead of sleeping twice per request.
 
-use super::engine::{ClientScratch, ClientSession, Engine, Failure};
+use super::engine::{now_ms, ClientScratch, ClientSession, Engine, Failure};
+use super::plain_set::PlainSet;
+use super::reply_to::ReplyTo;
+use crate::store::StoreError;
 use bindspace_core::command::{self, Context, Input, Reply};
-use std::sync::{Arc, Condvar, Mutex};
+use bindspace_core::fingerprint;
+use core::sync::atomic::{AtomicBool, Ordering};
+use std::borrow::Cow;
+use std::sync::{Arc, Mutex};
+use std::thread::{self, Thread};
 
-/// The most writes combined into one batch (a transaction holds at most
-/// `BATCH_MAX` = 64 mutations; a plain write makes one or two).
+/// The most writes combined into one transaction of the command language
+/// (a transaction holds at most `BATCH_MAX` = 64 mutations; a plain write
+/// makes one or two).
 const COMBINE_MAX: usize = 16;
+
+/// The most plain SETs combined into one commit (at most two mutations
+/// each; the store takes far bigger batches).
+const SETS_MAX: usize = 64;
 
 /// A reply that owns its bytes (it crosses threads).
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -33,6 +54,11 @@ pub(crate) enum Owned {
 }
 
 impl Owned {
+    /// `+OK`
+    pub(crate) fn ok() -> Owned {
+        Owned::Status("OK".into())
+    }
+
     /// A copy of `reply`.
     pub(crate) fn of(reply: &Reply<'_>) -> Owned {
         match reply {
@@ -49,11 +75,87 @@ impl Owned {
 /// message.
 pub(crate) type Outcome = Result<Owned, (&'static str, String)>;
 
+/// What a client asked for.
+#[derive(Debug)]
+enum Work {
+    /// A plain SET, decoded.
+    Set(PlainSet),
+    /// Any other write: its arguments, name first.
+    Command(Vec<Vec<u8>>),
+}
+
 #[derive(Debug)]
 struct Job {
-    args: Vec<Vec<u8>>,
-    done: Mutex<Option<Outcome>>,
-    wake: Condvar,
+    work: Work,
+    /// Where the leader sends the reply itself, if the client asked it to.
+    reply_to: Option<ReplyTo>,
+    finished: Mutex<Option<Finished>>,
+    done: AtomicBool,
+    /// The client's thread, unparked when `done` is set.
+    waiter: Thread,
+}
+
+/// How a write ended, as its client collects it.
+#[derive(Debug)]
+pub(crate) struct Finished {
+    /// The reply or the error.
+    pub(crate) outcome: Outcome,
+    /// Reply bytes the leader could not send without waiting (the client
+    /// was not reading); the client's thread sends them before anything
+    /// else. Empty when the reply was sent or there was nowhere to send it.
+    pub(crate) unsent: Vec<u8>,
+}
+
+impl Job {
+    fn plain_set(&self) -> Option<&PlainSet> {
+        match &self.work {
+            Work::Set(set) => Some(set),
+            Work::Command(_) => None,
+        }
+    }
+
+    /// Sends the reply if asked to, hands the outcome over and wakes the
+    /// client (unless it is the leader itself, which is awake).
+    fn finish(&self, outcome: Outcome) {
+        let unsent = match &self.reply_to {
+            Some(to) => to.send(&outcome),
+            None => Vec::new(),
+        };
+        *lock(&self.finished) = Some(Finished { outcome, unsent });
+        self.done.store(true, Ordering::Release);
+        if self.waiter.id() != thread::current().id() {
+            self.waiter.unpark();
+        }
+    }
+
+    /// Waits until the leader has finished the job.
+    fn wait(&self) -> Finished {
+        // Parking may wake early (or on a stale unpark): `done` decides.
+        while !self.done.load(Ordering::Acquire) {
+            thread::park();
+        }
+        let finished = lock(&self.finished).take();
+        finished.unwrap_or_else(|| Finished {
+            outcome: Err(("ERR", "the write's outcome was lost".into())),
+            unsent: Vec::new(),
+        })
+    }
+}
+
+/// A write handed to the combiner whose reply the leader sends.
+#[derive(Debug)]
+pub(crate) struct Pending(Arc<Job>);
+
+impl Pending {
+    /// Whether the write is finished (collecting it will not wait).
+    pub(crate) fn is_done(&self) -> bool {
+        self.0.done.load(Ordering::Acquire)
+    }
+
+    /// Waits for the write to finish and collects how it ended.
+    pub(crate) fn settle(self) -> Finished {
+        self.0.wait()
+    }
 }
 
 #[derive(Debug, Default)]
@@ -85,10 +187,31 @@ impl Combiner {
     /// Runs one write (not inside MULTI, not EXEC), possibly combined with
     /// others; returns when it is durable and applied.
     pub(crate) fn write(&self, engine: &Engine, args: &[&[u8]]) -> Outcome {
+        self.submit(engine, args, None).wait().outcome
+    }
+
+    /// Like [`Combiner::write`], but the reply is sent to `reply_to` by
+    /// whoever commits the write, and this returns at once unless the
+    /// caller leads. The caller must send nothing on that connection
+    /// until it has settled the [`Pending`] write (and sent its `unsent`
+    /// bytes), so replies stay in order.
+    pub(crate) fn detach(&self, engine: &Engine, args: &[&[u8]], reply_to: ReplyTo) -> Pending {
+        Pending(self.submit(engine, args, Some(reply_to)))
+    }
+
+    /// Queues a write; if no one is leading, leads until the queue is
+    /// empty.
+    fn submit(&self, engine: &Engine, args: &[&[u8]], reply_to: Option<ReplyTo>) -> Arc<Job> {
+        let work = match PlainSet::parse(args, engine.store().width()) {
+            Some(set) => Work::Set(set),
+            None => Work::Command(args.iter().map(|a| a.to_vec()).collect()),
+        };
         let job = Arc::new(Job {
-            args: args.iter().map(|a| a.to_vec()).collect(),
-            done: Mutex::new(None),
-            wake: Condvar::new(),
+            work,
+            reply_to,
+            finished: Mutex::new(None),
+            done: AtomicBool::new(false),
+            waiter: thread::current(),
         });
         let lead = {
             let mut st = lock(&self.state);
@@ -103,40 +226,91 @@ impl Combiner {
                         st.leading = false;
                         break;
                     }
-                    let n = st.waiting.len().min(COMBINE_MAX);
+                    let n = st.waiting.len().min(SETS_MAX);
                     st.waiting.drain(..n).collect()
                 };
                 self.commit(engine, &batch);
             }
         }
-        let mut done = lock(&job.done);
-        loop {
-            if let Some(outcome) = done.take() {
-                return outcome;
+        job
+    }
+
+    /// Commits `jobs` in order: each run of plain SETs as one commit,
+    /// other writes in transactions of up to [`COMBINE_MAX`].
+    fn commit(&self, engine: &Engine, jobs: &[Arc<Job>]) {
+        let mut rest = jobs;
+        while let Some(first) = rest.first() {
+            let plain = first.plain_set().is_some();
+            let max = if plain { SETS_MAX } else { COMBINE_MAX };
+            let n = rest
+                .iter()
+                .take(max)
+                .take_while(|j| j.plain_set().is_some() == plain)
+                .count();
+            let (run, tail) = rest.split_at(n);
+            let outcomes = if plain {
+                self.commit_sets(engine, run)
+            } else {
+                self.commit_commands(engine, run)
+            };
+            for (job, outcome) in run.iter().zip(outcomes) {
+                job.finish(outcome);
             }
-            done = job.wake.wait(done).unwrap_or_else(|e| e.into_inner());
+            rest = tail;
         }
     }
 
-    fn commit(&self, engine: &Engine, jobs: &[Arc<Job>]) {
+    fn commit_commands(&self, engine: &Engine, jobs: &[Arc<Job>]) -> Vec<Outcome> {
         let mut buffers = lock(&self.buffers);
         let (session, scratch) = &mut *buffers;
-        let outcomes = match combined(engine, jobs, session, scratch) {
+        match combined(engine, jobs, session, scratch) {
             Some(outcomes) => outcomes,
             None => jobs
                 .iter()
                 .map(|j| alone(engine, j, session, scratch))
                 .collect(),
-        };
-        for (job, outcome) in jobs.iter().zip(outcomes) {
-            *lock(&job.done) = Some(outcome);
-            job.wake.notify_one();
+        }
+    }
+
+    /// Plain SETs as one commit. If the store refuses the batch, each
+    /// runs on its own through the command language (which then says why,
+    /// exactly as for a SET that came alone).
+    fn commit_sets(&self, engine: &Engine, jobs: &[Arc<Job>]) -> Vec<Outcome> {
+        let sets: Vec<&PlainSet> = jobs.iter().filter_map(|j| j.plain_set()).collect();
+        match PlainSet::commit_all(engine.store(), &sets, now_ms()) {
+            Ok(_) => jobs.iter().map(|_| Ok(Owned::ok())).collect(),
+            Err(StoreError::Rejected(_)) => {
+                let mut buffers = lock(&self.buffers);
+                let (session, scratch) = &mut *buffers;
+                jobs.iter()
+                    .map(|j| alone(engine, j, session, scratch))
+                    .collect()
+            }
+            Err(e) => {
+                let failure = failed(&Failure::Store(e));
+                jobs.iter().map(|_| Err(failure.clone())).collect()
+            }
         }
     }
 }
 
-fn argv(job: &Job) -> Vec<&[u8]> {
-    job.args.iter().map(Vec::as_slice).collect()
+/// The job's arguments, name first. A plain SET is written back out in
+/// the language's own form (same address, same fingerprint), for the
+/// rare case where it must run through the language after all.
+fn args_of(job: &Job) -> Cow<'_, [Vec<u8>]> {
+    match &job.work {
+        Work::Command(args) => Cow::Borrowed(args),
+        Work::Set(set) => {
+            let mut hex = vec![0u8; set.fp.len() * 16];
+            // `hex` has exactly the length `to_hex` needs.
+            let _ = fingerprint::to_hex(&set.fp, &mut hex);
+            Cow::Owned(vec![
+                b"SET".to_vec(),
+                set.addr.to_string().into_bytes(),
+                hex,
+            ])
+        }
+    }
 }
 
 fn failed(e: &Failure) -> (&'static str, String) {
@@ -151,8 +325,10 @@ fn alone(
     scratch: &mut ClientScratch,
 ) -> Outcome {
     session.reset();
+    let args = args_of(job);
+    let argv: Vec<&[u8]> = args.iter().map(Vec::as_slice).collect();
     engine
-        .run(&argv(job), session, scratch)
+        .run(&argv, session, scratch)
         .map(|r| Owned::of(&r))
         .map_err(|e| failed(&e))
 }
@@ -169,11 +345,13 @@ fn combined(
         return None;
     }
     session.reset();
-    let ctx = Context::new(crate::server::engine::now_ms()).kernel(crate::kernels::detected());
+    let ctx = Context::new(now_ms()).kernel(crate::kernels::detected());
     let view = engine.store().view();
     command::execute(&*view, &ctx, Input::Argv(&[b"MULTI"]), session, scratch).ok()?;
     for job in jobs {
-        let queued = command::execute(&*view, &ctx, Input::Argv(&argv(job)), session, scratch);
+        let args = args_of(job);
+        let argv: Vec<&[u8]> = args.iter().map(Vec::as_slice).collect();
+        let queued = command::execute(&*view, &ctx, Input::Argv(&argv), session, scratch);
         if !matches!(queued.map(|o| o.reply()), Ok(Reply::Status("QUEUED"))) {
             session.reset();
             return None;

@@ -3,10 +3,14 @@
 //! server's own (INFO, COMPACT), and everything else through the command
 //! language ([`super::Engine`]).
 
+use super::combine::{Outcome, Pending};
 use super::engine::{ClientScratch, ClientSession, Failure};
+use super::reply_to::ReplyTo;
 use super::resp::{Out, Protocol};
 use super::{info, Shared};
 use core::sync::atomic::Ordering;
+use std::net::TcpStream;
+use std::sync::Arc;
 use std::time::SystemTime;
 
 /// What the connection does after a request.
@@ -85,16 +89,9 @@ impl<'s> Client<'s> {
         }
         let exec = is(name, "EXEC");
         if !exec && !self.session.in_multi() && super::engine::may_write(name) {
-            match self.shared.combiner.write(&self.shared.engine, args) {
-                Ok(reply) => out.owned(&reply),
-                Err((code, message)) => {
-                    stats.errors_total.fetch_add(1, Ordering::Relaxed);
-                    if code == "IOERR" {
-                        stats.store_errors_total.fetch_add(1, Ordering::Relaxed);
-                    }
-                    out.error(code, &message);
-                }
-            }
+            let outcome = self.shared.combiner.write(&self.shared.engine, args);
+            self.count(&outcome);
+            out.outcome(&outcome);
             return Next::Continue;
         }
         match self
@@ -112,6 +109,54 @@ impl<'s> Client<'s> {
             }
         }
         Next::Continue
+    }
+
+    /// Whether `args` is a write the combiner takes, so that its reply
+    /// may be left to the leader ([`Client::detach`]). The same test as
+    /// the combiner's branch of [`Client::handle`], after the commands
+    /// that branch never sees (AUTH, HELLO, QUIT and the connection
+    /// commands are not writes).
+    pub(crate) fn detachable(&self, args: &[&[u8]]) -> bool {
+        self.authed
+            && !self.session.in_multi()
+            && args
+                .first()
+                .is_some_and(|&n| !is(n, "EXEC") && super::engine::may_write(n))
+    }
+
+    /// Hands a [`Client::detachable`] write to the combiner, whose leader
+    /// sends the reply on `stream`; see [`Combiner::detach`] for what the
+    /// caller must do before sending anything else.
+    ///
+    /// [`Combiner::detach`]: super::combine::Combiner::detach
+    pub(crate) fn detach(&mut self, args: &[&[u8]], stream: Arc<TcpStream>) -> Pending {
+        self.shared
+            .stats
+            .commands_total
+            .fetch_add(1, Ordering::Relaxed);
+        let reply_to = ReplyTo::new(stream, self.proto);
+        self.shared
+            .combiner
+            .detach(&self.shared.engine, args, reply_to)
+    }
+
+    /// Waits for a detached write and counts how it ended; returns the
+    /// reply bytes the leader could not send.
+    pub(crate) fn settle(&self, pending: Pending) -> Vec<u8> {
+        let finished = pending.settle();
+        self.count(&finished.outcome);
+        finished.unsent
+    }
+
+    /// Counts a combined write's failure.
+    fn count(&self, outcome: &Outcome) {
+        if let Err((code, _)) = outcome {
+            let stats = &self.shared.stats;
+            stats.errors_total.fetch_add(1, Ordering::Relaxed);
+            if *code == "IOERR" {
+                stats.store_errors_total.fetch_add(1, Ordering::Relaxed);
+            }
+        }
     }
 
     fn auth(&mut self, args: &[&[u8]], out: &mut Out<'_>) {

@@ -15,6 +15,8 @@ pub mod engine;
 pub mod frame;
 mod info;
 mod metrics;
+mod plain_set;
+mod reply_to;
 pub mod resp;
 mod source;
 

@@ -111,6 +111,14 @@ impl<'b> Out<'b> {
 }
 
 impl Out<'_> {
+    /// A combined write's reply or error (see `combine`).
+    pub(crate) fn outcome(&mut self, outcome: &super::combine::Outcome) {
+        match outcome {
+            Ok(reply) => self.owned(reply),
+            Err((code, message)) => self.error(code, message),
+        }
+    }
+
     /// A reply that crossed threads (see `combine`).
     pub(crate) fn owned(&mut self, reply: &super::combine::Owned) {
         use super::combine::Owned;
