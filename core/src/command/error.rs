@@ -2,7 +2,7 @@
 //! act on. Nothing here allocates; a piece of the offending input is kept
 //! inline ([`Token`]) so the message can quote it.
 
-use super::text::{self, FmtSink, TextFull, TextSink};
+use super::text::{self, fill, Arg, FmtSink, TextFull, TextSink};
 use crate::addr::{Addr, AddrError};
 use crate::space::{PathError, SpaceError};
 use core::fmt;
@@ -240,127 +240,114 @@ impl From<PathError> for ErrorKind {
 impl ErrorKind {
     /// Writes the message (what `Display` prints) without `core::fmt`.
     pub fn write_text(&self, out: &mut dyn TextSink) -> Result<(), TextFull> {
-        match *self {
+        let (size, token) = (Arg::size, Arg::Token);
+        match self {
             ErrorKind::EmptyCommand => out.put("empty command"),
-            ErrorKind::UnknownCommand(t) => quoted(out, "unknown command '", t, "'"),
+            ErrorKind::UnknownCommand(t) => fill(out, "unknown command '{}'", &[token(t)]),
             ErrorKind::WrongArity(name) => {
-                out.put("wrong number of arguments for '")?;
-                out.put(name)?;
-                out.put("'")
+                fill(out, "wrong number of arguments for '{}'", &[Arg::Str(name)])
             }
-            ErrorKind::Syntax(t) => quoted(out, "syntax error near '", t, "'"),
+            ErrorKind::Syntax(t) => fill(out, "syntax error near '{}'", &[token(t)]),
             ErrorKind::MissingValue(option) => {
-                out.put("option ")?;
-                out.put(option)?;
-                out.put(" needs a value")
+                fill(out, "option {} needs a value", &[Arg::Str(option)])
             }
-            ErrorKind::BadAddress { arg, reason } => {
-                quoted(out, "bad address '", arg, "': ")?;
-                text::put_addr_error(out, reason)
-            }
+            ErrorKind::BadAddress { arg, reason } => fill(
+                out,
+                "bad address '{}': {}",
+                &[token(arg), Arg::Str(text::addr_error_text(*reason))],
+            ),
             ErrorKind::BadHex { at } => {
-                out.put("bad hex in fingerprint at offset ")?;
-                text::put_usize(out, at)
+                fill(out, "bad hex in fingerprint at offset {}", &[size(*at)])
             }
-            ErrorKind::WrongWidth { expected, got } => {
-                out.put("wrong width (expected ")?;
-                text::put_uint(out, expected)?;
-                out.put(" bits, got ")?;
-                text::put_usize(out, got)?;
-                out.put(" bits)")
-            }
-            ErrorKind::NotInteger(t) => {
-                quoted(out, "value '", t, "' is not an integer or out of range")
-            }
+            ErrorKind::WrongWidth { expected, got } => fill(
+                out,
+                "wrong width (expected {} bits, got {} bits)",
+                &[Arg::Int((*expected).into()), size(*got)],
+            ),
+            ErrorKind::NotInteger(t) => fill(
+                out,
+                "value '{}' is not an integer or out of range",
+                &[token(t)],
+            ),
             ErrorKind::OutOfRange {
                 what,
                 got,
                 min,
                 max,
-            } => {
-                out.put(what)?;
-                out.put(" out of range: got ")?;
-                text::put_int(out, got)?;
-                out.put(", allowed ")?;
-                text::put_int(out, min)?;
-                out.put("..=")?;
-                text::put_int(out, max)
-            }
-            ErrorKind::UnknownZone(t) => {
-                quoted(out, "unknown zone '", t, "' (use surface, fluid or nodes)")
-            }
-            ErrorKind::NoEntry(addr) => {
-                out.put("no entry at @")?;
-                text::put_addr(out, addr)
-            }
-            ErrorKind::NotUtf8(what) => {
-                out.put(what)?;
-                out.put(" is not valid UTF-8")
-            }
-            ErrorKind::NotFluid(addr) => {
-                text::put_addr(out, addr)?;
-                out.put(" is not in the fluid zone (0x10:00-0x7F:FF); only fluid entries expire")
-            }
-            ErrorKind::Space(e) => text::put_space_error(out, e),
-            ErrorKind::Path(e) => text::put_path_error(out, e),
-            ErrorKind::TooManyChanges { max } => {
-                out.put("too many changes for one command or transaction (at most ")?;
-                text::put_usize(out, max)?;
-                out.put(")")
-            }
-            ErrorKind::TooManyArguments { max } => {
-                out.put("too many arguments (at most ")?;
-                text::put_usize(out, max)?;
-                out.put(", the command included)")
-            }
-            ErrorKind::ScratchWords { capacity } => {
-                out.put("the ")?;
-                text::put_usize(out, capacity)?;
-                out.put("-word fingerprint scratch of this front end is too small for this command")
-            }
-            ErrorKind::ScratchBytes { capacity } => {
-                out.put("the ")?;
-                text::put_usize(out, capacity)?;
-                out.put("-byte reply scratch of this front end is too small for this command")
-            }
+            } => fill(
+                out,
+                "{} out of range: got {}, allowed {}..={}",
+                &[
+                    Arg::Str(what),
+                    Arg::Int(*got),
+                    Arg::Int(*min),
+                    Arg::Int(*max),
+                ],
+            ),
+            ErrorKind::UnknownZone(t) => fill(
+                out,
+                "unknown zone '{}' (use surface, fluid or nodes)",
+                &[token(t)],
+            ),
+            ErrorKind::NoEntry(addr) => fill(out, "no entry at @{}", &[Arg::Addr(*addr)]),
+            ErrorKind::NotUtf8(what) => fill(out, "{} is not valid UTF-8", &[Arg::Str(what)]),
+            ErrorKind::NotFluid(addr) => fill(
+                out,
+                "{} is not in the fluid zone (0x10:00-0x7F:FF); only fluid entries expire",
+                &[Arg::Addr(*addr)],
+            ),
+            ErrorKind::Space(e) => text::put_space_error(out, *e),
+            ErrorKind::Path(e) => text::put_path_error(out, *e),
+            ErrorKind::TooManyChanges { max } => fill(
+                out,
+                "too many changes for one command or transaction (at most {})",
+                &[size(*max)],
+            ),
+            ErrorKind::TooManyArguments { max } => fill(
+                out,
+                "too many arguments (at most {}, the command included)",
+                &[size(*max)],
+            ),
+            ErrorKind::ScratchWords { capacity } => fill(
+                out,
+                "the {}-word fingerprint scratch of this front end is too small for this command",
+                &[size(*capacity)],
+            ),
+            ErrorKind::ScratchBytes { capacity } => fill(
+                out,
+                "the {}-byte reply scratch of this front end is too small for this command",
+                &[size(*capacity)],
+            ),
             ErrorKind::UnterminatedQuote { at } => {
-                out.put("unterminated quote opened at offset ")?;
-                text::put_usize(out, at)
+                fill(out, "unterminated quote opened at offset {}", &[size(*at)])
             }
-            ErrorKind::BadEscape { at } => {
-                out.put("bad escape at offset ")?;
-                text::put_usize(out, at)?;
-                out.put(" (inside quotes only \\\" and \\\\ are escapes)")
-            }
-            ErrorKind::StrayQuote { at } => {
-                out.put("unexpected quote at offset ")?;
-                text::put_usize(out, at)?;
-                out.put(" (quote whole arguments, separated by spaces)")
-            }
+            ErrorKind::BadEscape { at } => fill(
+                out,
+                "bad escape at offset {} (inside quotes only \\\" and \\\\ are escapes)",
+                &[size(*at)],
+            ),
+            ErrorKind::StrayQuote { at } => fill(
+                out,
+                "unexpected quote at offset {} (quote whole arguments, separated by spaces)",
+                &[size(*at)],
+            ),
             ErrorKind::NestedMulti => out.put("MULTI calls can not be nested"),
             ErrorKind::ExecWithoutMulti => out.put("EXEC without MULTI"),
             ErrorKind::DiscardWithoutMulti => out.put("DISCARD without MULTI"),
             ErrorKind::WatchInsideMulti => out.put("WATCH inside MULTI is not allowed"),
-            ErrorKind::TooManyWatches { max } => {
-                out.put("too many watched addresses (at most ")?;
-                text::put_usize(out, max)?;
-                out.put(" per session)")
-            }
-            ErrorKind::QueueFull { capacity } => {
-                out.put("transaction too large for the ")?;
-                text::put_usize(out, capacity)?;
-                out.put("-byte queue of this session")
-            }
+            ErrorKind::TooManyWatches { max } => fill(
+                out,
+                "too many watched addresses (at most {} per session)",
+                &[size(*max)],
+            ),
+            ErrorKind::QueueFull { capacity } => fill(
+                out,
+                "transaction too large for the {}-byte queue of this session",
+                &[size(*capacity)],
+            ),
             ErrorKind::QueuedErrors => out.put("Transaction discarded because of previous errors"),
         }
     }
-}
-
-/// `before`, the token, `after`.
-fn quoted(out: &mut dyn TextSink, before: &str, token: Token, after: &str) -> Result<(), TextFull> {
-    out.put(before)?;
-    token.write_text(out)?;
-    out.put(after)
 }
 
 impl fmt::Display for ErrorKind {
@@ -376,15 +363,18 @@ impl CommandError {
         let Some(failure) = self.exec else {
             return self.kind.write_text(out);
         };
-        out.put("Transaction discarded: ")?;
         if let Some(i) = failure.index {
-            out.put("command ")?;
-            text::put_uint(out, i)?;
-            out.put(" of ")?;
-            text::put_uint(out, failure.queued)?;
-            out.put(" (")?;
-            out.put(failure.command)?;
-            out.put(") failed: ")?;
+            fill(
+                out,
+                "Transaction discarded: command {} of {} ({}) failed: ",
+                &[
+                    Arg::Int(i.into()),
+                    Arg::Int(failure.queued.into()),
+                    Arg::Str(failure.command),
+                ],
+            )?;
+        } else {
+            out.put("Transaction discarded: ")?;
         }
         self.kind.write_text(out)?;
         out.put("; nothing was applied")

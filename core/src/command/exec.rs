@@ -330,13 +330,13 @@ impl<'r, 'a, R: Source + ?Sized> Exec<'r, 'a, R> {
         let now = self.ctx.now;
         let ov = overlay(self.src, &self.batch);
         let start = Addr(cursor as u16);
-        let next = ov.scan(filter, start, count, now, |_| Ok(()))?;
+        let next = ov.scan(filter, start, count, now, &mut |_| Ok(()))?;
         let tape = &mut self.tape;
         let mut outer = tape.begin_array()?;
         tape.bulk_text(|out| text::put_uint(out, next.map_or(0, |a| a.0)))?;
         outer.push();
         let mut list = tape.begin_array()?;
-        ov.scan(filter, start, count, now, |addr| {
+        ov.scan(filter, start, count, now, &mut |addr| {
             list.push();
             tape.addr(addr)
         })?;

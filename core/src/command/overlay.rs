@@ -187,14 +187,16 @@ impl<'x, R: Source + ?Sized> Overlay<'_, 'x, R> {
 
     /// Calls `emit` with up to `count` addresses visible at `now` passing
     /// `filter`, from `start` on, in address order; returns the address to
-    /// resume from (`None` when the scan reached the end).
+    /// resume from (`None` when the scan reached the end). `emit` is a
+    /// `dyn` because SCAN runs it with two closures, and one copy of this
+    /// loop is enough.
     pub(crate) fn scan(
         &self,
         filter: Filter,
         start: Addr,
         count: usize,
         now: u64,
-        mut emit: impl FnMut(Addr) -> Result<(), ErrorKind>,
+        emit: &mut dyn FnMut(Addr) -> Result<(), ErrorKind>,
     ) -> Result<Option<Addr>, ErrorKind> {
         let touched = self.touched();
         let mut pending = touched
