@@ -19,6 +19,8 @@ mod plain_set;
 mod reply_to;
 pub mod resp;
 mod source;
+#[cfg(test)]
+mod tests;
 
 pub use engine::{Engine, Failure};
 
