@@ -8,11 +8,11 @@ use super::{Config, Server};
 use crate::store::{Durability, Options, Store};
 use bindspace_core::{Addr, Width};
 use core::net::SocketAddr;
+use core::sync::atomic::Ordering;
 use core::time::Duration;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
 use std::path::Path;
-use std::sync::atomic::Ordering;
 use std::thread::JoinHandle;
 
 const WIDTH_BITS: u32 = 64;
