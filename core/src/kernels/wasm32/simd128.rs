@@ -11,9 +11,11 @@ impl Vector for V128 {
     const WORDS: usize = 2;
     // Two chains; engines map v128 onto 16 SSE or 32 NEON registers.
     const UNROLL: usize = 2;
-    // Queries of up to 512 bits stay in registers; fewer instantiations keep
-    // the `.wasm` small.
-    const HOLD: usize = 4;
+    // Queries of up to 1,024 bits stay in registers (engines have at least
+    // 16 vector registers: 8 for the query, the rest for a row and its count).
+    const HOLD: usize = 8;
+    // Byte lanes count up to 255: 31 registers of at most 8 per byte.
+    const NARROW_MAX: usize = 31;
 
     #[inline(always)]
     unsafe fn zero() -> Self {
@@ -40,6 +42,18 @@ impl Vector for V128 {
     }
 
     #[inline(always)]
+    unsafe fn add_popcount_narrow(self, acc: Self) -> Self {
+        V128(i8x16_add(acc.0, u8x16_popcnt(self.0)))
+    }
+
+    #[inline(always)]
+    unsafe fn widen(self) -> Self {
+        V128(u32x4_extadd_pairwise_u16x8(u16x8_extadd_pairwise_u8x16(
+            self.0,
+        )))
+    }
+
+    #[inline(always)]
     unsafe fn add(self, other: Self) -> Self {
         V128(i32x4_add(self.0, other.0))
     }
@@ -51,6 +65,28 @@ impl Vector for V128 {
             + (u32x4_extract_lane::<1>(v) as u64)
             + (u32x4_extract_lane::<2>(v) as u64)
             + (u32x4_extract_lane::<3>(v) as u64)
+    }
+
+    #[inline(always)]
+    unsafe fn sums4(accs: [Self; 4], out: &mut [u32; 4]) {
+        let [a, b, c, d] = accs.map(|v| v.0);
+        // [a0+a2, b0+b2, a1+a3, b1+b3], the same for c and d, then low
+        // halves plus high halves: [a, b, c, d].
+        let ab = i32x4_add(
+            i32x4_shuffle::<0, 4, 1, 5>(a, b),
+            i32x4_shuffle::<2, 6, 3, 7>(a, b),
+        );
+        let cd = i32x4_add(
+            i32x4_shuffle::<0, 4, 1, 5>(c, d),
+            i32x4_shuffle::<2, 6, 3, 7>(c, d),
+        );
+        let sums = i32x4_add(
+            i32x4_shuffle::<0, 1, 4, 5>(ab, cd),
+            i32x4_shuffle::<2, 3, 6, 7>(ab, cd),
+        );
+        // SAFETY: `out` is 16 writable bytes; wasm stores have no
+        // alignment requirement.
+        unsafe { v128_store(out.as_mut_ptr().cast(), sums) }
     }
 }
 

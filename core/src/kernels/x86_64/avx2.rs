@@ -16,6 +16,8 @@ impl Vector for V256 {
     // Queries of up to 1,024 bits stay in registers (16 registers in all;
     // the popcount needs four of them).
     const HOLD: usize = 4;
+    // Byte lanes count up to 255: 31 registers of at most 8 per byte.
+    const NARROW_MAX: usize = 31;
 
     #[inline(always)]
     unsafe fn zero() -> Self {
@@ -51,21 +53,19 @@ impl Vector for V256 {
     #[inline(always)]
     unsafe fn add_popcount(self, acc: Self) -> Self {
         // SAFETY: AVX2 present (trait contract).
-        unsafe {
-            let lookup = _mm256_setr_epi8(
-                0, 1, 1, 2, 1, 2, 2, 3, 1, 2, 2, 3, 2, 3, 3, 4, //
-                0, 1, 1, 2, 1, 2, 2, 3, 1, 2, 2, 3, 2, 3, 3, 4,
-            );
-            let low = _mm256_set1_epi8(0x0f);
-            let lo = _mm256_and_si256(self.0, low);
-            let hi = _mm256_and_si256(_mm256_srli_epi16(self.0, 4), low);
-            let per_byte = _mm256_add_epi8(
-                _mm256_shuffle_epi8(lookup, lo),
-                _mm256_shuffle_epi8(lookup, hi),
-            );
-            let per_lane = _mm256_sad_epu8(per_byte, _mm256_setzero_si256());
-            V256(_mm256_add_epi64(acc.0, per_lane))
-        }
+        unsafe { V256(_mm256_add_epi64(acc.0, self.popcount_bytes().widen().0)) }
+    }
+
+    #[inline(always)]
+    unsafe fn add_popcount_narrow(self, acc: Self) -> Self {
+        // SAFETY: AVX2 present (trait contract).
+        unsafe { V256(_mm256_add_epi8(acc.0, self.popcount_bytes().0)) }
+    }
+
+    #[inline(always)]
+    unsafe fn widen(self) -> Self {
+        // SAFETY: AVX2 present (trait contract).
+        V256(unsafe { _mm256_sad_epu8(self.0, _mm256_setzero_si256()) })
     }
 
     #[inline(always)]
@@ -83,6 +83,36 @@ impl Vector for V256 {
                 _mm256_extracti128_si256::<1>(self.0),
             );
             (_mm_cvtsi128_si64(lanes) + _mm_extract_epi64::<1>(lanes)) as u64
+        }
+    }
+
+    #[inline(always)]
+    unsafe fn sums4(accs: [Self; 4], out: &mut [u32; 4]) {
+        // SAFETY: AVX2 present (trait contract).
+        unsafe { super::sums4_u64x4([accs[0].0, accs[1].0, accs[2].0, accs[3].0], out) }
+    }
+}
+
+impl V256 {
+    /// The popcount of each byte, by nibble lookup (`vpshufb`).
+    ///
+    /// # Safety
+    /// AVX2 must be present.
+    #[inline(always)]
+    unsafe fn popcount_bytes(self) -> Self {
+        // SAFETY: AVX2 present (caller's contract).
+        unsafe {
+            let lookup = _mm256_setr_epi8(
+                0, 1, 1, 2, 1, 2, 2, 3, 1, 2, 2, 3, 2, 3, 3, 4, //
+                0, 1, 1, 2, 1, 2, 2, 3, 1, 2, 2, 3, 2, 3, 3, 4,
+            );
+            let low = _mm256_set1_epi8(0x0f);
+            let lo = _mm256_and_si256(self.0, low);
+            let hi = _mm256_and_si256(_mm256_srli_epi16(self.0, 4), low);
+            V256(_mm256_add_epi8(
+                _mm256_shuffle_epi8(lookup, lo),
+                _mm256_shuffle_epi8(lookup, hi),
+            ))
         }
     }
 }

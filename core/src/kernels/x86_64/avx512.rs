@@ -83,6 +83,12 @@ impl Vector for V256 {
         }
     }
 
+    #[inline(always)]
+    unsafe fn sums4(accs: [Self; 4], out: &mut [u32; 4]) {
+        // SAFETY: AVX2 present (trait contract).
+        unsafe { super::sums4_u64x4([accs[0].0, accs[1].0, accs[2].0, accs[3].0], out) }
+    }
+
     /// An empty `asm!` statement: the compiler does not unroll a loop that
     /// contains one, so the row loop stays one 64-byte line per step.
     /// Measured on Zen 4: with the loop unrolled further, more lines are in
