@@ -9,6 +9,7 @@
 # second, the closest to redis-server without persistence). Both servers
 # get the same SET request: the same 2,048 hex digits (one 8,192-bit
 # fingerprint) as the value. SEARCH is exact k=10 over 10,000 fingerprints.
+# Beside requests per second it prints each server's CPU time per request.
 #
 # Environment: BENCH_N (requests for PING/SET, default 100000), BENCH_SEARCH_N
 # (default 10000), BENCH_RUNS (repetitions, median reported, default 3),
@@ -50,41 +51,62 @@ rps() { # port requests keyspace command...
     printf '%s\n' "${values[@]}" | sort -g | awk '{v[NR]=$1} END {print v[int((NR+1)/2)]}'
 }
 
+# Server CPU time (user + system) per request, in µs, of process $1 over
+# what `rps` just ran: the server's own cost, which the load of the
+# machine and redis-benchmark's share of the processors move less than
+# requests per second. Usage: before=$(cpu_ticks PID); rps ...;
+# cpu_per_request PID "$before" REQUESTS_PER_RUN.
+CLK_TCK="$(getconf CLK_TCK)"
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+cpu_per_request() { # pid ticks_before requests_per_run
+    awk -v a="$2" -v b="$(cpu_ticks "$1")" -v hz="$CLK_TCK" -v n="$3" -v runs="$RUNS" \
+        'BEGIN { printf "%.1f", (b - a) * 1e6 / hz / (n * runs) }'
+}
+
 HEX="$(head -c 1024 /dev/urandom | od -An -tx1 -v | tr -d ' \n')"
 
 # redis-server, no persistence, its own loopback port.
 RPORT="$(free_port)"
 redis-server --port "$RPORT" --bind 127.0.0.1 --save '' --appendonly no --daemonize no \
     --dir "$WORK" >"$WORK/redis.log" 2>&1 &
-PIDS+=($!)
+RPID=$!
+PIDS+=("$RPID")
 wait_up "$RPORT"
 
 # bindspace with 10,000 random fingerprints to search.
 head -c $((10000 * 1024)) /dev/urandom >"$WORK/fps.bin"
 "$BENCH_BIN" import --data-dir "$WORK/always" --format raw "$WORK/fps.bin" >/dev/null
-serve() { # dir fsync -> port
-    local port; port="$(free_port)"
-    "$BENCH_BIN" serve --data-dir "$1" --fsync "$2" --port "$port" >"$WORK/serve-$2.log" 2>&1 &
-    PIDS+=($!)
-    wait_up "$port"
-    echo "$port"
+# Starts bindspace on data directory $1 with --fsync $2; sets BPORT and
+# BPID. Not run in a subshell, so that cleanup knows the process.
+serve() { # dir fsync
+    BPORT="$(free_port)"
+    "$BENCH_BIN" serve --data-dir "$1" --fsync "$2" --port "$BPORT" >"$WORK/serve-$2.log" 2>&1 &
+    BPID=$!
+    PIDS+=("$BPID")
+    wait_up "$BPORT"
 }
-BPORT="$(serve "$WORK/always" always)"
+serve "$WORK/always" always
 
 echo "redis-benchmark: $CLIENTS clients, median of $RUNS runs; PING/SET $N requests, SEARCH $SEARCH_N"
-r_ping=$(rps "$RPORT" "$N" 100 PING)
-b_ping=$(rps "$BPORT" "$N" 100 PING)
-r_set=$(rps "$RPORT" "$N" 100 SET "key:__rand_int__" "$HEX")
-b_set=$(rps "$BPORT" "$N" 100 SET "0x20:__rand_int__" "$HEX")
+t=$(cpu_ticks "$RPID"); r_ping=$(rps "$RPORT" "$N" 100 PING); r_ping_cpu=$(cpu_per_request "$RPID" "$t" "$N")
+t=$(cpu_ticks "$RPID"); r_set=$(rps "$RPORT" "$N" 100 SET "key:__rand_int__" "$HEX"); r_set_cpu=$(cpu_per_request "$RPID" "$t" "$N")
+t=$(cpu_ticks "$BPID"); b_ping=$(rps "$BPORT" "$N" 100 PING); b_ping_cpu=$(cpu_per_request "$BPID" "$t" "$N")
+t=$(cpu_ticks "$BPID"); b_set=$(rps "$BPORT" "$N" 100 SET "0x20:__rand_int__" "$HEX"); b_set_cpu=$(cpu_per_request "$BPID" "$t" "$N")
 b_search=$(rps "$BPORT" "$SEARCH_N" 100 SEARCH "$HEX" COUNT 10)
-kill "${PIDS[-1]}"; wait "${PIDS[-1]}" 2>/dev/null || true
-BPORT="$(serve "$WORK/periodic" periodic)"
-b_set_p=$(rps "$BPORT" "$N" 100 SET "0x20:__rand_int__" "$HEX")
+kill "$BPID"; wait "$BPID" 2>/dev/null || true
+serve "$WORK/periodic" periodic
+t=$(cpu_ticks "$BPID"); b_set_p=$(rps "$BPORT" "$N" 100 SET "0x20:__rand_int__" "$HEX"); b_set_p_cpu=$(cpu_per_request "$BPID" "$t" "$N")
 
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "n/a" }'; }
-printf '\n%-34s %14s %14s %8s\n' "command" "bindspace/s" "redis/s" "ratio"
-printf '%-34s %14.0f %14.0f %8s\n' "PING" "$b_ping" "$r_ping" "$(ratio "$b_ping" "$r_ping")"
-printf '%-34s %14.0f %14.0f %8s\n' "SET (fsync always: durable acks)" "$b_set" "$r_set" "$(ratio "$b_set" "$r_set")"
-printf '%-34s %14.0f %14.0f %8s\n' "SET (fsync periodic, 1 s)" "$b_set_p" "$r_set" "$(ratio "$b_set_p" "$r_set")"
-printf '%-34s %14.0f %14s %8s\n' "SEARCH k=10 over 10,000 x 8192 bit" "$b_search" "-" "-"
-printf '\nratios are bindspace / redis-server (goal: PING and SET >= 0.5)\n'
+printf '\n%-34s %12s %10s %7s %14s %14s\n' "command" "bindspace/s" "redis/s" "ratio" "bindspace µs" "redis µs"
+row() { # name bindspace/s redis/s bindspace-cpu redis-cpu ("-": not measured)
+    local r="-"
+    [[ "$3" != "-" ]] && r="$(ratio "$2" "$3")"
+    printf '%-34s %12.0f %10s %7s %14s %14s\n' "$1" "$2" "$3" "$r" "$4" "$5"
+}
+row "PING" "$b_ping" "$(printf '%.0f' "$r_ping")" "$b_ping_cpu" "$r_ping_cpu"
+row "SET (fsync always: durable acks)" "$b_set" "$(printf '%.0f' "$r_set")" "$b_set_cpu" "$r_set_cpu"
+row "SET (fsync periodic, 1 s)" "$b_set_p" "$(printf '%.0f' "$r_set")" "$b_set_p_cpu" "$r_set_cpu"
+row "SEARCH k=10 over 10,000 x 8192 bit" "$b_search" "-" "-" "-"
+printf '\nratios are bindspace / redis-server (goal: PING and SET >= 0.5); µs: server CPU time\n'
+printf '(user + system) per request, a cost that the load of the machine moves less\n'
