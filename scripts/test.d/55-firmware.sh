@@ -24,6 +24,9 @@ require_cmd cargo qemu-system-arm defmt-print readelf nm timeout
 
 root="$BINDSPACE_ROOT"
 release="$root/firmware/target/thumbv7em-none-eabihf/release"
+# The footprint app is built as a device ships it: the `device` profile,
+# release without overflow checks (firmware/Cargo.toml says why).
+device="$root/firmware/target/thumbv7em-none-eabihf/device"
 mkdir -p "$root/target"
 # The goal for a device program with space, search, commands and log
 # (reported), and the ceiling the footprint app must stay under (enforced,
@@ -90,7 +93,7 @@ run_footprint() { # log-file [cargo args...]: runs the app; the step fails if it
     local out="$1" status
     shift
     set +e
-    (cd firmware && run cargo run --quiet --release --bin footprint "$@") >"$out" 2>&1
+    (cd firmware && run cargo run --quiet --profile device --bin footprint "$@") >"$out" 2>&1
     status=$?
     set -e
     if [ "$status" -ne 0 ]; then
@@ -111,24 +114,24 @@ report() { # label elf
 # overwrites the same ELF.
 section "footprint without the command language (space, search, log)"
 run_footprint "$root/target/firmware-footprint-api.log" --features footprint-without-commands
-api_text=$(section_size "$release/footprint" .text)
+api_text=$(section_size "$device/footprint" .text)
 api_stack=$(sed -n 's/.*stack high-water mark \([0-9]*\) bytes.*/\1/p' "$root/target/firmware-footprint-api.log" | tail -n 1)
 
 section "footprint: mount the flash log, then answer commands (space, search, commands, log)"
 run_footprint "$root/target/firmware-footprint.log"
 app_stack=$(sed -n 's/.*stack high-water mark \([0-9]*\) bytes.*/\1/p' "$root/target/firmware-footprint.log" | tail -n 1)
-app_text=$(section_size "$release/footprint" .text)
+app_text=$(section_size "$device/footprint" .text)
 exercised "thumbv7em-none-eabihf on qemu-system-arm: footprint app (flash log mount, every command write-ahead)"
 
-section "sizes (release: opt-level z, fat LTO)"
+section "sizes (opt-level z, fat LTO; the footprint without overflow checks)"
 report "self-test" "$release/bindspace-firmware"
-report "footprint" "$release/footprint"
+report "footprint" "$device/footprint"
 echo "footprint without the command language: .text $api_text bytes"
 
 # Where the footprint's code goes, by the symbol that holds it (code the
 # compiler inlined into another function counts for that function).
 echo "footprint .text by owner:"
-nm -C -S "$release/footprint" | awk '
+nm -C -S "$device/footprint" | awk '
     $3 == "t" || $3 == "T" {
         size = 0; hex = toupper($2)
         for (i = 1; i <= length(hex); i++) size = size * 16 + index("0123456789ABCDEF", substr(hex, i, 1)) - 1

@@ -175,10 +175,6 @@ impl fmt::Debug for Outcome<'_> {
 /// the module docs for the order), or the error to reply with. A refused
 /// command yields no mutations; inside MULTI it also makes EXEC discard
 /// the transaction.
-// Out of line on purpose: inlined into a front end's loop, its frame (the
-// argument table, the batch) merges with the caller's, and the far stack
-// offsets cost more code than the call (about 600 bytes on a Cortex-M4).
-#[inline(never)]
 pub fn execute<'a, R, Q, W, B>(
     src: &R,
     ctx: &Context,

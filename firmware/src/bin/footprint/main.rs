@@ -13,7 +13,7 @@
 //! The command lines are a built-in script passed through
 //! `core::hint::black_box`, so the compiler cannot fold any command away:
 //! every command's code is in the image, as it would be for input from a
-//! serial line. The flash is the core's RAM-backed mock (a real device
+//! serial line. The flash is a NOR flash in RAM (`ram_flash.rs`; a real device
 //! passes its flash driver instead). Any error reply fails the run.
 #![no_std]
 #![no_main]
@@ -21,7 +21,6 @@
 #[cfg(not(feature = "footprint-without-commands"))]
 use bindspace_core::command::{self, Context, Input, Scratch, Session, TextBuf, TextSink};
 use bindspace_core::log::flash::{Config, FlashLog};
-use bindspace_core::log::mock_flash::MockFlash;
 use bindspace_core::space::{Lent, LentSpace, RowMeta, SlotPage, Space};
 use bindspace_core::Width;
 #[cfg(feature = "footprint-without-commands")]
@@ -31,13 +30,18 @@ use cortex_m_rt::{entry, exception, ExceptionFrame};
 use cortex_m_semihosting::debug;
 use defmt_semihosting as _;
 
+mod ram_flash;
+
+use ram_flash::RamFlash;
+
 /// 2,048-bit fingerprints, 64 entries over up to 8 prefixes.
 const WORDS: usize = 32;
 const ROWS: usize = 64;
 const PAGES: usize = 8;
 /// Six sectors of 2 KiB (two kept free for garbage collection),
-/// programmed in 8-byte words.
-type Flash = MockFlash<6, 2048, 8>;
+/// programmed in 8-byte words: a NOR flash in RAM with a driver's code
+/// (a real device passes its flash driver instead).
+type Flash = RamFlash;
 const WIDTH: Width = match Width::from_words(WORDS) {
     Ok(w) => w,
     Err(_) => panic!("WORDS is not a valid width"),
@@ -122,7 +126,7 @@ fn main() -> ! {
         WIDTH,
         Lent::new(&mut dev.arena, &mut dev.meta, &mut dev.pages),
     );
-    let cfg = Config::new(WIDTH, 6);
+    let cfg = Config::new(WIDTH, ram_flash::SECTORS as u32);
     let mut log = match FlashLog::mount(&mut dev.flash, &mut dev.log_buf, cfg, &mut space) {
         Ok((log, recovery)) => {
             defmt::info!("mounted: {=u64} batches recovered", recovery.counts.batches);
