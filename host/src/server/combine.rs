@@ -368,3 +368,33 @@ fn combined(
         _ => None,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use bindspace_core::{Addr, Width};
+
+    #[test]
+    fn a_plain_set_written_back_out_parses_to_itself() {
+        let width = Width::from_bits(128).unwrap();
+        for (addr, fp) in [
+            (Addr::new(0x10, 0x01), [0x0123_4567_89ab_cdef, u64::MAX]),
+            (Addr::new(0xFF, 0xFF), [0, 1 << 63]),
+        ] {
+            let set = PlainSet {
+                addr,
+                fp: fp.to_vec(),
+            };
+            let job = Job {
+                work: Work::Set(set.clone()),
+                reply_to: None,
+                finished: Mutex::new(None),
+                done: AtomicBool::new(false),
+                waiter: thread::current(),
+            };
+            let args = args_of(&job);
+            let argv: Vec<&[u8]> = args.iter().map(Vec::as_slice).collect();
+            assert_eq!(PlainSet::parse(&argv, width), Some(set));
+        }
+    }
+}
