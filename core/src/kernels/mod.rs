@@ -19,6 +19,7 @@
 
 mod generic;
 pub mod scalar;
+pub(crate) mod screen;
 
 /// Declares an instruction-set type with the common face: `is_available`,
 /// `new`, `new_unchecked`, `kernel`, and the `#[target_feature]` entry
@@ -73,7 +74,9 @@ macro_rules! instruction_set {
             /// This instruction set as a type-erased [`crate::kernels::Kernel`].
             pub const fn kernel(self) -> crate::kernels::Kernel {
                 // SAFETY: `self` exists, so the instruction set is present.
-                unsafe { crate::kernels::Kernel::from_parts($label, distance_raw, distances_raw) }
+                unsafe {
+                    crate::kernels::Kernel::from_parts($label, distance_raw, distances_raw, screen_raw)
+                }
             }
         }
 
@@ -91,6 +94,13 @@ macro_rules! instruction_set {
         unsafe fn distances_raw(query: &[u64], arena: &[u64], out: &mut [u32]) {
             // SAFETY: forwarded contract.
             unsafe { crate::kernels::generic::distances::<$vector>(query, arena, out) }
+        }
+
+        /// # Safety
+        /// Instruction set present.
+        #[target_feature(enable = $features)]
+        unsafe fn screen_raw(ds: &[u32], cut: u32) -> u64 {
+            crate::kernels::screen::groups_at_or_below(ds, cut)
         }
     };
 }
@@ -163,6 +173,9 @@ type OneFn = unsafe fn(&[u64], &[u64]) -> u32;
 /// Distances from a query to each row of an arena of `out.len()` rows of
 /// `query.len()` words.
 type ManyFn = unsafe fn(&[u64], &[u64], &mut [u32]);
+/// Which groups of 64 distances hold one at or below a cut
+/// ([`screen::groups_at_or_below`], compiled for the instruction set).
+type ScreenFn = unsafe fn(&[u32], u32) -> u64;
 
 /// A chosen Hamming kernel: a name and two functions.
 ///
@@ -174,6 +187,7 @@ pub struct Kernel {
     name: &'static str,
     one: OneFn,
     many: ManyFn,
+    screen: ScreenFn,
 }
 
 impl fmt::Debug for Kernel {
@@ -185,15 +199,33 @@ impl fmt::Debug for Kernel {
 impl Kernel {
     /// # Safety
     /// `one` and `many` must be sound to call with equal-length inputs on
-    /// this CPU (their instruction set is present).
-    pub(crate) const unsafe fn from_parts(name: &'static str, one: OneFn, many: ManyFn) -> Self {
-        Kernel { name, one, many }
+    /// this CPU, and `screen` with any input (their instruction set is
+    /// present).
+    pub(crate) const unsafe fn from_parts(
+        name: &'static str,
+        one: OneFn,
+        many: ManyFn,
+        screen: ScreenFn,
+    ) -> Self {
+        Kernel {
+            name,
+            one,
+            many,
+            screen,
+        }
     }
 
     /// The portable scalar kernel, available everywhere.
     pub const fn scalar() -> Kernel {
         // SAFETY: the scalar functions use no special instructions.
-        unsafe { Kernel::from_parts("scalar", scalar::distance_raw, scalar::distances_raw) }
+        unsafe {
+            Kernel::from_parts(
+                "scalar",
+                scalar::distance_raw,
+                scalar::distances_raw,
+                scalar::screen_raw,
+            )
+        }
     }
 
     /// The fastest kernel this build was compiled for, chosen at compile
@@ -252,6 +284,18 @@ impl Kernel {
         // by the `Kernel` invariant.
         unsafe { (self.many)(query, arena, out) };
         Ok(())
+    }
+}
+
+impl Kernel {
+    /// Bit `g` is set when some distance in `ds[64 * g..64 * (g + 1)]` is
+    /// at or below `cut` (at most 64 groups are looked at): the search's
+    /// screen of a block, vectorised for this kernel's instruction set.
+    #[inline]
+    pub(crate) fn groups_at_or_below(&self, ds: &[u32], cut: u32) -> u64 {
+        // SAFETY: any input is sound; the instruction set is present (the
+        // `Kernel` invariant).
+        unsafe { (self.screen)(ds, cut) }
     }
 }
 

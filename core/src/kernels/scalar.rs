@@ -43,3 +43,7 @@ pub(super) unsafe fn distance_raw(a: &[u64], b: &[u64]) -> u32 {
 pub(super) unsafe fn distances_raw(query: &[u64], arena: &[u64], out: &mut [u32]) {
     distances(query, arena, out)
 }
+
+pub(super) unsafe fn screen_raw(ds: &[u32], cut: u32) -> u64 {
+    super::screen::groups_at_or_below(ds, cut)
+}

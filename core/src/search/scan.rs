@@ -1,8 +1,10 @@
-//! The one pass: blocks of rows, distances into a stack buffer, a compare
-//! against the cut, and the heap for the few rows that pass.
+//! The one pass: blocks of rows, distances into a stack buffer, a screen
+//! against the cut (the kernel's, vectorised for its instruction set), and
+//! the heap for the few rows that pass.
 
 use super::topk::TopK;
 use super::{Hit, SearchError, SearchOptions};
+use crate::kernels::screen;
 use crate::space::{Space, Storage};
 
 /// Bytes of fingerprints per block: small enough that a block stays in the
@@ -11,19 +13,8 @@ const BLOCK_BYTES: usize = 32 * 1024;
 /// Rows per block at most (the size of the stack distance buffer).
 const BLOCK_ROWS_MAX: usize = 256;
 
-/// Rows whose distances are screened against the cut together.
-const GROUP: usize = 64;
-
-/// Whether any of `ds` is at or below `cut`, without branching per row so
-/// the compiler can vectorise it. Distances are at most 16,384 bits, so
-/// they and the clamped cut compare correctly as `i32`.
-#[inline]
-fn any_at_or_below(ds: &[u32], cut: u32) -> bool {
-    let cut = cut.min(i32::MAX as u32) as i32;
-    ds.iter()
-        .fold(0u32, |acc, &d| acc | u32::from(d as i32 <= cut))
-        != 0
-}
+// Every block is screened by one call.
+const _: () = assert!(BLOCK_ROWS_MAX <= screen::MAX_DISTANCES);
 
 /// Rows per block for rows of `row_words` words.
 pub(crate) const fn block_rows(row_words: usize) -> usize {
@@ -101,11 +92,14 @@ pub(super) fn scan<S: Storage>(
             }
             let mut top = TopK::resume(&mut out[q * k..(q + 1) * k], lens[q], bound);
             let mut cut = if counting { bound } else { top.cut() };
-            for (ds, ms) in dist.chunks(GROUP).zip(metas.chunks(GROUP)) {
-                if !any_at_or_below(ds, cut) {
-                    continue;
-                }
-                for (&d, m) in ds.iter().zip(ms) {
+            // Only groups of rows with a distance at or below the cut are
+            // walked row by row; the cut only falls while they are.
+            let mut groups = opts.kernel.groups_at_or_below(dist, cut);
+            while groups != 0 {
+                let start = groups.trailing_zeros() as usize * screen::GROUP;
+                groups &= groups - 1;
+                let end = dist.len().min(start + screen::GROUP);
+                for (&d, m) in dist[start..end].iter().zip(&metas[start..end]) {
                     if d > cut {
                         continue;
                     }
