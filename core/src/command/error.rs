@@ -104,11 +104,11 @@ pub enum ErrorKind {
         /// Which value (`COUNT`, `ticks`, ...).
         what: &'static str,
         /// The value given.
-        got: i128,
+        got: i64,
         /// The smallest value allowed.
-        min: i128,
+        min: i64,
         /// The largest value allowed.
-        max: i128,
+        max: i64,
     },
     /// A zone name that is not `surface`, `fluid` or `nodes`.
     UnknownZone(Token),
@@ -279,9 +279,9 @@ impl ErrorKind {
                 "{} out of range: got {}, allowed {}..={}",
                 &[
                     Arg::Str(what),
-                    Arg::Int(*got),
-                    Arg::Int(*min),
-                    Arg::Int(*max),
+                    Arg::Int((*got).into()),
+                    Arg::Int((*min).into()),
+                    Arg::Int((*max).into()),
                 ],
             ),
             ErrorKind::UnknownZone(t) => fill(

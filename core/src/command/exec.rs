@@ -62,11 +62,13 @@ impl<'r, 'a, R: Source + ?Sized> Exec<'r, 'a, R> {
 
     /// Resolves fingerprint arguments into `out`: hex is decoded into
     /// `temp` (one width per hex argument), `@addr` borrows the live entry.
+    /// The arguments come as a `dyn` iterator so that this loop is compiled
+    /// once, not once per command's kind of argument list.
     fn operands<'t>(
         src: &'t R,
         batch: &'t Batch<'_>,
         now: u64,
-        args: impl Iterator<Item = FpArg<'t>>,
+        args: &mut dyn Iterator<Item = FpArg<'t>>,
         mut temp: &'t mut [u64],
         out: &mut [&'t [u64]],
     ) -> Result<usize, ErrorKind> {
@@ -98,7 +100,7 @@ impl<'r, 'a, R: Source + ?Sized> Exec<'r, 'a, R> {
     }
 
     /// Words of temporary room the hex arguments among `args` need.
-    fn hex_room<'t>(&self, args: impl Iterator<Item = FpArg<'t>>) -> usize {
+    fn hex_room(&self, args: &mut dyn Iterator<Item = FpArg<'_>>) -> usize {
         args.filter(|a| matches!(a, FpArg::Hex(_))).count() * self.words_per_fp()
     }
 
@@ -106,12 +108,12 @@ impl<'r, 'a, R: Source + ?Sized> Exec<'r, 'a, R> {
     /// borrow of `self` (hex decoded into temporary scratch).
     fn resolve<'t, const N: usize>(
         &'t mut self,
-        args: impl Iterator<Item = FpArg<'t>> + Clone,
+        mut args: impl Iterator<Item = FpArg<'t>> + Clone,
     ) -> Result<([&'t [u64]; N], usize), ErrorKind> {
-        let room = self.hex_room(args.clone());
+        let room = self.hex_room(&mut args.clone());
         let temp = self.words.temp(room)?;
         let mut ops: [&[u64]; N] = [&[]; N];
-        let n = Self::operands(self.src, &self.batch, self.ctx.now, args, temp, &mut ops)?;
+        let n = Self::operands(self.src, &self.batch, self.ctx.now, &mut args, temp, &mut ops)?;
         Ok((ops, n))
     }
 
@@ -246,11 +248,13 @@ impl<'r, 'a, R: Source + ?Sized> Exec<'r, 'a, R> {
                 if overlay(self.src, &self.batch).live(addr, now).is_none() {
                     return self.tape.int(0);
                 }
+                // The parser keeps ticks at most i64::MAX, so when the sum
+                // overflows, `now` is above 2^63 and the room left fits i64.
                 let at = now.checked_add(ticks).ok_or(ErrorKind::OutOfRange {
                     what: "ticks",
-                    got: ticks.into(),
+                    got: i64::try_from(ticks).unwrap_or(i64::MAX),
                     min: 0,
-                    max: (u64::MAX - now).into(),
+                    max: i64::try_from(u64::MAX - now).unwrap_or(i64::MAX),
                 })?;
                 self.batch.push(Mutation::Expire { addr, at: Some(at) })?;
                 self.tape.int(1)
@@ -348,10 +352,10 @@ impl<'r, 'a, R: Source + ?Sized> Exec<'r, 'a, R> {
 
     fn search(&mut self, args: &SearchArgs<'_>) -> Result<(), ErrorKind> {
         let (now, kernel) = (self.ctx.now, self.ctx.kernel);
-        let query = core::iter::once(args.query);
-        let temp = self.words.temp(self.hex_room(query.clone()))?;
+        let mut query = core::iter::once(args.query);
+        let temp = self.words.temp(self.hex_room(&mut query.clone()))?;
         let mut q: [&[u64]; 1] = [&[]];
-        Self::operands(self.src, &self.batch, now, query, temp, &mut q)?;
+        Self::operands(self.src, &self.batch, now, &mut query, temp, &mut q)?;
         let mut opts = SearchOptions::new()
             .kernel(kernel)
             .filter(args.filter)

@@ -329,7 +329,7 @@ impl<'a> Command<'a> {
         let spec = SPECS
             .iter()
             .find(|s| s.name.as_bytes().eq_ignore_ascii_case(name))
-            .ok_or(ErrorKind::UnknownCommand(Token::new(name)))?;
+            .ok_or_else(|| ErrorKind::UnknownCommand(Token::new(name)))?;
         if args.len() < spec.min || args.len() > spec.max {
             return Err(ErrorKind::WrongArity(spec.name));
         }
@@ -524,9 +524,9 @@ fn in_range(what: &'static str, got: i64, min: i64, max: i64) -> Result<i64, Err
     if got < min || got > max {
         return Err(ErrorKind::OutOfRange {
             what,
-            got: got.into(),
-            min: min.into(),
-            max: max.into(),
+            got,
+            min,
+            max,
         });
     }
     Ok(got)
@@ -575,7 +575,7 @@ impl Options {
                 .iter()
                 .copied()
                 .find(|o| o.keyword().as_bytes().eq_ignore_ascii_case(arg))
-                .ok_or(ErrorKind::Syntax(Token::new(arg)))?;
+                .ok_or_else(|| ErrorKind::Syntax(Token::new(arg)))?;
             if opt == Opt::WithDist {
                 o.with_dist = true;
                 i += 1;
@@ -588,7 +588,7 @@ impl Options {
             match opt {
                 Opt::Zone => {
                     let zone =
-                        Zone::parse(value).ok_or(ErrorKind::UnknownZone(Token::new(value)))?;
+                        Zone::parse(value).ok_or_else(|| ErrorKind::UnknownZone(Token::new(value)))?;
                     o.filter = Filter::Zone(zone);
                 }
                 Opt::Cursor => {
