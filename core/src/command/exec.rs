@@ -113,7 +113,14 @@ impl<'r, 'a, R: Source + ?Sized> Exec<'r, 'a, R> {
         let room = self.hex_room(&mut args.clone());
         let temp = self.words.temp(room)?;
         let mut ops: [&[u64]; N] = [&[]; N];
-        let n = Self::operands(self.src, &self.batch, self.ctx.now, &mut args, temp, &mut ops)?;
+        let n = Self::operands(
+            self.src,
+            &self.batch,
+            self.ctx.now,
+            &mut args,
+            temp,
+            &mut ops,
+        )?;
         Ok((ops, n))
     }
 

@@ -587,8 +587,8 @@ impl Options {
             i += 2;
             match opt {
                 Opt::Zone => {
-                    let zone =
-                        Zone::parse(value).ok_or_else(|| ErrorKind::UnknownZone(Token::new(value)))?;
+                    let zone = Zone::parse(value)
+                        .ok_or_else(|| ErrorKind::UnknownZone(Token::new(value)))?;
                     o.filter = Filter::Zone(zone);
                 }
                 Opt::Cursor => {
