@@ -11,8 +11,17 @@
 //! and future: nobody retries a failed fsync (the kernel may already have
 //! dropped the dirty pages) and nobody waits forever, because the leader
 //! always clears its flag and notifies, success or not.
+//!
+//! A sync made outside the group (rotation's fsync of the closed segment)
+//! takes the leader's place for its duration ([`GroupSync::sync_exclusive`]):
+//! otherwise a group leader could fsync the same file just after that
+//! sync failed and before the failure was recorded, succeed (Linux reports
+//! a writeback error once, and may have marked the lost pages clean) and
+//! acknowledge commits that are not on disk. The loom model found that
+//! window (group/loom_model.rs).
 
-use std::sync::{Condvar, Mutex, MutexGuard};
+// std's primitives, or loom's in the model (group/loom_model.rs).
+use super::sync::{Condvar, Mutex, MutexGuard};
 
 /// Why a commit could not be made durable: the first sync failure, kept.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -72,11 +81,52 @@ impl GroupSync {
         self.wake.notify_all();
     }
 
-    /// Raises the watermark to `seq` (a sync done outside the protocol,
-    /// such as the one at segment rotation).
-    pub(crate) fn advance(&self, seq: u64) {
+    /// Runs a sync made outside the group protocol (the one at segment
+    /// rotation) as the leader would: it waits for a running group sync to
+    /// end, no group sync starts while it runs, and its failure is recorded
+    /// before any other sync can start, so a failed fsync is never retried
+    /// by a group leader. `sync` must make durable (and visible) everything
+    /// up to the sequence number it returns, to which the watermark is
+    /// raised. Fails without running `sync` if a failure is recorded.
+    pub(crate) fn sync_exclusive<F>(&self, sync: F) -> Result<(), SyncFailure>
+    where
+        F: FnOnce() -> Result<u64, SyncFailure>,
+    {
         let mut state = self.lock();
-        state.durable = state.durable.max(seq);
+        loop {
+            if let Some(failure) = &state.failure {
+                return Err(failure.clone());
+            }
+            if !state.leader {
+                break;
+            }
+            state = self.wake.wait(state).unwrap_or_else(|e| e.into_inner());
+        }
+        state.leader = true;
+        drop(state);
+        let mut role = Leadership {
+            group: self,
+            result: None,
+        };
+        let result = sync();
+        role.result = Some(result.clone());
+        drop(role);
+        result.map(|_| ())
+    }
+
+    /// What a leader does when its sync returns: gives up the flag, raises
+    /// the watermark or records the failure, wakes everybody.
+    fn end_leadership(&self, result: &Result<u64, SyncFailure>) {
+        let mut state = self.lock();
+        state.leader = false;
+        match result {
+            Ok(covered) => state.durable = state.durable.max(*covered),
+            Err(failure) => {
+                if state.failure.is_none() {
+                    state.failure = Some(failure.clone());
+                }
+            }
+        }
         drop(state);
         self.wake.notify_all();
     }
@@ -113,23 +163,42 @@ impl GroupSync {
             };
             state.leader = true;
             drop(state);
-            let result = run();
+            let mut role = Leadership {
+                group: self,
+                result: None,
+            };
+            role.result = Some(run());
+            drop(role);
             state = self.lock();
-            state.leader = false;
-            match result {
-                Ok(covered) => state.durable = state.durable.max(covered),
-                Err(failure) => {
-                    if state.failure.is_none() {
-                        state.failure = Some(failure);
-                    }
-                }
-            }
-            self.wake.notify_all();
         }
     }
 }
 
-#[cfg(test)]
+/// The leader's role, given up when dropped: also when the sync panicked,
+/// which is recorded as a failure (its outcome is unknown), so nobody
+/// waits for a leader that is gone.
+struct Leadership<'a> {
+    group: &'a GroupSync,
+    result: Option<Result<u64, SyncFailure>>,
+}
+
+impl Drop for Leadership<'_> {
+    fn drop(&mut self) {
+        let result = self.result.take().unwrap_or_else(|| {
+            Err(SyncFailure(
+                "a sync panicked, so what it made durable is unknown".into(),
+            ))
+        });
+        self.group.end_leadership(&result);
+    }
+}
+
+#[cfg(all(test, loom))]
+mod loom_model;
+
+// These run real threads, so not under loom (its primitives work only
+// inside a model).
+#[cfg(all(test, not(loom)))]
 mod tests {
     use super::*;
     use core::sync::atomic::{AtomicU64, Ordering};
@@ -188,6 +257,20 @@ mod tests {
             Err(SyncFailure("disk said EIO".into())),
             "a later commit must not retry a failed sync"
         );
+        assert_eq!(group.durable(), 0);
+    }
+
+    #[test]
+    fn a_panicking_sync_gives_up_the_leadership_and_poisons() {
+        let group = GroupSync::new(0);
+        let panicked = std::panic::catch_unwind(core::panic::AssertUnwindSafe(|| {
+            group.wait_durable(1, || panic!("a sync that panics"))
+        }));
+        assert!(panicked.is_err());
+        // Would wait forever for the vanished leader if the flag stayed set.
+        let later = group.wait_durable(2, || Ok(2));
+        assert!(later.unwrap_err().0.contains("panicked"));
+        assert!(group.sync_exclusive(|| Ok(2)).is_err());
         assert_eq!(group.durable(), 0);
     }
 }

@@ -29,6 +29,7 @@ mod records;
 mod recovery;
 mod search;
 pub mod sim;
+mod sync;
 mod vfs;
 mod view;
 mod writer;
@@ -42,7 +43,6 @@ pub use recovery::RecoveryReport;
 pub use vfs::{StdFs, Vfs, VfsFile, VfsLock};
 pub use view::View;
 
-use arc_swap::ArcSwap;
 use bindspace_core::mutation::Mutation;
 use bindspace_core::Width;
 use core::sync::atomic::{AtomicBool, Ordering};
@@ -51,6 +51,7 @@ use std::collections::VecDeque;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::thread::JoinHandle;
+use sync::ArcSwap;
 use writer::{SyncTarget, Writer};
 
 /// A bindspace store on disk. Cheap to clone (a handle); share it across

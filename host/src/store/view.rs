@@ -12,7 +12,10 @@
 use bindspace_core::mutation::Mutation;
 use bindspace_core::space::{Entry, Filter, GrowableSpace, SpaceError};
 use bindspace_core::{Addr, Width};
-use std::sync::Arc;
+// The shards' `Arc` is loom's in the model (view/loom_model.rs), so loom
+// checks that copy-on-write never touches a shard a view still holds and
+// that every old shard is freed once its last view is gone.
+use super::sync::{make_mut, Arc};
 
 /// Shards in a view: one per address prefix.
 pub(crate) const SHARDS: usize = 256;
@@ -26,7 +29,8 @@ pub struct View {
     width: Width,
     seq: u64,
     len: usize,
-    shards: Arc<[Shard]>,
+    // Immutable once built, so plain std `Arc` in every build.
+    shards: std::sync::Arc<[Shard]>,
 }
 
 impl View {
@@ -170,8 +174,7 @@ impl Working {
         if slot.is_none() && matches!(mutation, Mutation::Delete { .. }) {
             return Ok(());
         }
-        let shard =
-            Arc::make_mut(slot.get_or_insert_with(|| Arc::new(GrowableSpace::growable(width))));
+        let shard = make_mut(slot.get_or_insert_with(|| Arc::new(GrowableSpace::growable(width))));
         let before = shard.len();
         let result = shard.apply(mutation, version);
         let after = shard.len();
@@ -187,8 +190,7 @@ impl Working {
         let prefix = entry.addr.prefix() as usize;
         let width = self.width;
         let slot = &mut self.shards[prefix];
-        let shard =
-            Arc::make_mut(slot.get_or_insert_with(|| Arc::new(GrowableSpace::growable(width))));
+        let shard = make_mut(slot.get_or_insert_with(|| Arc::new(GrowableSpace::growable(width))));
         let before = shard.len();
         let result = shard.restore(entry);
         self.len = self.len + shard.len() - before;
@@ -205,3 +207,6 @@ impl Working {
         }
     }
 }
+
+#[cfg(all(test, loom))]
+mod loom_model;

@@ -155,13 +155,21 @@ impl Inner {
     /// synced first: recovery relies on only the last segment ever having
     /// a torn tail.
     pub(crate) fn rotate(&self, w: &mut Writer) -> Result<(), StoreError> {
-        if let Err(e) = w.segment.file.sync_data() {
-            self.poison(format!("fdatasync {}: {e}", w.segment.path.display()));
+        // In the group leader's place, so no group sync can retry this
+        // fsync between its failure and the poisoning (group.rs).
+        let last = w.working.seq();
+        let segment = &w.segment;
+        let synced = self.group.sync_exclusive(|| {
+            segment
+                .file
+                .sync_data()
+                .map_err(|e| SyncFailure(format!("fdatasync {}: {e}", segment.path.display())))?;
+            self.publish_through(last);
+            Ok(last)
+        });
+        if synced.is_err() {
             return Err(self.poisoned_error());
         }
-        let last = w.working.seq();
-        self.publish_through(last);
-        self.group.advance(last);
         let first = last + 1;
         if w.first_seq == first {
             // The active segment holds no commit yet, so it already holds

@@ -1,0 +1,146 @@
+//! Loom model of the view swap: the real [`Working`] and [`View`] (their
+//! shards behind loom's `Arc`, copied on write by `sync::make_mut`) and
+//! the published cell (`sync::ArcSwap`, loom's stand-in for arc-swap),
+//! with a writer publishing commits as `Inner::append` does, a checkpoint
+//! freezing the working state as `Inner::checkpoint` does and reading its
+//! snapshot without a lock, and two readers loading views as
+//! `Store::view` does. Loom runs every interleaving up to
+//! `sync::LOOM_PREEMPTIONS` forced switches (`LOOM_MAX_PREEMPTIONS`
+//! overrides it).
+//!
+//! Checked in every interleaving:
+//! - every view a reader loads, and the checkpoint's snapshot, is one
+//!   whole commit: both addresses hold that commit's values and versions,
+//!   never one old and one new;
+//! - a reader's views never go backwards;
+//! - a view held across later commits still reads exactly as when it was
+//!   loaded (the writer copied the shards it shared instead of changing
+//!   them, and did not free them);
+//! - every shard is freed once the last view and working table holding it
+//!   are gone (loom fails an execution that leaks an `Arc`).
+//!
+//! Run by scripts/test.d/67-host-loom.sh:
+//! `RUSTFLAGS="--cfg loom" cargo test -p bindspace-host --release --lib loom_model`.
+
+use super::super::sync::ArcSwap;
+use super::{View, Working};
+use crate::store::sync::loom_check;
+use bindspace_core::mutation::Mutation;
+use bindspace_core::{Addr, Width};
+use loom::sync::{Arc, Mutex};
+use loom::thread;
+
+/// Two addresses in different shards (prefixes), so a torn view would
+/// mix shards of two commits.
+const A: Addr = Addr::new(0x00, 1);
+const B: Addr = Addr::new(0x01, 1);
+
+/// The last commit the writer makes.
+const LAST: u64 = 3;
+
+/// Commit `seq` sets both addresses to `[seq]`, except the last, which
+/// sets `A` and deletes `B` (emptying `B`'s shard).
+fn commit(working: &mut Working, seq: u64) {
+    let fp = [seq];
+    working
+        .apply(&Mutation::Set { addr: A, fp: &fp }, seq)
+        .unwrap();
+    let second = if seq == LAST {
+        Mutation::Delete { addr: B }
+    } else {
+        Mutation::Set { addr: B, fp: &fp }
+    };
+    working.apply(&second, seq).unwrap();
+    working.set_seq(seq);
+}
+
+/// What each address holds in the whole state after commit `seq`:
+/// (fingerprint word, version), or `None` if absent.
+fn expected(seq: u64) -> [Option<(u64, u64)>; 2] {
+    if seq == LAST {
+        [Some((LAST, LAST)), None]
+    } else {
+        [Some((seq, seq)), Some((seq, seq))]
+    }
+}
+
+/// What `view` holds at both addresses.
+fn read(view: &View) -> [Option<(u64, u64)>; 2] {
+    [A, B].map(|addr| view.get(addr).map(|e| (e.fp[0], e.version)))
+}
+
+/// Asserts `view` is exactly the state after its own commit.
+fn assert_whole(view: &View, who: &str) {
+    let seq = view.seq();
+    assert!((1..=LAST).contains(&seq), "{who}: view of commit {seq}");
+    assert_eq!(
+        read(view),
+        expected(seq),
+        "{who}: torn view of commit {seq}"
+    );
+    assert_eq!(view.len(), expected(seq).iter().flatten().count());
+}
+
+#[test]
+fn loom_readers_and_a_checkpoint_see_whole_commits_while_the_writer_publishes() {
+    loom_check("view swap, writer + checkpoint + 2 readers", || {
+        let mut working = Working::new(Width::from_words(1).unwrap());
+        commit(&mut working, 1);
+        let current = Arc::new(ArcSwap::from_pointee(working.freeze()));
+        // The writer lock: the appender and the checkpoint's freeze.
+        let writer = Arc::new(Mutex::new(working));
+
+        let appender = {
+            let (writer, current) = (Arc::clone(&writer), Arc::clone(&current));
+            thread::spawn(move || {
+                for seq in 2..=LAST {
+                    let mut w = writer.lock().unwrap();
+                    commit(&mut w, seq);
+                    // Published under the writer lock, as `append` does in
+                    // the Periodic and Never modes.
+                    current.store(std::sync::Arc::new(w.freeze()));
+                }
+            })
+        };
+        let checkpoint = {
+            let writer = Arc::clone(&writer);
+            thread::spawn(move || {
+                let snapshot = writer.lock().unwrap().freeze();
+                // Written out with no lock held while commits go on.
+                assert_whole(&snapshot, "checkpoint");
+                snapshot
+            })
+        };
+
+        // A second reader, holding its view until everything is done.
+        let other_reader = {
+            let current = Arc::clone(&current);
+            thread::spawn(move || {
+                let view = current.load_full();
+                assert_whole(&view, "second reader");
+                (read(&view), view)
+            })
+        };
+
+        let first = current.load_full();
+        assert_whole(&first, "reader");
+        let held = read(&first);
+        let second = current.load_full();
+        assert_whole(&second, "reader");
+        assert!(second.seq() >= first.seq(), "views went backwards");
+
+        appender.join().unwrap();
+        let snapshot = checkpoint.join().unwrap();
+        let (other_held, other) = other_reader.join().unwrap();
+        assert_eq!(
+            read(&other),
+            other_held,
+            "a held view changed under its reader"
+        );
+        // Every commit is done: what was held reads as it did.
+        assert_eq!(read(&first), held, "a held view changed under its reader");
+        assert_whole(&first, "reader, after the writer finished");
+        assert_whole(&snapshot, "checkpoint, after the writer finished");
+        assert_eq!(current.load_full().seq(), LAST);
+    });
+}
