@@ -30,9 +30,10 @@ device="$root/firmware/target/thumbv7em-none-eabihf/device"
 mkdir -p "$root/target"
 # The goal for a device program with space, search, commands and log
 # (reported), and the ceiling the footprint app must stay under (enforced,
-# so that growth is caught; lower it as the goal comes within reach).
+# so that growth is caught: about 2 KB above its size of 2026-11-23, 52.5
+# KB; lower it as the size comes down).
 text_goal=$((48 * 1024))
-text_ceiling=$((72 * 1024))
+text_ceiling=$((54 * 1024))
 
 # --- 1. golden digests --------------------------------------------------------
 # Run from the repository root so the firmware's Cortex-M target setting
@@ -142,8 +143,8 @@ nm -C -S "$device/footprint" | awk '
         else if (name ~ /bindspace_core::search/) owner = "bindspace_core::search"
         else if (name ~ /bindspace_core::space/) owner = "bindspace_core::space"
         else if (name ~ /bindspace_core/) owner = "bindspace_core (fingerprints, kernels, crc)"
-        else if (name ~ /compiler_builtins/) owner = "compiler_builtins (memcpy, 64-bit division)"
-        else if (name ~ /fmt/) owner = "core::fmt (reply and error text)"
+        else if (name ~ /compiler_builtins/) owner = "compiler_builtins (memcpy, memmove, memset)"
+        else if (name ~ /fmt/) owner = "core::fmt (panic messages) and defmt"
         else if (name ~ /footprint/) owner = "main, with the core code inlined into it"
         total[owner] += size
     }
