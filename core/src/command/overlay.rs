@@ -333,7 +333,7 @@ impl<'x, R: Source + ?Sized> Overlay<'_, 'x, R> {
                 n += 1;
             }
         }
-        out[..n].sort_unstable();
+        crate::search::sort_hits(&mut out[..n]);
         Ok(n.min(k))
     }
 }

@@ -65,6 +65,8 @@
 mod scan;
 mod topk;
 
+pub(crate) use topk::sort_hits;
+
 #[cfg(test)]
 mod tests;
 
