@@ -51,6 +51,7 @@ pub mod log;
 pub mod mutation;
 pub mod prng;
 pub mod search;
+mod moves;
 pub mod space;
 pub mod width;
 

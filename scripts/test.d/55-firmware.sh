@@ -33,7 +33,7 @@ mkdir -p "$root/target"
 # so that growth is caught: about 2 KB above its size of 2026-11-23, 52.5
 # KB; lower it as the size comes down).
 text_goal=$((48 * 1024))
-text_ceiling=$((54 * 1024))
+text_ceiling=$((50 * 1024))
 
 # --- 1. golden digests --------------------------------------------------------
 # Run from the repository root so the firmware's Cortex-M target setting

@@ -149,9 +149,7 @@ impl<'x, R: Source + ?Sized> Overlay<'_, 'x, R> {
             let a = m.addr();
             if let Err(at) = t.as_slice().binary_search(&a) {
                 if t.len < BATCH_MAX {
-                    t.addrs.copy_within(at..t.len, at + 1);
-                    t.addrs[at] = a;
-                    t.len += 1;
+                    t.len = crate::moves::insert(&mut t.addrs, t.len, at, a);
                 }
             }
         }

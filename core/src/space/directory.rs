@@ -114,7 +114,7 @@ impl Directory {
         let hole = self.page_of[prefix] as usize;
         let last = self.pages_used - 1;
         if hole != last {
-            pages[hole] = pages[last];
+            crate::moves::copy_down(pages, last, hole);
             let moved = self.prefix_of[last];
             self.prefix_of[hole] = moved;
             self.page_of[moved as usize] = hole as u16;

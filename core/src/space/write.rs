@@ -91,8 +91,10 @@ impl<S: Storage> Space<S> {
         let last = self.len - 1;
         let (arena, meta, pages) = self.storage.parts_mut();
         if row != last {
-            arena.copy_within(last * w..(last + 1) * w, row * w);
-            meta[row] = meta[last];
+            // `row < last`: the two rows do not overlap (a plain copy).
+            let (head, tail) = arena.split_at_mut(last * w);
+            head[row * w..(row + 1) * w].copy_from_slice(&tail[..w]);
+            crate::moves::copy_down(meta, last, row);
             self.directory.point(pages, meta[row].addr, row);
         }
         self.directory.remove(pages, addr);
@@ -148,15 +150,19 @@ impl<S: Storage> Space<S> {
         meta_row.parent = entry.parent;
         meta_row.expires_at = entry.expires_at;
         let row = match self.row_of(entry.addr) {
-            Some(row) => row,
+            Some(row) => {
+                let (_, meta, _) = self.storage.parts_mut();
+                crate::moves::put(&mut meta[row], &meta_row);
+                row
+            }
+            // `push_row` stores the metadata of a new row.
             None => {
                 self.check_room(entry.addr.prefix())?;
                 self.push_row(entry.addr, meta_row)
             }
         };
         let w = self.width.words();
-        let (arena, meta, _) = self.storage.parts_mut();
-        meta[row] = meta_row;
+        let (arena, _, _) = self.storage.parts_mut();
         arena[row * w..(row + 1) * w].copy_from_slice(entry.fp);
         self.generation += 1;
         Ok(())

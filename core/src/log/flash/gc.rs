@@ -229,20 +229,19 @@ impl<F: NorFlash> FlashLog<'_, F> {
             match slots[..n].binary_search_by_key(&a, |s| s.addr) {
                 Ok(_) => {}
                 Err(i) if n < CHUNK => {
-                    slots.copy_within(i..n, i + 1);
-                    slots[i] = Slot {
+                    let slot = Slot {
                         addr: a,
                         ..Slot::default()
                     };
-                    n += 1;
+                    n = crate::moves::insert(&mut slots[..], n, i, slot);
                 }
                 Err(i) if i < CHUNK => {
-                    // Keep the smallest: drop the largest.
-                    slots.copy_within(i..CHUNK - 1, i + 1);
-                    slots[i] = Slot {
+                    // Keep the smallest: the largest falls off.
+                    let slot = Slot {
                         addr: a,
                         ..Slot::default()
                     };
+                    n = crate::moves::insert(&mut slots[..], n, i, slot);
                 }
                 Err(_) => {}
             }
