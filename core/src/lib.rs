@@ -48,10 +48,10 @@ pub mod crc32c;
 pub mod fingerprint;
 pub mod kernels;
 pub mod log;
+mod moves;
 pub mod mutation;
 pub mod prng;
 pub mod search;
-mod moves;
 pub mod space;
 pub mod width;
 

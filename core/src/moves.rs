@@ -70,7 +70,6 @@ mod tests {
         assert_eq!(a, [1, 4, 3, 4]);
     }
 
-
     #[test]
     fn inserts_in_the_middle_at_the_ends_and_drops_the_last_when_full() {
         let mut a = [0u8; 4];

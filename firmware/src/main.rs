@@ -42,6 +42,7 @@
 mod buffers;
 mod check;
 mod commands;
+mod exit;
 mod fingerprints;
 mod flash;
 mod golden;
@@ -65,8 +66,8 @@ mod state;
 
 use core::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use cortex_m_rt::{entry, exception, ExceptionFrame};
-use cortex_m_semihosting::debug;
 use defmt_semihosting as _;
+use exit::exit;
 
 /// Stack the self-test may use, in bytes. The measured high-water mark must
 /// stay under it, so a change that makes the core hungrier fails the run.
@@ -168,19 +169,6 @@ fn phase(
 /// The deepest stack of any phase so far (repainting hides earlier ones
 /// from [`stack::high_water_bytes`]).
 static DEEPEST: AtomicUsize = AtomicUsize::new(0);
-
-/// Ends the program through semihosting: QEMU exits with 0 or 1.
-fn exit(success: bool) -> ! {
-    debug::exit(if success {
-        debug::EXIT_SUCCESS
-    } else {
-        debug::EXIT_FAILURE
-    });
-    // Only reached without a debugger or emulator to catch the exit call.
-    loop {
-        cortex_m::asm::bkpt();
-    }
-}
 
 /// Set once a panic or fault is being reported: a second one (say, inside
 /// the logger) exits at once instead of recursing.

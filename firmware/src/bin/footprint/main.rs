@@ -27,10 +27,17 @@ use bindspace_core::Width;
 use bindspace_core::{mutation::Mutation, Addr};
 use core::ptr::addr_of_mut;
 use cortex_m_rt::{entry, exception, ExceptionFrame};
-use cortex_m_semihosting::debug;
 use defmt_semihosting as _;
 
 mod ram_flash;
+// The self-test's own sources for the stack gauge and the exit: one copy.
+#[path = "../../exit.rs"]
+mod exit;
+#[path = "../../stack.rs"]
+#[allow(dead_code)] // the footprint reads the mark; it does not repaint
+mod stack;
+
+use exit::exit;
 
 use ram_flash::RamFlash;
 
@@ -141,7 +148,7 @@ fn main() -> ! {
     let errors = serve(&mut space, &mut log, &mut dev.commands);
     #[cfg(feature = "footprint-without-commands")]
     let errors = serve(&mut space, &mut log);
-    let stack = stack_high_water();
+    let stack = stack::high_water_bytes();
     defmt::info!(
         "footprint: {=u32} error replies, stack high-water mark {=usize} bytes",
         errors,
@@ -237,38 +244,6 @@ fn serve(space: &mut LentSpace<'_>, log: &mut Log<'_>) -> u32 {
         }
     }
     errors
-}
-
-extern "C" {
-    static _stack_start: u32;
-    static _stack_end: u32;
-}
-
-/// The deepest the stack went since reset (cortex-m-rt painted it).
-fn stack_high_water() -> usize {
-    let top = core::ptr::addr_of!(_stack_start) as usize;
-    let mut addr = core::ptr::addr_of!(_stack_end) as usize;
-    while addr < top {
-        // SAFETY: a word-aligned address inside the stack region
-        // `[_stack_end, _stack_start)`, read without assumptions.
-        if unsafe { core::ptr::read_volatile(addr as *const u32) } != cortex_m_rt::STACK_PAINT_VALUE
-        {
-            break;
-        }
-        addr += 4;
-    }
-    top - addr
-}
-
-fn exit(success: bool) -> ! {
-    debug::exit(if success {
-        debug::EXIT_SUCCESS
-    } else {
-        debug::EXIT_FAILURE
-    });
-    loop {
-        cortex_m::asm::bkpt();
-    }
 }
 
 #[panic_handler]
