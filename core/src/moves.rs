@@ -51,6 +51,8 @@ pub(crate) fn put<T: Copy>(dst: &mut T, src: &T) {
 #[cfg(test)]
 mod tests {
     use super::{copy_down, insert, put};
+    #[cfg(target_arch = "wasm32")]
+    use wasm_bindgen_test::wasm_bindgen_test as test;
 
     #[test]
     fn put_copies() {

@@ -35,6 +35,8 @@ pub(crate) fn groups_at_or_below(ds: &[u32], cut: u32) -> u64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+    #[cfg(target_arch = "wasm32")]
+    use wasm_bindgen_test::wasm_bindgen_test as test;
 
     #[test]
     fn marks_exactly_the_groups_with_a_distance_at_or_below_the_cut() {

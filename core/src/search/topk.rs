@@ -125,6 +125,8 @@ mod tests {
     use super::*;
     use crate::addr::Addr;
     use crate::prng::SplitMix64;
+    #[cfg(target_arch = "wasm32")]
+    use wasm_bindgen_test::wasm_bindgen_test as test;
 
     #[test]
     fn sort_hits_orders_like_the_slice_sort() {
