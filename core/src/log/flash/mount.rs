@@ -131,8 +131,12 @@ impl<'b, F: NorFlash> FlashLog<'b, F> {
     /// ring. Walks record headers only, checking retire frames in full.
     fn find_retired(&mut self) -> Result<Option<u64>, Error<F::Error>> {
         let mut retired: Option<u64> = None;
+        // The live sectors hold consecutive segments ending at the head's
+        // (`next_segment - 1`).
+        let oldest_seg = self.next_segment - u64::from(self.live);
         for k in 0..self.live {
             let s = self.phys(k);
+            let holder = oldest_seg + u64::from(k);
             let limit = if k + 1 == self.live {
                 self.sector_size
             } else {
@@ -151,8 +155,19 @@ impl<'b, F: NorFlash> FlashLog<'b, F> {
                         .is_ok()
                 {
                     if let Ok(r) = Record::rechecked_without_crc(&self.buf[..len], self.cfg.width) {
-                        if let Body::Retire { segment } = r.body() {
-                            retired = Some(retired.map_or(segment, |m| m.max(segment)));
+                        // Garbage collection retires the oldest sector
+                        // from a newer one, so a retire record names an
+                        // older segment than the sector it is in. One that
+                        // names its own sector or a later one (damage that
+                        // kept a valid CRC, or a foreign image) retires
+                        // nothing: counted, it would drop live sectors only
+                        // once the ring has grown past it, and a remount
+                        // would lose acknowledged batches.
+                        match r.body() {
+                            Body::Retire { segment } if segment < holder => {
+                                retired = Some(retired.map_or(segment, |m| m.max(segment)));
+                            }
+                            _ => {}
                         }
                     }
                 }
