@@ -21,7 +21,6 @@ mod batch;
 mod checkpoint;
 mod error;
 mod group;
-mod hwcrc;
 mod layout;
 mod options;
 mod pool;

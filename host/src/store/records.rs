@@ -5,7 +5,6 @@
 //! made here by the core's encoder, so a segment or snapshot exported from
 //! the host opens wherever the core runs.
 
-use super::hwcrc;
 use bindspace_core::log::record::field;
 use bindspace_core::log::{Body, Encoder, End, Event, Header, Reader, Record};
 use bindspace_core::mutation::Mutation;
@@ -116,7 +115,7 @@ fn open(bytes: &[u8], width: Width) -> Result<(Header, Reader<'_>), ReadError> {
 
 /// Walks an image's records like the core's [`Reader`], checking each
 /// frame's CRC-32C with the processor's instruction where there is one
-/// ([`super::hwcrc`]) and every other rule with the core. At the first
+/// (the `crc32c` crate) and every other rule with the core. At the first
 /// frame that does not pass, the core's reader takes over from there, so
 /// damage, resynchronisation and the end are judged exactly as the core
 /// judges them.
@@ -135,7 +134,7 @@ impl<'a> Frames<'a> {
         let len = u32::from_le_bytes(len.try_into().ok()?) as usize;
         let crc_at = len.checked_sub(field::CRC_LEN)?;
         let stored = rest.get(crc_at..len)?;
-        if hwcrc::checksum(&rest[..crc_at]) != u32::from_le_bytes(stored.try_into().ok()?) {
+        if crc32c::crc32c(&rest[..crc_at]) != u32::from_le_bytes(stored.try_into().ok()?) {
             return None;
         }
         Record::rechecked_without_crc(rest, self.width).ok()
