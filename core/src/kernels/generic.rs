@@ -84,22 +84,24 @@ pub(crate) trait Vector: Copy {
     /// Lane-wise integer sum of two accumulators.
     unsafe fn add(self, other: Self) -> Self;
     /// How many popcounts [`Self::add_popcount_narrow`] may add onto a
-    /// zero register before [`Self::widen`] must widen it; 0 (the default)
-    /// when the instruction set has no narrower form.
+    /// zero register before [`Self::widen`] must widen it. The default,
+    /// with no narrower form, has no limit.
     ///
     /// Where the popcount instruction counts per byte (`i8x16.popcnt`,
     /// `vcnt`, a nibble lookup), widening every register to wide lanes costs
     /// as much again as the count; a row of a few registers can be counted
     /// in bytes and widened once.
-    const NARROW_MAX: usize = 0;
-    /// `acc` plus the popcount of `self` in narrow lanes (bytes); only
-    /// used when [`Self::NARROW_MAX`] is above 0.
+    const NARROW_MAX: usize = usize::MAX;
+    /// `acc` plus the popcount of `self` in narrow lanes (bytes). The
+    /// default, for instruction sets with no narrower form, is
+    /// [`Self::add_popcount`].
     #[inline(always)]
     unsafe fn add_popcount_narrow(self, acc: Self) -> Self {
         // SAFETY: the instruction set is present (trait contract).
         unsafe { self.add_popcount(acc) }
     }
-    /// A narrow accumulator in the lanes [`Self::add_popcount`] uses.
+    /// A narrow accumulator in the lanes [`Self::add_popcount`] uses (the
+    /// default, with no narrower form, returns it as it is).
     #[inline(always)]
     unsafe fn widen(self) -> Self {
         self
@@ -310,24 +312,18 @@ unsafe fn load_register<V: Vector>(p: *const u64, words: usize) -> V {
 /// As [`held`]; `p` is the start of a row.
 #[inline(always)]
 unsafe fn held_row<V: Vector, const N: usize>(q: &[V; N], p: *const u64, last: usize) -> V {
+    // A row's `N` counts share one narrow accumulator.
+    const { assert!(V::NARROW_MAX >= N) };
     let vw = V::WORDS;
     // SAFETY: the registers read lie inside the row (see `held`); the
     // instruction set is present (forwarded contract).
     unsafe {
         let tail = load_register::<V>(p.add((N - 1) * vw), last);
-        if V::NARROW_MAX >= N {
-            let mut acc = q[N - 1].xor(tail).add_popcount_narrow(V::zero());
-            for (k, &q) in q.iter().enumerate().take(N - 1) {
-                acc = q.xor(V::load(p.add(k * vw))).add_popcount_narrow(acc);
-            }
-            acc.widen()
-        } else {
-            let mut acc = q[N - 1].xor(tail).add_popcount(V::zero());
-            for (k, &q) in q.iter().enumerate().take(N - 1) {
-                acc = q.xor(V::load(p.add(k * vw))).add_popcount(acc);
-            }
-            acc
+        let mut acc = q[N - 1].xor(tail).add_popcount_narrow(V::zero());
+        for (k, &q) in q.iter().enumerate().take(N - 1) {
+            acc = q.xor(V::load(p.add(k * vw))).add_popcount_narrow(acc);
         }
+        acc.widen()
     }
 }
 
