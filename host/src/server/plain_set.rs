@@ -12,6 +12,7 @@
 //! [`PlainSet::push_onto`]; a test runs both on the same stores.
 
 use crate::store::{Batch, Store, StoreError, View};
+use bindspace_core::fingerprint::from_hex;
 use bindspace_core::{Addr, Width};
 
 /// A SET whose fingerprint is already decoded.
@@ -33,7 +34,8 @@ impl PlainSet {
         }
         let addr = Addr::parse(addr).ok()?;
         let mut fp = vec![0u64; width.words()];
-        decode_hex(&mut fp, hex).then_some(PlainSet { addr, fp })
+        from_hex(&mut fp, hex).ok()?;
+        Some(PlainSet { addr, fp })
     }
 
     /// Commits `sets` in order as one batch at tick `now`, as the
@@ -67,113 +69,11 @@ impl PlainSet {
     }
 }
 
-/// A byte's hex value, or [`BAD`] for a byte that is not a hex digit.
-const HEX_VALUE: [u8; 256] = {
-    let mut table = [BAD; 256];
-    let mut i = 0;
-    while i < 10 {
-        table[b'0' as usize + i] = i as u8;
-        i += 1;
-    }
-    let mut i = 0;
-    while i < 6 {
-        table[b'a' as usize + i] = 10 + i as u8;
-        table[b'A' as usize + i] = 10 + i as u8;
-        i += 1;
-    }
-    table
-};
-
-/// Marks a non-digit in [`HEX_VALUE`]: the high nibble is never set by a
-/// digit, so OR-ing every value and testing it once finds any bad byte.
-const BAD: u8 = 0xF0;
-
-/// Decodes `hex` (an optional `0x`, then exactly `16 * out.len()` digits,
-/// the words' little-endian bytes in order) into `out`, as the core's
-/// `fingerprint::from_hex` does; returns false, with `out` unspecified,
-/// where that would fail. A table lookup per digit with one check per
-/// word, instead of a digit test, a branch and a second pass per digit.
-pub(crate) fn decode_hex(out: &mut [u64], hex: &[u8]) -> bool {
-    let digits = hex.strip_prefix(b"0x").unwrap_or(hex);
-    if out.is_empty() || digits.len() != out.len() * 16 {
-        return false;
-    }
-    let mut bad = 0u8;
-    for (word, chunk) in out.iter_mut().zip(digits.chunks_exact(16)) {
-        let mut bytes = [0u8; 8];
-        for (byte, pair) in bytes.iter_mut().zip(chunk.chunks_exact(2)) {
-            let hi = HEX_VALUE[usize::from(pair[0])];
-            let lo = HEX_VALUE[usize::from(pair[1])];
-            bad |= hi | lo;
-            *byte = (hi << 4) | (lo & 0x0F);
-        }
-        *word = u64::from_le_bytes(bytes);
-    }
-    bad & BAD == 0
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use bindspace_core::command::Reply;
-    use bindspace_core::fingerprint::from_hex;
     use proptest::prelude::*;
-
-    /// Hex-ish text: mostly digits of both cases, sometimes other bytes,
-    /// sometimes a `0x`, lengths around the right one.
-    fn hexish(words: usize) -> impl Strategy<Value = Vec<u8>> {
-        let byte = prop_oneof![
-            12 => prop::sample::select(b"0123456789abcdefABCDEF".to_vec()),
-            1 => any::<u8>(),
-        ];
-        let len = prop_oneof![4 => Just(words * 16), 1 => 0..words * 16 + 3];
-        (any::<bool>(), len)
-            .prop_flat_map(move |(prefix, len)| {
-                (Just(prefix), prop::collection::vec(byte.clone(), len))
-            })
-            .prop_map(|(prefix, digits)| {
-                let mut v = if prefix { b"0x".to_vec() } else { Vec::new() };
-                v.extend(digits);
-                v
-            })
-    }
-
-    proptest! {
-        #[test]
-        fn decoding_agrees_with_the_core(
-            (words, hex) in (1usize..5).prop_flat_map(|w| (Just(w), hexish(w)))
-        ) {
-            let mut ours = vec![0u64; words];
-            let mut core = vec![0u64; words];
-            let ok = decode_hex(&mut ours, &hex);
-            let expected = from_hex(&mut core, &hex);
-            prop_assert_eq!(ok, expected.is_ok(), "{:?}", String::from_utf8_lossy(&hex));
-            if ok {
-                prop_assert_eq!(&ours, &core);
-            }
-        }
-    }
-
-    #[test]
-    fn every_byte_value_is_judged_like_the_core() {
-        for b in 0..=255u8 {
-            let mut hex = *b"0123456789abcdef";
-            for at in [0, 7, 15] {
-                hex[at] = b;
-                let (mut ours, mut core) = ([0u64], [0u64]);
-                let ok = decode_hex(&mut ours, &hex);
-                assert_eq!(
-                    ok,
-                    from_hex(&mut core, &hex).is_ok(),
-                    "byte {b:#04x} at {at}"
-                );
-                if ok {
-                    assert_eq!(ours, core);
-                }
-                hex = *b"0123456789abcdef";
-            }
-        }
-    }
 
     /// One step of a script run on two stores.
     #[derive(Clone, Debug)]
