@@ -57,7 +57,12 @@ pub fn from_hex(out: &mut [u64], hex: &[u8]) -> Result<(), HexError> {
     // Every digit is checked before `out` is touched (it stays unchanged on
     // error); one table lookup a digit in both passes, with no branch a
     // digit (an 8,192-bit SET carries 2,048 of them).
-    if hex.iter().fold(0, |bad, &c| bad | HEX_VALUE[usize::from(c)]) & NOT_DIGIT != 0 {
+    if hex
+        .iter()
+        .fold(0, |bad, &c| bad | HEX_VALUE[usize::from(c)])
+        & NOT_DIGIT
+        != 0
+    {
         let at = hex
             .iter()
             .position(|&c| HEX_VALUE[usize::from(c)] & NOT_DIGIT != 0)
