@@ -15,10 +15,7 @@ use crate::addr::{Addr, Zone};
 use crate::fingerprint::{self, HexError};
 use crate::mutation::Mutation;
 use crate::search::{Hit, SearchOptions};
-use crate::space::Filter;
-
-/// The fingerprint of ancestors that `DN.SET` creates.
-static ZEROS: [u64; 256] = [0; 256];
+use crate::space::{Filter, ZEROS};
 
 /// Inputs of one BUNDLE at most: every argument but the name and `dst`.
 const BUNDLE_MAX: usize = ARGS_MAX - 2;

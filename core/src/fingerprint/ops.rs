@@ -122,9 +122,11 @@ fn rotation(n: i64, bits: u32) -> u32 {
 /// The inverse of [`permute`]: `unpermute(permute(x, n), n) == x`.
 pub fn unpermute(out: &mut [u64], src: &[u64], n: i64) -> Result<(), FpError> {
     // Negating i64::MIN overflows; rotating by it equals rotating by any
-    // multiple of the width away from it, so reduce first.
-    let bits = (src.len().max(1) * 64) as i64;
-    permute(out, src, -(n.rem_euclid(bits)))
+    // multiple of the width away from it, so reduce first (in 32-bit
+    // arithmetic, as `permute` does; a width `rotation` cannot reduce is
+    // one `permute` refuses).
+    let bits = (src.len().max(1) * 64) as u32;
+    permute(out, src, -i64::from(rotation(n, bits)))
 }
 
 /// Fills `out` with the fingerprint generated from `seed`: word `i` is

@@ -94,7 +94,7 @@ mod tests;
 pub use entry::{Entry, Filter};
 pub use error::SpaceError;
 pub use iter::Iter;
-pub(crate) use paths::{check_path, plan, resolve, PathNodes, PathPlanner};
+pub(crate) use paths::{check_path, plan, resolve, PathNodes, PathPlanner, ZEROS};
 pub use paths::{home as path_home, PathError, PathPlan, PATH_DEPTH_MAX, PATH_PROBE_WINDOW};
 #[cfg(any(feature = "alloc", test))]
 pub use storage::Growable;

@@ -53,8 +53,9 @@ pub const PATH_DEPTH_MAX: usize = 16;
 /// searched for it and may hold it.
 pub const PATH_PROBE_WINDOW: usize = 256;
 
-/// The fingerprint given to components created only as ancestors.
-static ZEROS: [u64; 256] = [0; 256];
+/// The fingerprint given to components created only as ancestors (its
+/// first `width` words), for every planner of named paths.
+pub(crate) static ZEROS: [u64; 256] = [0; 256];
 
 /// Why a path was refused.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -111,7 +111,7 @@ impl<F: NorFlash> FlashLog<'_, F> {
             }
         }
         let oldest = self.phys(0);
-        let oldest_segment = self.next_segment - self.live as u64;
+        let oldest_segment = self.oldest_segment();
         let len = self.enc.retire_len();
         self.gc_room(len)?;
         let enc = self.enc;
@@ -228,22 +228,15 @@ impl<F: NorFlash> FlashLog<'_, F> {
             }
             match slots[..n].binary_search_by_key(&a, |s| s.addr) {
                 Ok(_) => {}
-                Err(i) if n < CHUNK => {
+                // Below the chunk's capacity the slot is added; at it, the
+                // largest falls off (`moves::insert`), keeping the smallest.
+                Err(i) => {
                     let slot = Slot {
                         addr: a,
                         ..Slot::default()
                     };
                     n = crate::moves::insert(&mut slots[..], n, i, slot);
                 }
-                Err(i) if i < CHUNK => {
-                    // Keep the smallest: the largest falls off.
-                    let slot = Slot {
-                        addr: a,
-                        ..Slot::default()
-                    };
-                    n = crate::moves::insert(&mut slots[..], n, i, slot);
-                }
-                Err(_) => {}
             }
         }
         Ok(n)

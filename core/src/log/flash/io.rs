@@ -18,6 +18,12 @@ impl<F: NorFlash> FlashLog<'_, F> {
         (self.oldest + k) % self.cfg.sectors
     }
 
+    /// Segment number of the oldest live sector: the live sectors hold
+    /// consecutive segments ending at the head's (`next_segment - 1`).
+    pub(super) fn oldest_segment(&self) -> u64 {
+        self.next_segment - u64::from(self.live)
+    }
+
     /// Physical sector of the head (`live > 0`).
     pub(super) fn head(&self) -> u32 {
         self.phys(self.live.saturating_sub(1))

@@ -95,8 +95,10 @@ impl<'b, F: NorFlash> FlashLog<'b, F> {
         // Sectors a retire record names are dead, whatever an interrupted
         // erase left in them.
         if let Some(retired) = log.find_retired().map_err(Error::widen)? {
-            let oldest_seg = head_seg - (chain as u64 - 1);
+            let oldest_seg = log.oldest_segment();
             if retired >= oldest_seg {
+                // A counted retire record names an older segment than its
+                // own sector, so never the head; the `min` only guards that.
                 let drop = (retired - oldest_seg + 1).min(chain as u64 - 1) as u32;
                 log.oldest = (log.oldest + drop) % n;
                 log.live -= drop;
@@ -131,9 +133,7 @@ impl<'b, F: NorFlash> FlashLog<'b, F> {
     /// ring. Walks record headers only, checking retire frames in full.
     fn find_retired(&mut self) -> Result<Option<u64>, Error<F::Error>> {
         let mut retired: Option<u64> = None;
-        // The live sectors hold consecutive segments ending at the head's
-        // (`next_segment - 1`).
-        let oldest_seg = self.next_segment - u64::from(self.live);
+        let oldest_seg = self.oldest_segment();
         for k in 0..self.live {
             let s = self.phys(k);
             let holder = oldest_seg + u64::from(k);
