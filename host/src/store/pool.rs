@@ -16,14 +16,14 @@ use core::panic::AssertUnwindSafe;
 use core::time::Duration;
 use std::panic::catch_unwind;
 use std::sync::mpsc::{channel, Receiver, Sender, TryRecvError};
-use std::sync::{Mutex, OnceLock};
+use std::sync::OnceLock;
 use std::time::Instant;
 
 type Job = Box<dyn FnOnce() + Send + 'static>;
 
 /// The pool: one channel per worker.
 struct Pool {
-    workers: Vec<Mutex<Sender<Job>>>,
+    workers: Vec<Sender<Job>>,
 }
 
 /// Worker threads: one fewer than the processors (the caller searches
@@ -46,7 +46,7 @@ fn pool() -> &'static Pool {
                         }
                     })
                     .ok()
-                    .map(|_| Mutex::new(tx))
+                    .map(|_| tx)
             })
             .collect();
         Pool { workers }
@@ -88,8 +88,7 @@ pub(crate) fn run(index: usize, job: Job) -> Result<(), Job> {
     let Some(worker) = workers.get(index % workers.len().max(1)) else {
         return Err(job);
     };
-    let sender = worker.lock().unwrap_or_else(|e| e.into_inner());
-    sender.send(job).map_err(|e| e.0)
+    worker.send(job).map_err(|e| e.0)
 }
 
 #[cfg(test)]

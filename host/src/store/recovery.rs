@@ -220,9 +220,11 @@ pub(crate) fn open(fs: Arc<dyn Vfs>, dir: &Path, options: Options) -> Result<Inn
                         seq + 1
                     ));
                 }
-                if mutations.len() > 1 {
+                if options.repair && mutations.len() > 1 {
                     // Checked whole first, so a batch that does not apply (only
                     // possible in a damaged log) is dropped whole, never half.
+                    // Without repair any failure fails the whole open, so a
+                    // half-applied state is thrown away with it.
                     working
                         .check_batch(mutations)
                         .map_err(|e| format!("commit {batch_seq} does not apply: {e}"))?;

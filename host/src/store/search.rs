@@ -99,7 +99,6 @@ pub(crate) fn search(
     // changes, so it is the same run.
     let shared_query: Arc<[u64]> = Arc::from(query);
     let (tx, rx) = mpsc::channel();
-    let mut own: Vec<Range<usize>> = Vec::new();
     for (i, run) in rest.iter().enumerate() {
         let (view, query, opts, tx) = (view.clone(), Arc::clone(&shared_query), *opts, tx.clone());
         let range = run.clone();
@@ -107,24 +106,24 @@ pub(crate) fn search(
             let shards: Vec<&GrowableSpace> = view.shards_in(opts.filter).collect();
             let _ = tx.send(search_shards(&shards[range], &query, k, &opts));
         });
-        if pool::run(i, job).is_err() {
-            own.push(run.clone());
+        // A job no worker could take is run here; it answers the same way.
+        if let Err(job) = pool::run(i, job) {
+            job();
         }
     }
     drop(tx);
-    let sent = rest.len() - own.len();
     let mut all = search_shards(&shards[first.clone()], query, k, opts);
-    for run in own {
-        all.extend(search_shards(&shards[run], query, k, opts));
-    }
     let mut received = 0;
-    while let Some(part) = pool::receive(&rx) {
+    while received < rest.len() {
+        let Some(part) = pool::receive(&rx) else {
+            break;
+        };
         all.extend(part);
         received += 1;
     }
     // A job only reads immutable shards; one that did not answer panicked,
     // which is a bug, and an answer without its part would be wrong.
-    assert_eq!(received, sent, "a search thread panicked");
+    assert_eq!(received, rest.len(), "a search thread panicked");
     all.sort_unstable();
     all.truncate(k);
     all
