@@ -22,7 +22,7 @@ use super::engine::{now_ms, ClientScratch, ClientSession, Engine, Failure};
 use super::plain_set::PlainSet;
 use super::reply_to::ReplyTo;
 use crate::store::StoreError;
-use bindspace_core::command::{self, Context, Input, Reply};
+use bindspace_core::command::{self, Input, Reply};
 use bindspace_core::fingerprint;
 use core::sync::atomic::{AtomicBool, Ordering};
 use std::borrow::Cow;
@@ -345,7 +345,7 @@ fn combined(
         return None;
     }
     session.reset();
-    let ctx = Context::new(now_ms()).kernel(crate::kernels::detected());
+    let ctx = engine.context();
     let view = engine.store().view();
     command::execute(&*view, &ctx, Input::Argv(&[b"MULTI"]), session, scratch).ok()?;
     for job in jobs {

@@ -4,7 +4,7 @@
 //! language ([`super::Engine`]).
 
 use super::combine::{Outcome, Pending};
-use super::engine::{ClientScratch, ClientSession, Failure};
+use super::engine::{ClientScratch, ClientSession};
 use super::reply_to::ReplyTo;
 use super::resp::{Out, Protocol};
 use super::{info, Shared};
@@ -88,7 +88,7 @@ impl<'s> Client<'s> {
             return Next::Continue;
         }
         let exec = is(name, "EXEC");
-        if !exec && !self.session.in_multi() && super::engine::may_write(name) {
+        if self.combines(name) {
             let outcome = self.shared.combiner.write(&self.shared.engine, args);
             self.count(&outcome);
             out.outcome(&outcome);
@@ -101,27 +101,25 @@ impl<'s> Client<'s> {
         {
             Ok(reply) => out.reply(&reply, exec),
             Err(e) => {
-                stats.errors_total.fetch_add(1, Ordering::Relaxed);
-                if let Failure::Store(_) = e {
-                    stats.store_errors_total.fetch_add(1, Ordering::Relaxed);
-                }
+                self.count_error(e.code());
                 out.error(e.code(), &e.to_string());
             }
         }
         Next::Continue
     }
 
+    /// Whether the command `name` goes to the combiner: a write outside
+    /// MULTI (EXEC runs the queued transaction itself).
+    fn combines(&self, name: &[u8]) -> bool {
+        !self.session.in_multi() && !is(name, "EXEC") && super::engine::may_write(name)
+    }
+
     /// Whether `args` is a write the combiner takes, so that its reply
-    /// may be left to the leader ([`Client::detach`]). The same test as
-    /// the combiner's branch of [`Client::handle`], after the commands
-    /// that branch never sees (AUTH, HELLO, QUIT and the connection
-    /// commands are not writes).
+    /// may be left to the leader ([`Client::detach`]): the combiner's
+    /// branch of [`Client::handle`], for a client that is authenticated
+    /// (AUTH, HELLO, QUIT and the connection commands are not writes).
     pub(crate) fn detachable(&self, args: &[&[u8]]) -> bool {
-        self.authed
-            && !self.session.in_multi()
-            && args
-                .first()
-                .is_some_and(|&n| !is(n, "EXEC") && super::engine::may_write(n))
+        self.authed && args.first().is_some_and(|&n| self.combines(n))
     }
 
     /// Hands a [`Client::detachable`] write to the combiner, whose leader
@@ -151,11 +149,17 @@ impl<'s> Client<'s> {
     /// Counts a combined write's failure.
     fn count(&self, outcome: &Outcome) {
         if let Err((code, _)) = outcome {
-            let stats = &self.shared.stats;
-            stats.errors_total.fetch_add(1, Ordering::Relaxed);
-            if *code == "IOERR" {
-                stats.store_errors_total.fetch_add(1, Ordering::Relaxed);
-            }
+            self.count_error(code);
+        }
+    }
+
+    /// Counts an error reply with code `code`; `IOERR` (a store failure,
+    /// [`super::engine::Failure::code`]) is also counted as a store error.
+    fn count_error(&self, code: &str) {
+        let stats = &self.shared.stats;
+        stats.errors_total.fetch_add(1, Ordering::Relaxed);
+        if code == "IOERR" {
+            stats.store_errors_total.fetch_add(1, Ordering::Relaxed);
         }
     }
 

@@ -87,7 +87,8 @@ impl Engine {
         )
     }
 
-    fn context(&self) -> Context {
+    /// The context a command runs in: the clock now, the detected kernel.
+    pub(crate) fn context(&self) -> Context {
         Context::new(now_ms()).kernel(crate::kernels::detected())
     }
 

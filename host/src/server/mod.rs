@@ -150,10 +150,11 @@ impl Server {
             Some(a) => Some(TcpListener::bind(a).map_err(|e| ServeError::Bind(a, e))?),
             None => None,
         };
+        let engine = Engine::new(store);
         Ok(Server {
             shared: Arc::new(Shared {
-                combiner: combine::Combiner::new(&Engine::new(store.clone())),
-                engine: Engine::new(store),
+                combiner: combine::Combiner::new(&engine),
+                engine,
                 config,
                 stats: Stats::default(),
                 stop: Arc::new(AtomicBool::new(false)),
