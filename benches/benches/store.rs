@@ -295,7 +295,6 @@ fn search_part(q: bool) {
     let dir = fresh("search");
     let store = Store::open(&dir, options(1024, Durability::Never)).unwrap();
     let mut rng = SplitMix64::new(3);
-    let mut stored = 0usize;
     let opts = SearchOptions::new();
     println!();
     println!("| search, 1,024-bit entries | arena | 1 thread searches/s | 2 threads searches/s | 2 vs 1 |");
@@ -312,7 +311,6 @@ fn search_part(q: bool) {
                 }])
                 .unwrap();
         }
-        stored = stored.max(entries);
         let keep: Vec<Mutation<'_>> = (0..65_536usize)
             .filter(|a| a % step != 0)
             .map(|a| Mutation::Delete {
@@ -352,7 +350,6 @@ fn search_part(q: bool) {
             per[1] / per[0]
         );
     }
-    let _ = stored;
     let ceiling = parallel_ceiling(q);
     println!(
         "| anchor: pure integer work, 2 threads vs 1 (this machine's ceiling now) | | | | {ceiling:.2} |"

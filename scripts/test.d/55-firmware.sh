@@ -30,7 +30,7 @@ device="$root/firmware/target/thumbv7em-none-eabihf/device"
 mkdir -p "$root/target"
 # The goal for a device program with space, search, commands and log
 # (reported), and the ceiling the footprint app must stay under (enforced,
-# so that growth is caught: about 2 KB above its size of 2026-11-23, 52.5
+# so that growth is caught: about 3 KB above its size of 2026-11-23, 47.7
 # KB; lower it as the size comes down).
 text_goal=$((48 * 1024))
 text_ceiling=$((50 * 1024))

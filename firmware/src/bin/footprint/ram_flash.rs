@@ -6,7 +6,7 @@
 //! count against the footprint without being part of one.
 
 use embedded_storage::nor_flash::{
-    ErrorType, NorFlash, NorFlashError, NorFlashErrorKind, ReadNorFlash,
+    check_erase, check_read, check_write, ErrorType, NorFlash, NorFlashErrorKind, ReadNorFlash,
 };
 
 /// Sectors, their size and the program unit (the self-test's flash shape).
@@ -14,24 +14,6 @@ pub(crate) const SECTORS: usize = 6;
 const SECTOR_SIZE: usize = 2048;
 const WORD: usize = 8;
 const CAPACITY: usize = SECTORS * SECTOR_SIZE;
-
-/// What a flash operation refused.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum RamFlashError {
-    /// The range runs past the end of the flash.
-    OutOfBounds,
-    /// The offset or length is not a multiple of the operation's unit.
-    NotAligned,
-}
-
-impl NorFlashError for RamFlashError {
-    fn kind(&self) -> NorFlashErrorKind {
-        match self {
-            RamFlashError::OutOfBounds => NorFlashErrorKind::OutOfBounds,
-            RamFlashError::NotAligned => NorFlashErrorKind::NotAligned,
-        }
-    }
-}
 
 /// The flash contents, erased (`0xFF`) at reset.
 pub(crate) struct RamFlash {
@@ -45,30 +27,21 @@ impl RamFlash {
             data: [0xFF; CAPACITY],
         }
     }
-
-    /// The bytes `offset..offset + len`, if the range is inside the flash
-    /// and aligned to `unit`.
-    fn range(&mut self, offset: u32, len: usize, unit: usize) -> Result<&mut [u8], RamFlashError> {
-        let start = offset as usize;
-        if !start.is_multiple_of(unit) || !len.is_multiple_of(unit) {
-            return Err(RamFlashError::NotAligned);
-        }
-        let end = start.checked_add(len).ok_or(RamFlashError::OutOfBounds)?;
-        self.data
-            .get_mut(start..end)
-            .ok_or(RamFlashError::OutOfBounds)
-    }
 }
 
+// Bounds and alignment are checked by `embedded-storage`'s own helpers,
+// as a driver checks them; the slices below are then in range.
 impl ErrorType for RamFlash {
-    type Error = RamFlashError;
+    type Error = NorFlashErrorKind;
 }
 
 impl ReadNorFlash for RamFlash {
     const READ_SIZE: usize = 1;
 
-    fn read(&mut self, offset: u32, bytes: &mut [u8]) -> Result<(), RamFlashError> {
-        bytes.copy_from_slice(self.range(offset, bytes.len(), 1)?);
+    fn read(&mut self, offset: u32, bytes: &mut [u8]) -> Result<(), NorFlashErrorKind> {
+        check_read(self, offset, bytes.len())?;
+        let start = offset as usize;
+        bytes.copy_from_slice(&self.data[start..start + bytes.len()]);
         Ok(())
     }
 
@@ -81,16 +54,17 @@ impl NorFlash for RamFlash {
     const WRITE_SIZE: usize = WORD;
     const ERASE_SIZE: usize = SECTOR_SIZE;
 
-    fn erase(&mut self, from: u32, to: u32) -> Result<(), RamFlashError> {
-        let len = to.checked_sub(from).ok_or(RamFlashError::OutOfBounds)?;
-        self.range(from, len as usize, SECTOR_SIZE)?.fill(0xFF);
+    fn erase(&mut self, from: u32, to: u32) -> Result<(), NorFlashErrorKind> {
+        check_erase(self, from, to)?;
+        self.data[from as usize..to as usize].fill(0xFF);
         Ok(())
     }
 
-    fn write(&mut self, offset: u32, bytes: &[u8]) -> Result<(), RamFlashError> {
-        let cells = self.range(offset, bytes.len(), WORD)?;
+    fn write(&mut self, offset: u32, bytes: &[u8]) -> Result<(), NorFlashErrorKind> {
+        check_write(self, offset, bytes.len())?;
+        let start = offset as usize;
         // NOR programming only clears bits.
-        for (cell, &b) in cells.iter_mut().zip(bytes) {
+        for (cell, &b) in self.data[start..start + bytes.len()].iter_mut().zip(bytes) {
             *cell &= b;
         }
         Ok(())
