@@ -75,6 +75,26 @@ make_scratch() {
     trap 'rm -rf "$SCRATCH"' EXIT
 }
 
+# Removes a build directory that no later step uses, under CI (or with
+# BINDSPACE_DROP_BUILDS=1). A whole run builds for five targets, four
+# profiles and two sanitizer setups, and every one kept to the end adds up
+# to more than a small CI disk holds; a developer's machine keeps them, so
+# rerunning a step stays incremental.
+drop_build_dir() {
+    local dir="$1"
+    [[ -n "${CI:-}" || "${BINDSPACE_DROP_BUILDS:-}" == 1 ]] || return 0
+    [[ -d "$dir" ]] || return 0
+    printf 'dropping build directory %s (%s; no later step uses it)\n' \
+        "${dir#"$BINDSPACE_ROOT"/}" "$(du -sh "$dir" 2>/dev/null | cut -f1)"
+    rm -rf "$dir"
+}
+
+# Free space on the file system holding the repository, in GiB (one
+# decimal), for the step summary: a full disk shows up as the reason.
+disk_free_gib() {
+    df -Pk "$BINDSPACE_ROOT" 2>/dev/null | awk 'NR == 2 { printf "%.1f", $4 / 1048576 }'
+}
+
 # Writes the chromedriver capabilities wasm-bindgen-test-runner uses for
 # headless Chromium to "$1" (its profile goes under $SCRATCH). The runner
 # adds `headless` and `no-sandbox` itself; the extra flags keep Chromium

@@ -40,6 +40,11 @@
 #   - Environment it can rely on: BINDSPACE_ROOT (the repository root),
 #     BINDSPACE_STEP (its own name), PATH including ~/.cargo/bin, and CI
 #     when run by CI.
+#   - Disk: under CI a step removes the build directories no later step
+#     uses (`drop_build_dir` in scripts/lib.sh; BINDSPACE_DROP_BUILDS=1
+#     does the same elsewhere), and the summary shows the disk left after
+#     each step, so a run fits a small CI disk and a full disk is visible
+#     as the cause.
 
 set -uo pipefail
 
@@ -47,6 +52,11 @@ set -uo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 cd "$BINDSPACE_ROOT" || exit 1
 export PATH="${CARGO_HOME:-$HOME/.cargo}/bin:$PATH"
+# CI builds everything once: incremental caches (a quarter of a debug build
+# directory) would only take disk.
+if [[ -n "${CI:-}" ]]; then
+    export CARGO_INCREMENTAL=0
+fi
 
 # --- what the steps need ----------------------------------------------------
 
@@ -184,6 +194,7 @@ STEP_TIMEOUT="${BINDSPACE_STEP_TIMEOUT:-1800}"
 NAMES=()
 RESULTS=()
 SECONDS_TAKEN=()
+DISK_FREE=()
 
 now_ms() { date +%s%3N; }
 
@@ -198,6 +209,7 @@ record() {
     end="$(now_ms)"
     NAMES+=("$name")
     SECONDS_TAKEN+=("$(awk -v ms="$((end - start))" 'BEGIN { printf "%.1f", ms / 1000 }')")
+    DISK_FREE+=("$(disk_free_gib)")
     if ((rc == 0)); then
         RESULTS+=(pass)
         printf '<== %s: pass\n' "$name"
@@ -228,7 +240,8 @@ main() {
     export BINDSPACE_EXERCISED_FILE="$exercised_file"
 
     echo "bindspace test run: commit $(git rev-parse --short HEAD 2>/dev/null || echo '?')," \
-        "$(uname -m), $(nproc) cores, $(rustc --version 2>/dev/null || echo 'no rustc')${CI:+, CI}"
+        "$(uname -m), $(nproc) cores, $(rustc --version 2>/dev/null || echo 'no rustc')${CI:+, CI}," \
+        "$(disk_free_gib) GiB free"
 
     # Everything else can be installed from package registries; the Rust
     # toolchain manager itself cannot.
@@ -254,9 +267,9 @@ main() {
     done
 
     printf '\n==> summary\n'
-    printf '%-28s %-6s %9s\n' step result seconds
+    printf '%-28s %-6s %9s %14s\n' step result seconds "disk free GiB"
     for i in "${!NAMES[@]}"; do
-        printf '%-28s %-6s %9s\n' "${NAMES[$i]}" "${RESULTS[$i]}" "${SECONDS_TAKEN[$i]}"
+        printf '%-28s %-6s %9s %14s\n' "${NAMES[$i]}" "${RESULTS[$i]}" "${SECONDS_TAKEN[$i]}" "${DISK_FREE[$i]}"
         if [[ "${RESULTS[$i]}" == pass ]]; then
             passed=$((passed + 1))
         else

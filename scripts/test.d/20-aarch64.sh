@@ -34,3 +34,6 @@ host_line="$(extract_line 'bindspace host kernels available' "$SCRATCH/test.log"
 grep -q 'on aarch64: .*neon' <<<"$core_line" || fail "NEON was not exercised: $core_line"
 exercised "$target under qemu-aarch64: core tests: ${core_line#bindspace kernels exercised on aarch64: }"
 exercised "$target under qemu-aarch64: host run-time choice: ${host_line#bindspace host kernels available: }"
+# Built at opt-level 2 for emulation, so nothing later reuses it (the lint
+# step's aarch64 clippy run checks without building).
+drop_build_dir "$BINDSPACE_ROOT/target/$target"

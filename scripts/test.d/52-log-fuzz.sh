@@ -56,3 +56,5 @@ done_line="$(extract_line 'Done [0-9]+ runs' "$log")" ||
 seeds="$(find corpus/recovery -type f | wc -l)"
 found="$(find "$SCRATCH/corpus" -type f | wc -l)"
 exercised "cargo-fuzz target recovery: ${done_line#Done } from $seeds seed inputs ($found new corpus inputs), no failure"
+# The sanitizer build (shared with 51-commands-fuzz, which runs first).
+drop_build_dir "$BINDSPACE_ROOT/core/fuzz/target"

@@ -72,4 +72,10 @@ if [[ -f firmware/golden-gen/Cargo.toml ]]; then
     check "clippy: firmware/golden-gen, $(uname -m)" \
         cargo clippy --manifest-path firmware/golden-gen/Cargo.toml -- -D warnings
 fi
+# The cross builds end here: the steps after this one build only for the
+# host (target/debug, target/release).
+for dir in target/wasm32-scalar target/wasm32-simd128 target/aarch64-unknown-linux-gnu \
+    target/thumbv7em-none-eabihf target/thumbv6m-none-eabi firmware/target; do
+    drop_build_dir "$BINDSPACE_ROOT/$dir"
+done
 exit "$status"

@@ -24,6 +24,7 @@ if cargo +nightly fuzz --help >/dev/null 2>&1; then
     (cd host/fuzz && run cargo +nightly fuzz run resp_frame "$SCRATCH" corpus/resp_frame \
         -- -max_total_time="${BINDSPACE_FUZZ_SECONDS:-30}")
     exercised "RESP framing fuzz"
+    drop_build_dir "$BINDSPACE_ROOT/host/fuzz/target"
 else
     fail "cargo-fuzz is missing: the RESP framing fuzz run did not happen"
 fi

@@ -24,3 +24,4 @@ section "clippy on the loom build (the models compile only there)"
 RUSTFLAGS="--cfg loom" run cargo clippy -p bindspace-host --lib --tests \
     --target-dir "$loom_target" -- -D warnings
 exercised "clippy, cfg(loom)"
+drop_build_dir "$loom_target"
