@@ -1,5 +1,6 @@
 //! Loom model of the view swap: the real [`Working`] and [`View`] (their
-//! shards behind loom's `Arc`, copied on write by `sync::make_mut`) and
+//! shards behind loom's `Arc`; the writer's `Arc::get_mut` decides whether
+//! it may change a shard, catch up its spare, or must copy it) and
 //! the published cell (`sync::ArcSwap`, loom's stand-in for arc-swap),
 //! with a writer publishing commits as `Inner::append` does, a checkpoint
 //! freezing the working state as `Inner::checkpoint` does and reading its
