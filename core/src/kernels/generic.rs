@@ -17,7 +17,10 @@
 //!   the per-row reduction was as costly as the counting: measured on Zen 4
 //!   (AVX-512), the one-to-many pass went from ~1.15 to ~1.08 of a plain
 //!   read of the same in-cache arena; in Node (simd128), a 1,024-bit
-//!   top-10 search from ~850 to ~620 µs.
+//!   top-10 search from ~850 to ~620 µs. (On x86-64 engines the simd128
+//!   kernel now hands queries of up to 1,024 bits to its own `i64.popcnt`
+//!   loop instead, through [`Vector::distances_elsewhere`]: that search
+//!   takes ~370 µs.)
 //! - **Query prefix held** (`held_prefix`, for longer rows): the first 8,
 //!   16 or 24 registers of the query (as many as [`Vector::HOLD`] allows)
 //!   stay in registers and the rest of each row is walked as in
@@ -126,6 +129,19 @@ pub(crate) trait Vector: Copy {
     /// loop further (see the AVX-512 implementation for why that can matter).
     #[inline(always)]
     unsafe fn end_of_step() {}
+    /// Runs the one-to-many pass ([`distances`]) by another route and
+    /// returns true, when this instruction set knows that is faster on the
+    /// machine it runs on; the default returns false, having run nothing.
+    ///
+    /// wasm simd128 uses it: an engine on x86-64 emulates `i8x16.popcnt`
+    /// but runs `i64.popcnt` as one instruction.
+    ///
+    /// # Safety
+    /// As [`distances`].
+    #[inline(always)]
+    unsafe fn distances_elsewhere(_query: &[u64], _arena: &[u64], _out: &mut [u32]) -> bool {
+        false
+    }
 }
 
 /// Most accumulators any `Vector::UNROLL` asks for.
@@ -216,6 +232,21 @@ unsafe fn accumulate<V: Vector>(
 /// `arena.len() == query.len() * out.len()`, `query.len() > 0`.
 #[inline(always)]
 pub(crate) unsafe fn distances<V: Vector>(query: &[u64], arena: &[u64], out: &mut [u32]) {
+    // SAFETY: forwarded contract.
+    unsafe {
+        if !V::distances_elsewhere(query, arena, out) {
+            distances_with::<V>(query, arena, out);
+        }
+    }
+}
+
+/// [`distances`] with `V` itself, whatever [`Vector::distances_elsewhere`]
+/// would choose.
+///
+/// # Safety
+/// As [`distances`].
+#[inline(always)]
+pub(crate) unsafe fn distances_with<V: Vector>(query: &[u64], arena: &[u64], out: &mut [u32]) {
     let w = query.len();
     debug_assert_eq!(arena.len(), w * out.len());
     let registers = w.div_ceil(V::WORDS);

@@ -1,10 +1,22 @@
-//! wasm simd128: `i8x16.popcnt`, widened by extending pairwise adds.
+//! wasm simd128: `i8x16.popcnt`, widened by extending pairwise adds; on
+//! x86-64 engines the one-to-many pass counts with `i64.popcnt` instead.
+//!
+//! x86-64 has no byte-wise popcount below AVX-512 BITALG, so V8 lowers
+//! `i8x16.popcnt` to a nibble-table sequence of about ten instructions
+//! (constant loads included) for 16 bytes, where `i64.popcnt` is one
+//! `popcnt` for 8. Measured in Node 20 (V8 11.3) on Zen 4, one 1,024-bit
+//! query against 65,536 rows: ~580 µs through this type, ~290 µs through
+//! [`popcnt64`], which takes queries of up to 16 words (wider ones stay
+//! here). On ARM the opposite holds (`i8x16.popcnt` is one `cnt`,
+//! `i64.popcnt` a move to a vector register and back), so the choice is
+//! made by the engine's architecture, read from the sign of a NaN.
 
+use super::popcnt64;
 use crate::kernels::generic::Vector;
 use core::arch::wasm32::*;
 
 #[derive(Clone, Copy)]
-struct V128(v128);
+pub(super) struct V128(v128);
 
 // Only called from functions compiled with `#[target_feature(enable = "simd128")]`.
 impl Vector for V128 {
@@ -88,6 +100,22 @@ impl Vector for V128 {
         // alignment requirement.
         unsafe { v128_store(out.as_mut_ptr().cast(), sums) }
     }
+
+    #[inline(always)]
+    unsafe fn distances_elsewhere(query: &[u64], arena: &[u64], out: &mut [u32]) -> bool {
+        // SAFETY: forwarded contract (plain integer code).
+        engine_on_x86() && unsafe { popcnt64::distances(query, arena, out) }
+    }
+}
+
+/// Whether the engine runs on x86, judged by the NaN that `0.0 / 0.0`
+/// gives: wasm leaves its sign to the machine, x86 sets it, ARM and RISC-V
+/// clear it. Only speed depends on the answer; both paths are exact.
+#[inline(always)]
+pub(super) fn engine_on_x86() -> bool {
+    // Opaque, or LLVM would fold the division to its own (positive) NaN.
+    let (zero, also_zero) = core::hint::black_box((0.0f32, 0.0f32));
+    (zero / also_zero).is_sign_negative()
 }
 
 instruction_set! {
