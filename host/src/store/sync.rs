@@ -19,6 +19,26 @@ pub(crate) use loom::sync::{Arc, Condvar, Mutex, MutexGuard};
 #[cfg(loom)]
 pub(crate) use loom_swap::ArcSwap;
 
+/// `Arc::make_mut`: the value behind `this`, copied first if anybody else
+/// holds it.
+#[cfg(not(loom))]
+pub(crate) fn make_mut<T: Clone>(this: &mut Arc<T>) -> &mut T {
+    Arc::make_mut(this)
+}
+
+/// `Arc::make_mut` for loom's `Arc`, which has no such method: the same
+/// rule (copy unless this is the only holder; the store makes no weak
+/// references) built from `get_mut`, whose reference-count check loom
+/// models.
+#[cfg(loom)]
+pub(crate) fn make_mut<T: Clone>(this: &mut Arc<T>) -> &mut T {
+    if Arc::get_mut(this).is_none() {
+        *this = Arc::new(T::clone(this));
+    }
+    // Cannot fail: `this` is now either the only holder or a fresh copy.
+    Arc::get_mut(this).expect("a freshly made Arc has one holder")
+}
+
 /// The published view under loom: what `arc_swap::ArcSwap` promises the
 /// store (a load returns whole the value of one store, stores are seen in
 /// one order by everybody, an old value lives while a loaded copy does),

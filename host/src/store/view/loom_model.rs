@@ -31,10 +31,10 @@ use bindspace_core::{Addr, Width};
 use loom::sync::{Arc, Mutex};
 use loom::thread;
 
-/// Two addresses in different shards (prefixes), so a torn view would
-/// mix shards of two commits.
+/// Two addresses in different shards (prefixes) of different groups of
+/// the table, so a torn view would mix shards or groups of two commits.
 const A: Addr = Addr::new(0x00, 1);
-const B: Addr = Addr::new(0x01, 1);
+const B: Addr = Addr::new(0x10, 1);
 
 /// The last commit the writer makes.
 const LAST: u64 = 3;

@@ -1,7 +1,7 @@
-//! The two-instance shards (`Slot`) against a plain core space as the
-//! oracle: random commits over a few addresses of three prefixes, with
-//! views held and dropped at random, so every path of `Slot::writable`
-//! runs (catch-up of a free spare, copy when a view holds the spare,
+//! The two-instance shards (`Slot`) and the two-level table against a
+//! plain core space as the oracle: random commits over a few addresses of
+//! three prefixes, with views held and dropped at random, so every path
+//! of `Slot::writable` runs (catch-up of a free spare, copy when a view holds the spare,
 //! in place when no view shares the shard, a spare dropped when too far
 //! behind, a shard emptied).
 
@@ -34,9 +34,11 @@ fn view_contents(view: &View) -> Vec<Owned> {
     contents(view.iter(Filter::All))
 }
 
-/// A random mutation at one of 6 addresses in each of 3 prefixes.
+/// A random mutation at one of 6 addresses in each of 3 prefixes (two in
+/// one group of the table, one in another).
 fn mutation<'a>(rng: &mut SplitMix64, fp: &'a [u64], label: &'a [u8]) -> Mutation<'a> {
-    let addr = Addr::new(rng.below(3) as u8, rng.below(6) as u8);
+    let prefix = [0u8, 1, 17][rng.below(3) as usize];
+    let addr = Addr::new(prefix, rng.below(6) as u8);
     match rng.below(10) {
         0..=4 => Mutation::Set { addr, fp },
         5..=6 => Mutation::Delete { addr },
