@@ -72,10 +72,10 @@ if [[ -f firmware/golden-gen/Cargo.toml ]]; then
     check "clippy: firmware/golden-gen, $(uname -m)" \
         cargo clippy --manifest-path firmware/golden-gen/Cargo.toml -- -D warnings
 fi
-# The cross builds end here: the steps after this one build only for the
-# host (target/debug, target/release).
-for dir in target/wasm32-scalar target/wasm32-simd128 target/aarch64-unknown-linux-gnu \
-    target/thumbv7em-none-eabihf target/thumbv6m-none-eabi firmware/target; do
+# The cross and debug builds end here: the steps after this one build only
+# in target/release (and their own sanitizer and loom directories).
+for dir in target/debug target/wasm32-scalar target/wasm32-simd128 target/aarch64-unknown-linux-gnu \
+    target/thumbv7em-none-eabihf target/thumbv6m-none-eabi target/wasm32-unknown-unknown firmware/target; do
     drop_build_dir "$BINDSPACE_ROOT/$dir"
 done
 exit "$status"

@@ -9,12 +9,14 @@ cd "$BINDSPACE_ROOT"
 
 require_cmd redis-cli
 section "bindspace serve and the command line"
-run cargo test -p bindspace-host --test server_clients --test cli_commands
-run cargo test -p bindspace-host --lib server::
+# Release, as the binary ships and as the README runs it (10-host already
+# ran these tests in the debug build, with debug assertions).
+run cargo test --release -p bindspace-host --test server_clients --test cli_commands
+run cargo test --release -p bindspace-host --lib server::
 exercised "bindspace server (redis-cli, redis crate)"
 
 section "the README's first command"
-run cargo run -q -p bindspace-host --bin bindspace -- demo
+run cargo run -q --release -p bindspace-host --bin bindspace -- demo
 exercised "bindspace demo"
 
 if cargo +nightly fuzz --help >/dev/null 2>&1; then
