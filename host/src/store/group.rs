@@ -145,6 +145,11 @@ impl GroupSync {
         covered | next.map_or(0, |t| 1 << slot(*t))
     }
 
+    /// Whether any committer is asleep waiting for a sync.
+    pub(crate) fn has_sleepers(&self) -> bool {
+        !self.lock().waiting.is_empty()
+    }
+
     /// The highest sequence number known durable.
     pub(crate) fn durable(&self) -> u64 {
         self.lock().durable

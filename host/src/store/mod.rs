@@ -44,7 +44,7 @@ pub use view::View;
 
 use bindspace_core::mutation::Mutation;
 use bindspace_core::Width;
-use core::sync::atomic::{AtomicBool, Ordering};
+use core::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use group::{GroupSync, SyncFailure};
 use std::collections::VecDeque;
 use std::path::{Path, PathBuf};
@@ -81,6 +81,11 @@ pub(crate) struct Inner {
     pub(crate) recovery: RecoveryReport,
     pub(crate) stop: (Mutex<bool>, Condvar),
     pub(crate) closed: AtomicBool,
+    /// Committers between entering `commit` and having appended (see
+    /// `Inner::gather` in writer.rs).
+    pub(crate) entering: AtomicUsize,
+    /// How long the last group fdatasync took, in nanoseconds.
+    pub(crate) last_sync_nanos: AtomicU64,
     pub(crate) _lock: Box<dyn VfsLock>,
 }
 
@@ -98,6 +103,24 @@ impl Drop for Closer {
         if let Some(handle) = handle {
             let _ = handle.join();
         }
+    }
+}
+
+/// Counts a committer in `Inner::entering` until dropped (declared before
+/// the writer lock's guard, so dropped after it: once its batch is
+/// appended or refused).
+struct Entering<'a>(&'a AtomicUsize);
+
+impl<'a> Entering<'a> {
+    fn new(count: &'a AtomicUsize) -> Entering<'a> {
+        count.fetch_add(1, Ordering::AcqRel);
+        Entering(count)
+    }
+}
+
+impl Drop for Entering<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::AcqRel);
     }
 }
 
@@ -156,6 +179,7 @@ impl Store {
     pub fn commit(&self, batch: &[Mutation<'_>]) -> Result<u64, StoreError> {
         let inner = &self.inner;
         let seq = {
+            let _entering = Entering::new(&inner.entering);
             let mut w = lock(&inner.writer);
             inner.check_writable()?;
             if batch.is_empty() {
@@ -178,6 +202,7 @@ impl Store {
     {
         let inner = &self.inner;
         let seq = {
+            let _entering = Entering::new(&inner.entering);
             let mut w = lock(&inner.writer);
             inner.check_writable()?;
             let mut batch = Batch::new();

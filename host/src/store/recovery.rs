@@ -24,7 +24,7 @@ use super::vfs::Vfs;
 use super::view::Working;
 use super::writer::{create_segment, CreateError, SyncTarget, Writer};
 use super::Inner;
-use core::sync::atomic::AtomicBool;
+use core::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize};
 use std::collections::VecDeque;
 use std::io;
 use std::path::{Path, PathBuf};
@@ -356,6 +356,8 @@ pub(crate) fn open(fs: Arc<dyn Vfs>, dir: &Path, options: Options) -> Result<Inn
         recovery: report,
         stop: (Mutex::new(false), Condvar::new()),
         closed: AtomicBool::new(false),
+        entering: AtomicUsize::new(0),
+        last_sync_nanos: AtomicU64::new(0),
         options,
         _lock: dir_lock,
     })
