@@ -9,6 +9,12 @@
 //! - `distances only`: the one-to-many kernel over the whole arena into a
 //!   buffer, with no top-k, no filter, no metadata: what the search costs
 //!   beyond its kernel;
+//! - `distances per block`: the same kernel called once per block of
+//!   [`BLOCK_ROWS`] rows into a buffer of that many, as a single query's
+//!   search calls it: what the blocks cost;
+//! - `top-10, no row passes`: the search with a maximum distance of 0, so
+//!   the screen lets no row through: the pass without the row walk and
+//!   the heap;
 //! - the plain memory-read passes of `bindspace_benches::anchor` over the
 //!   very slice the search scans (`Space::arena`).
 //!
@@ -52,6 +58,10 @@ const BATCH_GOAL_BITS: u32 = 8192;
 const SINGLE: &str = "top-10";
 const BATCHED: &str = "top-10 batch of 8";
 const KERNEL_ONLY: &str = "distances only";
+const KERNEL_BLOCKS: &str = "distances per block";
+const SCREEN_ONLY: &str = "top-10, no row passes";
+/// Rows per block of a single-query search (`core/src/search/scan.rs`).
+const BLOCK_ROWS: usize = 256;
 
 fn main() {
     let mode = Mode::from_env();
@@ -191,6 +201,20 @@ fn lineup<'a>(
             })
             .sum()
     });
+    // A maximum distance of 0 lets no row through the screen: the pass
+    // without the row walk and the heap.
+    let none_pass = opts.max_distance(0);
+    lineup.add(SCREEN_ONLY, move |reps| {
+        let mut out = [Hit::default(); K];
+        (0..reps)
+            .map(|_| {
+                let q = &queries[0].1;
+                space
+                    .nearest(black_box(q), &none_pass, &mut out)
+                    .expect("shapes") as u64
+            })
+            .sum()
+    });
     let refs: Vec<&[u64]> = queries.iter().map(|(_, q)| &q[..]).collect();
     lineup.add(BATCHED, move |reps| {
         let mut out = [Hit::default(); BATCH * K];
@@ -212,6 +236,22 @@ fn lineup<'a>(
                     .distances(black_box(&queries[0].1), arena, &mut dist)
                     .expect("shapes");
                 u64::from(dist[0])
+            })
+            .sum()
+    });
+    let w = space.width().words();
+    lineup.add(KERNEL_BLOCKS, move |reps| {
+        let mut dist = [0u32; BLOCK_ROWS];
+        (0..reps)
+            .map(|_| {
+                let q = black_box(&queries[0].1[..]);
+                let mut sum = 0u64;
+                for block in arena.chunks(BLOCK_ROWS * w) {
+                    let dist = &mut dist[..block.len() / w];
+                    kernel.distances(q, block, dist).expect("shapes");
+                    sum += u64::from(dist[0]);
+                }
+                sum
             })
             .sum()
     });
