@@ -238,6 +238,44 @@ fn ties_are_broken_by_address() {
 }
 
 #[test]
+fn ties_across_blocks_are_broken_by_address_with_no_filter() {
+    // Rows stored in an order unrelated to their addresses, over several
+    // blocks, nearly all at one of a few distances, so the heap meets ties
+    // at every step and a block's walk resumes the previous block's heap.
+    let mut space = Space::growable(Width::from_words(1).unwrap());
+    let mut g = SplitMix64::new(7);
+    let mut used = std::collections::BTreeSet::new();
+    while used.len() < 1_500 {
+        let addr = Addr(g.next() as u16);
+        if used.insert(addr) {
+            let fp = [0u64, 1, 3, 7][g.below(4) as usize] << g.below(40);
+            space.set(addr, &[fp], 1).unwrap();
+        }
+    }
+    let opts = SearchOptions::new();
+    let queries: [&[u64]; 3] = [&[0], &[3], &[u64::MAX]];
+    for k in [1, 10, 100, 1_600] {
+        let mut out = vec![Hit::default(); queries.len() * k];
+        let mut lens = [0usize; 3];
+        space
+            .nearest_batch(&queries, &opts, k, &mut out, &mut lens)
+            .unwrap();
+        for (i, q) in queries.iter().enumerate() {
+            let want = brute_force(&space, q, &opts);
+            let want = &want[..k.min(want.len())];
+            let mut single = vec![Hit::default(); k];
+            let n = space.nearest(q, &opts, &mut single).unwrap();
+            assert_eq!(&single[..n], want, "k {k}, query {i}");
+            assert_eq!(
+                &out[i * k..i * k + lens[i]],
+                want,
+                "k {k}, query {i}, batch"
+            );
+        }
+    }
+}
+
+#[test]
 fn bad_shapes_are_errors() {
     let space = Space::growable(Width::from_words(2).unwrap());
     let mut out = [Hit::default(); 4];
