@@ -11,24 +11,62 @@ use super::view::View;
 use bindspace_core::search::{Hit, SearchOptions};
 use bindspace_core::space::GrowableSpace;
 use core::ops::Range;
-use std::sync::{mpsc, Arc};
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::{mpsc, Arc, Mutex, PoisonError};
+
+/// A part of a search that a pool worker or the caller runs, whichever
+/// claims it first. On a loaded machine a woken worker may wait
+/// milliseconds for a processor; the caller, done with its own part,
+/// then does the work itself instead of waiting for it (measured with the
+/// other core busy: two threads ran at 0.15 to 0.5 of one thread's rate
+/// while the caller waited).
+type Part = Arc<Mutex<Option<Box<dyn FnOnce() + Send>>>>;
+
+/// Runs `part` unless someone already claimed it. The lock is held only
+/// to take the job, never while it runs.
+fn claim_and_run(part: &Part) {
+    let job = part.lock().unwrap_or_else(PoisonError::into_inner).take();
+    if let Some(job) = job {
+        job();
+    }
+}
 
 /// Searches `shards` one after another, keeping the best `k`.
+///
+/// Each shard is a search of its own, which would rank its rows from
+/// scratch; instead the best `k`-th distance known so far bounds it (as
+/// its maximum distance, so the core screens the rows above it out). That
+/// bound is the lower of this run's own `k`-th best and `cut`, the lowest
+/// any run of the same search has published: either way `k` hits at or
+/// below it exist, so no row above it can be in the answer, and an equal
+/// distance is still searched (it may win its tie by address). Measured
+/// on 256 shards of 64 entries: 162 µs a search unbounded, 42 µs bounded
+/// by the run's own cut; sharing the cut keeps two threads' total work
+/// near one thread's.
 fn search_shards(
     shards: &[&GrowableSpace],
     query: &[u64],
     k: usize,
     opts: &SearchOptions,
+    cut: &AtomicU32,
 ) -> Vec<Hit> {
     let mut best: Vec<Hit> = Vec::with_capacity(2 * k);
     let mut found = vec![Hit::default(); k];
+    let mut bounded = *opts;
+    let bound = opts.max_distance.unwrap_or(u32::MAX);
     for shard in shards {
+        let known = cut.load(Ordering::Relaxed).min(bound);
+        bounded.max_distance = (known != u32::MAX).then_some(known);
         // The query width was checked against the view; shards share it.
-        let n = shard.nearest(query, opts, &mut found).unwrap_or(0);
+        let n = shard.nearest(query, &bounded, &mut found).unwrap_or(0);
+        if n == 0 {
+            continue;
+        }
         best.extend_from_slice(&found[..n]);
-        if best.len() >= 2 * k {
+        if best.len() >= k {
             best.sort_unstable();
             best.truncate(k);
+            cut.fetch_min(best[k - 1].distance, Ordering::Relaxed);
         }
     }
     best.sort_unstable();
@@ -92,27 +130,39 @@ pub(crate) fn search(
         return Vec::new();
     };
     if rest.is_empty() {
-        return search_shards(&shards[first.clone()], query, k, opts);
+        return search_shards(
+            &shards[first.clone()],
+            query,
+            k,
+            opts,
+            &AtomicU32::new(u32::MAX),
+        );
     }
-    // Each pool job owns a clone of the view (sharing its shards) and of
-    // the query, and finds its run of shards again by index: a view never
-    // changes, so it is the same run.
+    // Each pool job owns a clone of the view (sharing its shards), of the
+    // query and of the shared cut, and finds its run of shards again by
+    // index: a view never changes, so it is the same run.
     let shared_query: Arc<[u64]> = Arc::from(query);
+    let cut = Arc::new(AtomicU32::new(u32::MAX));
     let (tx, rx) = mpsc::channel();
+    let mut parts: Vec<Part> = Vec::with_capacity(rest.len());
     for (i, run) in rest.iter().enumerate() {
         let (view, query, opts, tx) = (view.clone(), Arc::clone(&shared_query), *opts, tx.clone());
-        let range = run.clone();
+        let (range, cut) = (run.clone(), Arc::clone(&cut));
         let job: Box<dyn FnOnce() + Send> = Box::new(move || {
             let shards: Vec<&GrowableSpace> = view.shards_in(opts.filter).collect();
-            let _ = tx.send(search_shards(&shards[range], &query, k, &opts));
+            let _ = tx.send(search_shards(&shards[range], &query, k, &opts, &cut));
         });
+        let part: Part = Arc::new(Mutex::new(Some(job)));
+        let for_worker = Arc::clone(&part);
         // A job no worker could take is run here; it answers the same way.
-        if let Err(job) = pool::run(i, job) {
+        if let Err(job) = pool::run(i, Box::new(move || claim_and_run(&for_worker))) {
             job();
         }
+        parts.push(part);
     }
     drop(tx);
-    let mut all = search_shards(&shards[first.clone()], query, k, opts);
+    let mut all = search_shards(&shards[first.clone()], query, k, opts, &cut);
+    parts.iter().for_each(claim_and_run);
     let mut received = 0;
     while received < rest.len() {
         let Some(part) = pool::receive(&rx) else {
@@ -127,4 +177,86 @@ pub(crate) fn search(
     all.sort_unstable();
     all.truncate(k);
     all
+}
+
+#[cfg(test)]
+mod tests {
+    //! The split and bounded search against brute force over the view's
+    //! entries: random views spread over many prefixes, clustered
+    //! fingerprints (so distances tie), every filter kind, maximum
+    //! distances, k from 1 to past the entry count, 1 and 2 threads.
+
+    use super::super::view::Working;
+    use super::*;
+    use bindspace_core::mutation::Mutation;
+    use bindspace_core::prng::SplitMix64;
+    use bindspace_core::space::Filter;
+    use bindspace_core::{Addr, Width, Zone};
+
+    fn brute_force(view: &View, query: &[u64], k: usize, opts: &SearchOptions) -> Vec<Hit> {
+        let mut all: Vec<Hit> = view
+            .iter(opts.filter)
+            .map(|e| Hit {
+                distance: e
+                    .fp
+                    .iter()
+                    .zip(query)
+                    .map(|(a, b)| (a ^ b).count_ones())
+                    .sum(),
+                addr: e.addr,
+            })
+            .filter(|h| opts.max_distance.is_none_or(|d| h.distance <= d))
+            .collect();
+        all.sort_unstable();
+        all.truncate(k);
+        all
+    }
+
+    #[test]
+    fn equals_brute_force_over_random_views() {
+        let width = Width::from_words(4).unwrap();
+        for seed in 0..30 {
+            let mut rng = SplitMix64::new(seed);
+            let mut working = Working::new(width);
+            // A few centres; every entry is a centre with a few bits
+            // flipped, so many distances are equal across shards.
+            let centres: Vec<Vec<u64>> = (0..3)
+                .map(|_| (0..4).map(|_| rng.next()).collect())
+                .collect();
+            let entries = 1 + rng.below(3000) as usize;
+            for seq in 1..=entries as u64 {
+                let mut fp = centres[rng.below(3) as usize].clone();
+                for _ in 0..rng.below(4) {
+                    fp[rng.below(4) as usize] ^= 1 << rng.below(64);
+                }
+                let addr = Addr(rng.below(65_536) as u16);
+                working
+                    .apply(&Mutation::Set { addr, fp: &fp }, seq)
+                    .unwrap();
+            }
+            let view = working.freeze();
+            for _ in 0..20 {
+                let mut query = centres[rng.below(3) as usize].clone();
+                query[rng.below(4) as usize] ^= rng.next() & rng.next();
+                let k = 1 + rng.below(view.len() as u64 + 5) as usize;
+                let mut opts = SearchOptions::new().filter(match rng.below(4) {
+                    0 => Filter::All,
+                    1 => Filter::Prefix(rng.below(256) as u8),
+                    2 => Filter::Zone(Zone::ALL[rng.below(3) as usize]),
+                    _ => Filter::All,
+                });
+                if rng.below(3) == 0 {
+                    opts = opts.max_distance(rng.below(40) as u32);
+                }
+                let expected = brute_force(&view, &query, k, &opts);
+                for threads in [1, 2] {
+                    assert_eq!(
+                        search(&view, &query, k, &opts, threads),
+                        expected,
+                        "seed {seed}, k {k}, {threads} threads"
+                    );
+                }
+            }
+        }
+    }
 }
