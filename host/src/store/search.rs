@@ -11,7 +11,7 @@ use super::view::View;
 use bindspace_core::search::{Hit, SearchOptions};
 use bindspace_core::space::GrowableSpace;
 use core::ops::Range;
-use std::sync::atomic::{AtomicU32, Ordering};
+use core::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{mpsc, Arc, Mutex, PoisonError};
 
 /// A part of a search that a pool worker or the caller runs, whichever
