@@ -22,7 +22,12 @@ use core::hint::black_box;
 ///
 /// # Safety
 /// `arena.len() == query.len() * out.len()`.
-#[inline(always)]
+// Not inlined into the simd128 kernel's one-to-many function: when the
+// generic held-query path there grew (a row loop per last-register shape),
+// LLVM compiled this loop differently inside it and the Node search went
+// from ~440 to ~540 µs; as a function of its own its code does not depend
+// on its caller's size. One call per block of rows costs nothing measurable.
+#[inline(never)]
 pub(super) unsafe fn distances(query: &[u64], arena: &[u64], out: &mut [u32]) -> bool {
     // SAFETY: forwarded contract, and each arm's `W` is `query.len()`.
     unsafe {
