@@ -214,20 +214,24 @@ mod tests {
 
     #[test]
     fn equals_brute_force_over_random_views() {
-        let width = Width::from_words(4).unwrap();
+        // 16 words a row, so views of 2,048 entries and more reach
+        // PARALLEL_MIN_WORDS and really split across threads.
+        const WORDS: usize = 16;
+        let width = Width::from_words(WORDS).unwrap();
+        let mut split_searches = 0;
         for seed in 0..30 {
             let mut rng = SplitMix64::new(seed);
             let mut working = Working::new(width);
             // A few centres; every entry is a centre with a few bits
             // flipped, so many distances are equal across shards.
             let centres: Vec<Vec<u64>> = (0..3)
-                .map(|_| (0..4).map(|_| rng.next()).collect())
+                .map(|_| (0..WORDS).map(|_| rng.next()).collect())
                 .collect();
-            let entries = 1 + rng.below(3000) as usize;
+            let entries = 1 + rng.below(5000) as usize;
             for seq in 1..=entries as u64 {
                 let mut fp = centres[rng.below(3) as usize].clone();
                 for _ in 0..rng.below(4) {
-                    fp[rng.below(4) as usize] ^= 1 << rng.below(64);
+                    fp[rng.below(WORDS as u64) as usize] ^= 1 << rng.below(64);
                 }
                 let addr = Addr(rng.below(65_536) as u16);
                 working
@@ -237,7 +241,7 @@ mod tests {
             let view = working.freeze();
             for _ in 0..20 {
                 let mut query = centres[rng.below(3) as usize].clone();
-                query[rng.below(4) as usize] ^= rng.next() & rng.next();
+                query[rng.below(WORDS as u64) as usize] ^= rng.next() & rng.next();
                 let k = 1 + rng.below(view.len() as u64 + 5) as usize;
                 let mut opts = SearchOptions::new().filter(match rng.below(4) {
                     0 => Filter::All,
@@ -249,6 +253,9 @@ mod tests {
                     opts = opts.max_distance(rng.below(40) as u32);
                 }
                 let expected = brute_force(&view, &query, k, &opts);
+                if view.count(opts.filter) * WORDS >= PARALLEL_MIN_WORDS {
+                    split_searches += 1;
+                }
                 for threads in [1, 2] {
                     assert_eq!(
                         search(&view, &query, k, &opts, threads),
@@ -258,5 +265,9 @@ mod tests {
                 }
             }
         }
+        assert!(
+            split_searches >= 20,
+            "only {split_searches} searches were split"
+        );
     }
 }
