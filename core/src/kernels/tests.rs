@@ -12,8 +12,9 @@ use std::vec::Vec;
 #[cfg(target_arch = "wasm32")]
 use wasm_bindgen_test::wasm_bindgen_test as test;
 
-/// The oracle: one line, obviously right.
-fn oracle(a: &[u64], b: &[u64]) -> u32 {
+/// The oracle: one line, obviously right (the wasm32 kernel tests use it
+/// too).
+pub(super) fn oracle(a: &[u64], b: &[u64]) -> u32 {
     a.iter().zip(b).map(|(x, y)| (x ^ y).count_ones()).sum()
 }
 

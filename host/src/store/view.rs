@@ -298,26 +298,25 @@ impl Working {
         if self.live(prefix).is_none() && matches!(mutation, Mutation::Delete { .. }) {
             return Ok(());
         }
-        let width = self.width;
-        let (live, slot) = self.live_mut(prefix);
-        let shard = slot.writable(live, width);
-        let before = shard.len();
-        let result = shard.apply(mutation, version);
-        let after = shard.len();
-        slot.changed(live, addr);
-        self.len = self.len + after - before;
-        result
+        self.change(addr, |shard| shard.apply(mutation, version))
     }
 
     /// Stores an entry exactly as a snapshot recorded it.
     pub(crate) fn restore(&mut self, entry: &Entry<'_>) -> Result<(), SpaceError> {
+        self.change(entry.addr, |shard| shard.restore(entry))
+    }
+
+    /// Runs `f` on the writable live shard of `addr` (see
+    /// [`Slot::writable`]), then records the change at `addr` and the new
+    /// entry count.
+    fn change<R>(&mut self, addr: Addr, f: impl FnOnce(&mut GrowableSpace) -> R) -> R {
         let width = self.width;
-        let (live, slot) = self.live_mut(entry.addr.prefix() as usize);
+        let (live, slot) = self.live_mut(addr.prefix() as usize);
         let shard = slot.writable(live, width);
         let before = shard.len();
-        let result = shard.restore(entry);
+        let result = f(shard);
         let after = shard.len();
-        slot.changed(live, entry.addr);
+        slot.changed(live, addr);
         self.len = self.len + after - before;
         result
     }

@@ -5,14 +5,11 @@
 use super::popcnt64;
 use super::simd128::{engine_on_x86, V128};
 use crate::kernels::generic::distances_with;
+use crate::kernels::tests::oracle;
 use std::vec;
 use std::vec::Vec;
 
 use wasm_bindgen_test::wasm_bindgen_test as test;
-
-fn oracle(a: &[u64], b: &[u64]) -> u32 {
-    a.iter().zip(b).map(|(x, y)| (x ^ y).count_ones()).sum()
-}
 
 /// Every query length the `i64.popcnt` path takes and a few past it, every
 /// word offset, and row counts that leave every remainder of four.
