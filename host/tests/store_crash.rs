@@ -23,7 +23,9 @@ fn trials(default: u64) -> u64 {
 fn one_trial(seed: u64) -> bool {
     let mut rng = SplitMix64::new(seed);
     let words = 1 + rng.below(3) as usize;
-    let options = small_options(words, 256 + rng.below(2048));
+    let mut options = small_options(words, 256 + rng.below(2048));
+    // No prefill, steps smaller than a batch, or larger.
+    options.prefill_bytes = [0, 64, 512][rng.below(3) as usize];
     let dir = Path::new("/data");
     let sim = SimFs::new();
     let cut_at = 1 + rng.below(130);

@@ -145,16 +145,22 @@ fn torn_tail_taken_for_eof() {
     let segs = segments(&sim, DIR);
     assert!(segs.len() >= 3, "rotation did not happen: {segs:?}");
 
-    // A torn write at the end of the last segment: garbage past its end.
+    // A torn write at the end of the last segment: garbage past its end,
+    // after the prefill (erased bytes) that follows its last record.
     let torn = sim.crash(0);
-    {
+    let len = {
         use bindspace_host::store::Vfs;
         let last = segs.last().unwrap();
         let len = torn.size(last).unwrap();
         let f = torn.open_write(last).unwrap();
         f.write_all_at(&[0x13; 20], len).unwrap();
         f.sync_data().unwrap();
-    }
+        len
+    };
+    let before = {
+        use bindspace_host::store::Vfs;
+        torn.read(segs.last().unwrap()).unwrap()
+    };
     let reopened = open(&torn, &options).unwrap();
     assert_eq!(snapshot_of(&reopened.view()), want);
     let (path, offset, cut) = reopened
@@ -163,7 +169,17 @@ fn torn_tail_taken_for_eof() {
         .clone()
         .expect("the torn tail was reported");
     assert_eq!(&path, segs.last().unwrap());
-    assert!(offset > 0 && cut == 20, "cut {cut} bytes at {offset}");
+    assert!(
+        offset > 0 && offset + cut == len + 20,
+        "cut {cut} bytes at {offset} of {}",
+        len + 20
+    );
+    assert!(
+        before[offset as usize..len as usize]
+            .iter()
+            .all(|b| *b == 0xFF),
+        "only prefill lies between the last record and the garbage"
+    );
     drop(reopened);
 
     // One flipped bit in the first segment's records: corruption.

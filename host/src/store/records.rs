@@ -52,6 +52,9 @@ pub(crate) struct Scanned {
     pub(crate) segment: u64,
     /// How the image ends.
     pub(crate) tail: Tail,
+    /// Where the last record replayed ends: the bytes after it, if the
+    /// tail is clean, are erased (a prefilled segment).
+    pub(crate) end: u64,
     /// With `resume`: each damaged place before the end whose batch was
     /// dropped (offset, what and why).
     pub(crate) dropped: Vec<(u64, String)>,
@@ -354,6 +357,7 @@ where
             );
         }
     }
+    let end = reader.end().map_or(bytes.len(), |e| e.offset()) as u64;
     let tail = match (damaged, reader.end()) {
         (Some((offset, reason)), _) => Tail::Damaged {
             offset: offset as u64,
@@ -380,6 +384,7 @@ where
         first_seq: header.first_seq,
         segment: header.segment,
         tail,
+        end,
         dropped,
     })
 }

@@ -78,6 +78,16 @@ fn read(fs: &dyn Vfs, path: &Path) -> Result<Vec<u8>, StoreError> {
     fs.read(path).map_err(|e| io_error("reading", path, e))
 }
 
+/// Cuts the file at `path` to `len` bytes, durably.
+fn cut(fs: &dyn Vfs, path: &Path, len: u64) -> Result<(), StoreError> {
+    let file = fs
+        .open_write(path)
+        .map_err(|e| io_error("opening", path, e))?;
+    file.set_len(len)
+        .and_then(|()| file.sync_data())
+        .map_err(|e| io_error("cutting the tail of", path, e))
+}
+
 /// Reads `live` in order into reused buffers and hands each over (or the
 /// first error, then stops).
 fn read_ahead(
@@ -274,6 +284,12 @@ pub(crate) fn open(fs: Arc<dyn Vfs>, dir: &Path, options: Options) -> Result<Inn
                     ),
                 )?;
             }
+            if is_last && scanned.tail == Tail::Clean && scanned.end < bytes.len() as u64 {
+                // The prefill after the last record (erased bytes, never
+                // a record): cut so the segment, now closed, holds its
+                // records alone.
+                cut(fs.as_ref(), path, scanned.end)?;
+            }
             if let Tail::Damaged {
                 offset,
                 reason,
@@ -286,12 +302,7 @@ pub(crate) fn open(fs: Arc<dyn Vfs>, dir: &Path, options: Options) -> Result<Inn
                     // so damage here is what a crash leaves: everything from it
                     // on was never synced, hence never acknowledged. Cut it,
                     // durably, and say so.
-                    let file = fs
-                        .open_write(path)
-                        .map_err(|e| io_error("opening", path, e))?;
-                    file.set_len(offset)
-                        .and_then(|()| file.sync_data())
-                        .map_err(|e| io_error("cutting the torn tail of", path, e))?;
+                    cut(fs.as_ref(), path, offset)?;
                     report.torn_tail = Some((path.clone(), offset, bytes.len() as u64 - offset));
                     report.tail_note = Some(format!(
                         "{reason}; {later_valid} later valid frames were unsynced"

@@ -26,6 +26,10 @@ use std::time::Instant;
 /// ([`Inner::gather`]).
 const GATHER_MAX: Duration = Duration::from_micros(100);
 
+/// What the log reads as "nothing written here" (NOR flash's erased
+/// state, docs/FORMAT.md): the byte a segment is prefilled with.
+const ERASED: u8 = 0xFF;
+
 /// The active segment.
 #[derive(Debug)]
 pub(crate) struct Segment {
@@ -33,6 +37,9 @@ pub(crate) struct Segment {
     pub(crate) path: PathBuf,
     /// Bytes written (and kept) so far: where the next batch goes.
     pub(crate) len: u64,
+    /// The file's length: from `len` to here it holds erased bytes
+    /// (prefill, [`Options::prefill_bytes`](super::Options::prefill_bytes)).
+    pub(crate) filled: u64,
 }
 
 /// Everything the single appender owns, behind the `writer` lock.
@@ -88,20 +95,27 @@ impl Inner {
             }
         }
         let at = w.segment.len;
+        let end = at + buf.len() as u64;
+        if let Err(e) = self.prefill(&mut w.segment, end) {
+            w.buf = buf;
+            return Err(e);
+        }
         let written = w.segment.file.write_all_at(&buf, at);
         w.buf = buf;
         if let Err(e) = written {
             // Cut back whatever part was written, so the next batch starts
             // on a record boundary and nothing of this one can be replayed.
-            if let Err(cut) = w.segment.file.set_len(at) {
-                self.poison(format!(
+            match w.segment.file.set_len(at) {
+                Ok(()) => w.segment.filled = at,
+                Err(cut) => self.poison(format!(
                     "cutting back {} after a failed write: {cut}",
                     w.segment.path.display()
-                ));
+                )),
             }
             return Err(io_error("appending to", &w.segment.path, e));
         }
-        w.segment.len += w.buf.len() as u64;
+        w.segment.len = end;
+        w.segment.filled = w.segment.filled.max(end);
         for m in batch {
             if let Err(e) = w.working.apply(m, seq) {
                 // check_batch passed, so this is a bug; the log and memory
@@ -125,6 +139,31 @@ impl Inner {
             Durability::Periodic(_) | Durability::Never => self.current.store(Arc::new(view)),
         }
         Ok(seq)
+    }
+
+    /// Makes sure the active segment is at least `end` bytes long, filling
+    /// it with erased bytes a step of `prefill_bytes` at a time. The fill
+    /// is not synced here: the next sync carries it (and the new length)
+    /// with the commit that needed it. Unsynced fill lost in a crash is
+    /// the same as a torn tail, or the file simply ends earlier.
+    fn prefill(&self, segment: &mut Segment, end: u64) -> Result<(), StoreError> {
+        if end <= segment.filled {
+            return Ok(());
+        }
+        let step = self.options.prefill_bytes;
+        if step == 0 {
+            return Ok(());
+        }
+        let to = (segment.filled + step)
+            .min(self.options.segment_bytes)
+            .max(end);
+        let erased = vec![ERASED; (to - segment.filled) as usize];
+        segment
+            .file
+            .write_all_at(&erased, segment.filled)
+            .map_err(|e| io_error("prefilling", &segment.path, e))?;
+        segment.filled = to;
+        Ok(())
     }
 
     /// The group-commit leader's work: fdatasync the active segment, then
@@ -199,6 +238,15 @@ impl Inner {
         let last = w.working.seq();
         let segment = &w.segment;
         let synced = self.group.sync_exclusive(|| {
+            // A closed segment holds its records and nothing else.
+            if segment.filled > segment.len {
+                segment.file.set_len(segment.len).map_err(|e| {
+                    SyncFailure(format!(
+                        "cutting the prefill of {}: {e}",
+                        segment.path.display()
+                    ))
+                })?;
+            }
             segment
                 .file
                 .sync_data()
@@ -289,5 +337,6 @@ pub(crate) fn create_segment(
         file,
         path,
         len: header.len() as u64,
+        filled: header.len() as u64,
     })
 }

@@ -13,12 +13,14 @@ pub type ModelEntry = (Vec<u64>, String, Option<Addr>, Option<u64>);
 /// The model: address -> entry.
 pub type Model = BTreeMap<u16, ModelEntry>;
 
-/// Small, fast options for simulated disks.
+/// Small, fast options for simulated disks: segments prefilled in steps
+/// of 128 bytes, so appends overwrite prefill and also grow the file.
 pub fn small_options(width_words: usize, segment_bytes: u64) -> Options {
     Options {
         width: Width::from_words(width_words).unwrap(),
         durability: Durability::Always,
         segment_bytes,
+        prefill_bytes: 128,
         repair: false,
         search_threads: 1,
     }
