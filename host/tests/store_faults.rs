@@ -80,7 +80,10 @@ fn write_behind_log() {
 #[test]
 fn no_space_fails_the_commit_cleanly() {
     let sim = SimFs::new();
-    let options = small_options(2, 1 << 20);
+    let mut options = small_options(2, 1 << 20);
+    // Prefill steps smaller than a batch: every commit's first write is
+    // the prefill that takes its space, where a full disk is met.
+    options.prefill_bytes = 8;
     let store = open(&sim, &options).unwrap();
     let (a, b) = (Addr::new(0x10, 1), Addr::new(0x10, 2));
     store

@@ -1,16 +1,18 @@
 //! Prefilled segments: the active segment runs ahead of its records in
 //! erased bytes (`0xFF`), which the log reads as a clean end. Checked
 //! here: the prefill is there, closed segments hold their records alone,
-//! reopening cuts the prefill without calling it a torn tail, and a power
-//! cut inside the prefill keeps every synced commit.
+//! reopening cuts the prefill without calling it a torn tail, a power
+//! cut inside the prefill keeps every synced commit, and a failure of the
+//! sync leader's combined write (the batches of a group, written into the
+//! prefill in one call) fails those commits and poisons the store.
 
 mod store_support;
 
 use bindspace_core::log::{End, Reader};
 use bindspace_core::mutation::Mutation;
 use bindspace_core::Addr;
-use bindspace_host::store::sim::SimFs;
-use bindspace_host::store::{Durability, Options, Store, Vfs};
+use bindspace_host::store::sim::{Fault, FaultOp, SimFs};
+use bindspace_host::store::{Durability, Options, Store, StoreError, Vfs};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use store_support::{small_options, snapshot_of};
@@ -142,4 +144,46 @@ fn a_power_cut_inside_the_prefill_keeps_every_synced_commit() {
             got.len()
         );
     }
+}
+
+#[test]
+fn a_failed_combined_write_fails_its_commits_and_poisons() {
+    let mut options = small_options(1, 1 << 20);
+    options.prefill_bytes = 64 << 10;
+    let sim = SimFs::new();
+    let store = open(&sim, &options);
+    set(&store, 1); // takes the prefill: later batches need no more
+    let before = snapshot_of(&store.view());
+    let writes_before = sim.ops();
+    sim.arm(Fault {
+        op: FaultOp::Write,
+        skip: 0,
+        sticky: false,
+    });
+    let err = store
+        .commit(&[Mutation::Set {
+            addr: Addr::new(0x40, 2),
+            fp: &[7],
+        }])
+        .unwrap_err();
+    assert!(sim.ops() > writes_before);
+    match &err {
+        StoreError::Poisoned { cause } => assert!(cause.contains("writing"), "{cause}"),
+        other => panic!("expected Poisoned, got {other}"),
+    }
+    assert_eq!(
+        snapshot_of(&store.view()),
+        before,
+        "a failed commit is visible"
+    );
+    assert!(store.poisoned().is_some());
+    assert!(store
+        .commit(&[Mutation::Set {
+            addr: Addr::new(0x40, 3),
+            fp: &[8],
+        }])
+        .is_err());
+    drop(store);
+    let reopened = Store::open_with(Arc::new(sim.crash(3)), DIR, options).unwrap();
+    assert_eq!(snapshot_of(&reopened.view()), before);
 }

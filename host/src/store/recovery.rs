@@ -346,6 +346,9 @@ pub(crate) fn open(fs: Arc<dyn Vfs>, dir: &Path, options: Options) -> Result<Inn
         file: Arc::clone(&segment.file),
         path: segment.path.clone(),
         appended: seq,
+        unwritten: Vec::new(),
+        unwritten_at: 0,
+        spare: Vec::new(),
     };
     let view = working.freeze();
     Ok(Inner {

@@ -65,6 +65,12 @@ pub(crate) struct SyncTarget {
     pub(crate) file: Arc<dyn VfsFile>,
     pub(crate) path: PathBuf,
     pub(crate) appended: u64,
+    /// Batches appended but not yet written (combined mode), in order,
+    /// to be written at `unwritten_at` by the next sync leader.
+    pub(crate) unwritten: Vec<u8>,
+    pub(crate) unwritten_at: u64,
+    /// The buffer the last leader wrote, kept for its memory.
+    pub(crate) spare: Vec<u8>,
 }
 
 impl Inner {
@@ -100,9 +106,18 @@ impl Inner {
             w.buf = buf;
             return Err(e);
         }
-        let written = w.segment.file.write_all_at(&buf, at);
-        w.buf = buf;
+        // In `Always` mode the batch lands in space the prefill already
+        // took, and its commit waits for a sync anyway: the sync leader
+        // writes every batch appended since the last sync in one `pwrite`
+        // (`sync_and_publish`). Otherwise it is written now.
+        let combined = self.combines();
+        let written = if combined {
+            Ok(())
+        } else {
+            w.segment.file.write_all_at(&buf, at)
+        };
         if let Err(e) = written {
+            w.buf = buf;
             // Cut back whatever part was written, so the next batch starts
             // on a record boundary and nothing of this one can be replayed.
             match w.segment.file.set_len(at) {
@@ -127,10 +142,20 @@ impl Inner {
         w.working.set_seq(seq);
         let view = w.working.freeze();
         let mut target = self.target.lock().unwrap_or_else(|e| e.into_inner());
+        if combined {
+            if target.unwritten.is_empty() {
+                target.unwritten_at = at;
+            }
+            debug_assert_eq!(target.unwritten_at + target.unwritten.len() as u64, at);
+            target.unwritten.extend_from_slice(&buf);
+        }
+        w.buf = buf;
         target.appended = seq;
-        drop(target);
         match self.options.durability {
-            // Visible only once durable: queued for the sync leader.
+            // Visible only once durable: queued for the sync leader, while
+            // `target` is held, so a leader whose sync covers `seq` finds
+            // its view queued (else the commit could return before its
+            // view was ever published).
             Durability::Always => self
                 .pending
                 .lock()
@@ -138,7 +163,39 @@ impl Inner {
                 .push_back(view),
             Durability::Periodic(_) | Durability::Never => self.current.store(Arc::new(view)),
         }
+        drop(target);
         Ok(seq)
+    }
+
+    /// Whether batches are written by the sync leader, combined: in
+    /// `Always` mode with prefill, where a batch's space is taken before
+    /// it is applied (a full disk fails the prefill write, cleanly).
+    fn combines(&self) -> bool {
+        self.options.durability == Durability::Always && self.options.prefill_bytes > 0
+    }
+
+    /// Writes the batches appended since the last write (combined mode),
+    /// in one `pwrite`. Called by the sync leader, or by rotation in its
+    /// place. A failure poisons the store: the batches are already applied
+    /// to the working state, and their commits (and every later one) fail.
+    fn write_unwritten(&self) -> Result<(), SyncFailure> {
+        let (file, path, mut bytes, at) = {
+            let mut t = self.target.lock().unwrap_or_else(|e| e.into_inner());
+            let spare = core::mem::take(&mut t.spare);
+            let bytes = core::mem::replace(&mut t.unwritten, spare);
+            (Arc::clone(&t.file), t.path.clone(), bytes, t.unwritten_at)
+        };
+        if bytes.is_empty() {
+            return Ok(());
+        }
+        let written = file.write_all_at(&bytes, at);
+        bytes.clear();
+        self.target.lock().unwrap_or_else(|e| e.into_inner()).spare = bytes;
+        written.map_err(|e| {
+            let failure = SyncFailure(format!("writing {} at {at}: {e}", path.display()));
+            self.group.poison(failure.clone());
+            failure
+        })
     }
 
     /// Makes sure the active segment is at least `end` bytes long, filling
@@ -174,6 +231,9 @@ impl Inner {
             let t = self.target.lock().unwrap_or_else(|e| e.into_inner());
             (Arc::clone(&t.file), t.path.clone(), t.appended)
         };
+        // Everything appended up to `appended` was either written by its
+        // appender or is in `unwritten` now (both happen under `target`).
+        self.write_unwritten()?;
         let started = Instant::now();
         if let Err(e) = file.sync_data() {
             let failure = SyncFailure(format!("fdatasync {}: {e}", path.display()));
@@ -238,6 +298,9 @@ impl Inner {
         let last = w.working.seq();
         let segment = &w.segment;
         let synced = self.group.sync_exclusive(|| {
+            // No appender and no leader runs meanwhile, so what is
+            // unwritten belongs to this segment.
+            self.write_unwritten()?;
             // A closed segment holds its records and nothing else.
             if segment.filled > segment.len {
                 segment.file.set_len(segment.len).map_err(|e| {
