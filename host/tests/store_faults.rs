@@ -7,9 +7,8 @@ use bindspace_core::space::{Filter, SpaceError};
 use bindspace_core::Addr;
 use bindspace_host::store::sim::{Fault, FaultOp, SimFs};
 use bindspace_host::store::{Options, Store, StoreError};
-use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use store_support::{small_options, snapshot_of};
+use store_support::{segments, small_options, snapshot_of};
 
 const DIR: &str = "/data";
 
@@ -23,21 +22,6 @@ fn set(store: &Store, addr: Addr, word: u64) -> Result<u64, StoreError> {
 
 fn word_at(store: &Store, addr: Addr) -> Option<u64> {
     store.view().get(addr).map(|e| e.fp[0])
-}
-
-fn segments(sim: &SimFs, store_dir: &str) -> Vec<PathBuf> {
-    use bindspace_host::store::Vfs;
-    let mut names: Vec<_> = sim
-        .list(Path::new(store_dir))
-        .unwrap()
-        .into_iter()
-        .filter(|n| n.starts_with("wal-"))
-        .collect();
-    names.sort();
-    names
-        .into_iter()
-        .map(|n| Path::new(store_dir).join(n))
-        .collect()
 }
 
 /// Seed defect: the log was written after memory. Here a commit whose

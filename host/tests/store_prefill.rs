@@ -13,9 +13,8 @@ use bindspace_core::mutation::Mutation;
 use bindspace_core::Addr;
 use bindspace_host::store::sim::{Fault, FaultOp, SimFs};
 use bindspace_host::store::{Durability, Options, Store, StoreError, Vfs};
-use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use store_support::{small_options, snapshot_of};
+use store_support::{segments, small_options, snapshot_of};
 
 const DIR: &str = "/data";
 
@@ -31,17 +30,6 @@ fn set(store: &Store, i: u8) {
             fp: &fp,
         }])
         .unwrap();
-}
-
-fn segments(sim: &SimFs) -> Vec<PathBuf> {
-    let mut names: Vec<_> = sim
-        .list(Path::new(DIR))
-        .unwrap()
-        .into_iter()
-        .filter(|n| n.starts_with("wal-"))
-        .collect();
-    names.sort();
-    names.into_iter().map(|n| Path::new(DIR).join(n)).collect()
 }
 
 /// Where the records of a segment image end, and whether the rest is
@@ -64,7 +52,7 @@ fn the_active_segment_is_prefilled_and_closed_ones_are_exact() {
     for i in 0..40 {
         set(&store, i);
     }
-    let segs = segments(&sim);
+    let segs = segments(&sim, DIR);
     assert!(segs.len() >= 3, "no rotation: {segs:?}");
     for closed in &segs[..segs.len() - 1] {
         let image = sim.read(closed).unwrap();
@@ -94,7 +82,7 @@ fn reopening_cuts_the_prefill_without_calling_it_torn() {
     }
     let want = snapshot_of(&store.view());
     drop(store);
-    let segs = segments(&sim);
+    let segs = segments(&sim, DIR);
     let last = segs.last().unwrap();
     let (end, _) = records_end(&sim.read(last).unwrap());
     assert!(

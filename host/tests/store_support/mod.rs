@@ -5,8 +5,10 @@ use bindspace_core::mutation::Mutation;
 use bindspace_core::prng::SplitMix64;
 use bindspace_core::space::Filter;
 use bindspace_core::{Addr, Width};
-use bindspace_host::store::{Batch, Durability, Options, View};
+use bindspace_host::store::sim::SimFs;
+use bindspace_host::store::{Batch, Durability, Options, Vfs, View};
 use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
 
 /// What the model keeps per address: fingerprint, label, parent, expiry.
 pub type ModelEntry = (Vec<u64>, String, Option<Addr>, Option<u64>);
@@ -24,6 +26,18 @@ pub fn small_options(width_words: usize, segment_bytes: u64) -> Options {
         repair: false,
         search_threads: 1,
     }
+}
+
+/// The segment files in `dir` on `sim`, oldest first.
+pub fn segments(sim: &SimFs, dir: &str) -> Vec<PathBuf> {
+    let mut names: Vec<_> = sim
+        .list(Path::new(dir))
+        .unwrap()
+        .into_iter()
+        .filter(|n| n.starts_with("wal-"))
+        .collect();
+    names.sort();
+    names.into_iter().map(|n| Path::new(dir).join(n)).collect()
 }
 
 /// Everything a view holds, in the model's shape.
