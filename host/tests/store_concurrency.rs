@@ -134,7 +134,8 @@ fn compaction_offsets_before_swap() {
     );
 }
 
-/// Concurrent committers share fsyncs (group commit) and all return.
+/// Concurrent committers share fsyncs (group commit), all return, and
+/// each sees its own write as it returns.
 #[test]
 fn group_commit_shares_syncs() {
     let sim = SimFs::new();
@@ -146,12 +147,18 @@ fn group_commit_shares_syncs() {
             let store = &store;
             s.spawn(move || {
                 for i in 0..40u16 {
-                    store
+                    let addr = Addr(t << 8 | i);
+                    let seq = store
                         .commit(&[Mutation::Set {
-                            addr: Addr(t << 8 | i),
+                            addr,
                             fp: &[u64::from(i)],
                         }])
                         .unwrap();
+                    // A commit returns durable and visible: its own
+                    // write is in the view readers get from then on.
+                    let view = store.view();
+                    assert!(view.seq() >= seq, "commit {seq} returned before its view");
+                    assert_eq!(view.get(addr).map(|e| e.fp[0]), Some(u64::from(i)));
                 }
             });
         }
