@@ -11,7 +11,8 @@
 //!   beyond its kernel;
 //! - `distances per block`: the same kernel called once per block of
 //!   [`BLOCK_ROWS`] rows into a buffer of that many, as a single query's
-//!   search calls it: what the blocks cost;
+//!   search calls it below 8,192 bits (from 8,192 bits up it makes one
+//!   call over the arena): what the blocks would cost;
 //! - `top-10, no row passes`: the search with a maximum distance of 0, so
 //!   the screen lets no row through: the pass without the row walk and
 //!   the heap;
