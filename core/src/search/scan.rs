@@ -83,7 +83,8 @@ pub(super) fn scan<S: Storage>(
     // query shares nothing, so it takes the most rows the buffer holds:
     // for long rows that is far fewer kernel calls and longer unbroken
     // streams from memory (measured at 16,384 bits, 65,536 rows: search
-    // over plain read from 1.17 to 1.09 in the same run).
+    // over plain read from 1.17 to 1.09 in the same run). With a heap,
+    // long rows go further still: one call over the arena (below).
     let rows_per_block = if queries.len() == 1 {
         BLOCK_ROWS_MAX
     } else {
@@ -102,7 +103,7 @@ pub(super) fn scan<S: Storage>(
     #[cfg(feature = "alloc")]
     if queries.len() == 1 && w >= WHOLE_PASS_MIN_WORDS {
         let mut all = alloc::vec![0u32; meta.len()];
-        distances(opts, queries[0], arena, &mut all)?;
+        distances(opts, w, queries[0], arena, &mut all)?;
         for (dist, metas) in all.chunks(BLOCK_ROWS_MAX).zip(meta.chunks(BLOCK_ROWS_MAX)) {
             pass.offer_block(0, dist, metas);
         }
@@ -117,7 +118,7 @@ pub(super) fn scan<S: Storage>(
     {
         let dist = &mut dist[..metas.len()];
         for (q, query) in queries.iter().enumerate() {
-            distances(opts, query, fps, dist)?;
+            distances(opts, w, query, fps, dist)?;
             pass.offer_block(q, dist, metas);
         }
     }
@@ -130,6 +131,7 @@ pub(super) fn scan<S: Storage>(
 /// problem it would be.
 fn distances(
     opts: &SearchOptions,
+    w: usize,
     query: &[u64],
     fps: &[u64],
     dist: &mut [u32],
@@ -137,7 +139,7 @@ fn distances(
     opts.kernel
         .distances(query, fps, dist)
         .map_err(|_| SearchError::WidthMismatch {
-            expected: fps.len() / dist.len().max(1),
+            expected: w,
             got: query.len(),
         })
 }
