@@ -100,8 +100,9 @@ pub(super) fn scan<S: Storage>(
         totals,
     };
 
+    // An arena of one block is one kernel call either way: no buffer.
     #[cfg(feature = "alloc")]
-    if queries.len() == 1 && w >= WHOLE_PASS_MIN_WORDS {
+    if queries.len() == 1 && w >= WHOLE_PASS_MIN_WORDS && meta.len() > BLOCK_ROWS_MAX {
         let mut all = alloc::vec![0u32; meta.len()];
         distances(opts, w, queries[0], arena, &mut all)?;
         for (dist, metas) in all.chunks(BLOCK_ROWS_MAX).zip(meta.chunks(BLOCK_ROWS_MAX)) {

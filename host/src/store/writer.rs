@@ -175,27 +175,32 @@ impl Inner {
     }
 
     /// Writes the batches appended since the last write (combined mode),
-    /// in one `pwrite`. Called by the sync leader, or by rotation in its
-    /// place. A failure poisons the store: the batches are already applied
-    /// to the working state, and their commits (and every later one) fail.
-    fn write_unwritten(&self) -> Result<(), SyncFailure> {
-        let (file, path, mut bytes, at) = {
+    /// in one `pwrite`, and returns what a sync then covers: the active
+    /// file, its path and the last sequence number appended (read in the
+    /// same step as the batches are taken, so every batch up to it was
+    /// either written by its appender or is written here). Called by the
+    /// sync leader, or by rotation in its place. A failure poisons the
+    /// store: the batches are already applied to the working state, and
+    /// their commits (and every later one) fail.
+    fn write_unwritten(&self) -> Result<(Arc<dyn VfsFile>, PathBuf, u64), SyncFailure> {
+        let (file, path, appended, mut bytes, at) = {
             let mut t = self.target.lock().unwrap_or_else(|e| e.into_inner());
             let spare = core::mem::take(&mut t.spare);
             let bytes = core::mem::replace(&mut t.unwritten, spare);
-            (Arc::clone(&t.file), t.path.clone(), bytes, t.unwritten_at)
+            let file = Arc::clone(&t.file);
+            (file, t.path.clone(), t.appended, bytes, t.unwritten_at)
         };
-        if bytes.is_empty() {
-            return Ok(());
+        if !bytes.is_empty() {
+            let written = file.write_all_at(&bytes, at);
+            bytes.clear();
+            self.target.lock().unwrap_or_else(|e| e.into_inner()).spare = bytes;
+            if let Err(e) = written {
+                let failure = SyncFailure(format!("writing {} at {at}: {e}", path.display()));
+                self.group.poison(failure.clone());
+                return Err(failure);
+            }
         }
-        let written = file.write_all_at(&bytes, at);
-        bytes.clear();
-        self.target.lock().unwrap_or_else(|e| e.into_inner()).spare = bytes;
-        written.map_err(|e| {
-            let failure = SyncFailure(format!("writing {} at {at}: {e}", path.display()));
-            self.group.poison(failure.clone());
-            failure
-        })
+        Ok((file, path, appended))
     }
 
     /// Makes sure the active segment is at least `end` bytes long, filling
@@ -227,13 +232,7 @@ impl Inner {
     /// publish every view it covers. Returns the sequence number covered.
     pub(crate) fn sync_and_publish(&self) -> Result<u64, SyncFailure> {
         self.gather();
-        let (file, path, appended) = {
-            let t = self.target.lock().unwrap_or_else(|e| e.into_inner());
-            (Arc::clone(&t.file), t.path.clone(), t.appended)
-        };
-        // Everything appended up to `appended` was either written by its
-        // appender or is in `unwritten` now (both happen under `target`).
-        self.write_unwritten()?;
+        let (file, path, appended) = self.write_unwritten()?;
         let started = Instant::now();
         if let Err(e) = file.sync_data() {
             let failure = SyncFailure(format!("fdatasync {}: {e}", path.display()));
