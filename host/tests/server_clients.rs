@@ -163,6 +163,8 @@ fn every_command_of_the_language_over_resp() {
         "# Stats",
         "# bindspace",
         "width_bits:64",
+        "log_syncs:",
+        "log_synced_commits:",
     ] {
         assert!(info.contains(section), "INFO lacks {section}: {info}");
     }
@@ -373,9 +375,19 @@ fn max_clients_resp3_and_the_metrics_endpoint() {
     let n = first.read(&mut buf).unwrap();
     assert_eq!(&buf[..n], b"+PONG\r\n");
 
+    // One durable write (`--fsync always`): one log sync, covering it.
+    first.write_all(b"ENCODE 0x10:02 hello\r\n").unwrap();
+    let n = first.read(&mut buf).unwrap();
+    assert_eq!(&buf[..n], b"+OK\r\n");
+
     let page = raw(metrics_port, b"GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n");
     let page = String::from_utf8_lossy(&page);
     assert!(page.starts_with("HTTP/1.1 200 OK"), "{page}");
+    assert!(page.contains("bindspace_log_syncs_total 1\n"), "{page}");
+    assert!(
+        page.contains("bindspace_log_synced_commits_total 1\n"),
+        "{page}"
+    );
     assert!(
         page.contains("bindspace_rejected_connections_total 1"),
         "{page}"

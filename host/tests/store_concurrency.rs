@@ -169,7 +169,42 @@ fn group_commit_shares_syncs() {
         syncs <= 640 / 4,
         "{syncs} syncs for 640 commits: not shared"
     );
-    println!("bindspace group commit on the simulated disk: 640 commits, {syncs} fdatasyncs");
+    // The store's own tally agrees: every commit was made durable by
+    // exactly one counted sync, and each sync took the disk's delay.
+    let stats = store.sync_stats();
+    assert_eq!(stats.commits, 640, "{stats:?}");
+    assert_eq!(stats.syncs, syncs, "{stats:?}");
+    assert!(stats.sync_time >= core::time::Duration::from_millis(2) * syncs as u32);
+    println!(
+        "bindspace group commit on the simulated disk: 640 commits, {syncs} fdatasyncs, {:.1} commits per sync",
+        stats.commits_per_sync()
+    );
+}
+
+/// `Never` durability syncs nothing until asked; one explicit sync then
+/// covers every commit so far, and the tally says so.
+#[test]
+fn sync_stats_count_what_each_sync_covered() {
+    let sim = SimFs::new();
+    let mut options = small_options(1, 1 << 20);
+    options.durability = Durability::Never;
+    let store = Store::open_with(Arc::new(sim.clone()), "/n", options).unwrap();
+    for i in 0..5u16 {
+        store
+            .commit(&[Mutation::Set {
+                addr: Addr(i),
+                fp: &[u64::from(i)],
+            }])
+            .unwrap();
+    }
+    assert_eq!(store.sync_stats().syncs, 0);
+    store.sync().unwrap();
+    let stats = store.sync_stats();
+    assert_eq!((stats.syncs, stats.commits), (1, 5), "{stats:?}");
+    assert_eq!(stats.commits_per_sync(), 5.0);
+    // Nothing new to cover: a second call syncs nothing.
+    store.sync().unwrap();
+    assert_eq!(store.sync_stats(), stats);
 }
 
 /// `Periodic` durability: acknowledged at once, synced by the background

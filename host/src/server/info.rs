@@ -60,13 +60,17 @@ pub(crate) fn render(
         view.len(),
     );
     sections.push(("memory", s));
+    let syncs = store.sync_stats();
     let mut s = format!(
-        "data_dir:{}\r\nlast_seq:{}\r\nrecovered_batches:{}\r\nrecovered_from_snapshot:{}\r\npoisoned:{}\r\n",
+        "data_dir:{}\r\nlast_seq:{}\r\nrecovered_batches:{}\r\nrecovered_from_snapshot:{}\r\npoisoned:{}\r\nlog_syncs:{}\r\nlog_synced_commits:{}\r\nlog_sync_microseconds:{}\r\n",
         shared.config.data_dir.display(),
         view.seq(),
         store.recovery().batches,
         u8::from(store.recovery().snapshot.is_some()),
         store.poisoned().unwrap_or_else(|| "no".into()),
+        syncs.syncs,
+        syncs.commits,
+        syncs.sync_time.as_micros(),
     );
     let last = stats
         .last_compaction

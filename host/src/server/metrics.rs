@@ -10,7 +10,8 @@ use std::net::TcpListener;
 pub(crate) fn text(shared: &Shared) -> String {
     let s = &shared.stats;
     let view = shared.engine.store().view();
-    let rows: [(&str, &str, &str, u64); 9] = [
+    let syncs = shared.engine.store().sync_stats();
+    let rows: [(&str, &str, &str, u64); 12] = [
         (
             "bindspace_connected_clients",
             "gauge",
@@ -58,6 +59,24 @@ pub(crate) fn text(shared: &Shared) -> String {
             "gauge",
             "Sequence number of the last commit readers see.",
             view.seq(),
+        ),
+        (
+            "bindspace_log_syncs_total",
+            "counter",
+            "Log fdatasyncs that made commits durable.",
+            syncs.syncs,
+        ),
+        (
+            "bindspace_log_synced_commits_total",
+            "counter",
+            "Commits made durable by those syncs (over the syncs: commits per sync).",
+            syncs.commits,
+        ),
+        (
+            "bindspace_log_sync_microseconds_total",
+            "counter",
+            "Time spent in those syncs.",
+            u64::try_from(syncs.sync_time.as_micros()).unwrap_or(u64::MAX),
         ),
         (
             "bindspace_resident_bytes",

@@ -28,6 +28,7 @@ mod records;
 mod recovery;
 mod search;
 pub mod sim;
+mod stats;
 mod sync;
 mod vfs;
 mod view;
@@ -39,13 +40,15 @@ pub use checkpoint::CompactReport;
 pub use error::StoreError;
 pub use options::{Durability, Options};
 pub use recovery::RecoveryReport;
+pub use stats::SyncStats;
 pub use vfs::{StdFs, Vfs, VfsFile, VfsLock};
 pub use view::View;
 
 use bindspace_core::mutation::Mutation;
 use bindspace_core::Width;
-use core::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use core::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use group::{GroupSync, SyncFailure};
+use stats::SyncCounters;
 use std::collections::VecDeque;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
@@ -84,8 +87,9 @@ pub(crate) struct Inner {
     /// Committers between entering `commit` and having appended (see
     /// `Inner::gather` in writer.rs).
     pub(crate) entering: AtomicUsize,
-    /// How long the last group fdatasync took, in nanoseconds.
-    pub(crate) last_sync_nanos: AtomicU64,
+    /// The syncs that made commits durable: counts, and how long the last
+    /// one took (the gather budget, writer.rs).
+    pub(crate) syncs: SyncCounters,
     pub(crate) _lock: Box<dyn VfsLock>,
 }
 
@@ -275,6 +279,13 @@ impl Store {
     /// and drops the log it covers.
     pub fn checkpoint(&self) -> Result<CompactReport, StoreError> {
         self.inner.checkpoint()
+    }
+
+    /// The log syncs that made commits durable since the store was opened:
+    /// how many, the commits they covered and the time spent in them (how
+    /// well group commit shares its fdatasyncs).
+    pub fn sync_stats(&self) -> SyncStats {
+        self.inner.syncs.snapshot()
     }
 
     /// Why writes are refused, if an fsync failed.

@@ -19,12 +19,13 @@ use super::group::GroupSync;
 use super::layout::{self, FileKind};
 use super::options::Options;
 use super::records::{self, Tail};
+use super::stats::SyncCounters;
 use super::sync::ArcSwap;
 use super::vfs::Vfs;
 use super::view::Working;
 use super::writer::{create_segment, CreateError, SyncTarget, Writer};
 use super::Inner;
-use core::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize};
+use core::sync::atomic::{AtomicBool, AtomicUsize};
 use std::collections::VecDeque;
 use std::io;
 use std::path::{Path, PathBuf};
@@ -371,7 +372,7 @@ pub(crate) fn open(fs: Arc<dyn Vfs>, dir: &Path, options: Options) -> Result<Inn
         stop: (Mutex::new(false), Condvar::new()),
         closed: AtomicBool::new(false),
         entering: AtomicUsize::new(0),
-        last_sync_nanos: AtomicU64::new(0),
+        syncs: SyncCounters::default(),
         options,
         _lock: dir_lock,
     })

@@ -233,6 +233,8 @@ impl Inner {
     pub(crate) fn sync_and_publish(&self) -> Result<u64, SyncFailure> {
         self.gather();
         let (file, path, appended) = self.write_unwritten()?;
+        // The leader's role is held, so nothing else raises it meanwhile.
+        let before = self.group.durable();
         let started = Instant::now();
         if let Err(e) = file.sync_data() {
             let failure = SyncFailure(format!("fdatasync {}: {e}", path.display()));
@@ -240,7 +242,7 @@ impl Inner {
             return Err(failure);
         }
         let took = u64::try_from(started.elapsed().as_nanos()).unwrap_or(u64::MAX);
-        self.last_sync_nanos.store(took, Ordering::Relaxed);
+        self.syncs.record(took, appended.saturating_sub(before));
         self.publish_through(appended);
         Ok(appended)
     }
@@ -257,8 +259,7 @@ impl Inner {
     /// on tmpfs, it does not wait). It changes only how much a sync
     /// covers, never what is acknowledged.
     fn gather(&self) {
-        let budget =
-            Duration::from_nanos(self.last_sync_nanos.load(Ordering::Relaxed) / 2).min(GATHER_MAX);
+        let budget = Duration::from_nanos(self.syncs.last_nanos() / 2).min(GATHER_MAX);
         if budget < Duration::from_micros(10) || !self.group.has_sleepers() {
             return;
         }
