@@ -278,6 +278,53 @@ fn ties_across_blocks_are_broken_by_address_with_no_filter() {
 }
 
 #[test]
+fn long_rows_over_many_screens_equal_brute_force() {
+    // A single query over rows of 8,192 bits or more takes the whole pass
+    // and screens its distances 4,096 at a time (scan.rs): 9,000 rows,
+    // some of them noisy copies of the query spread over every screen,
+    // so rows passing in later screens must be offered under their own
+    // row numbers.
+    let words = 128;
+    let mut space = Space::growable(Width::from_words(words).unwrap());
+    let mut g = SplitMix64::new(11);
+    let query = random_fp(&mut g, words);
+    for i in 0..9_000u32 {
+        let addr = Addr((i * 7 % 65_536) as u16);
+        let fp = if i % 700 == 3 {
+            noisy(&mut g, &query, 40 + i / 100)
+        } else {
+            random_fp(&mut g, words)
+        };
+        space.set(addr, &fp, 1).unwrap();
+        if i % 5 == 0 {
+            space.expire(addr, Some(u64::from(i % 3)), 1).unwrap();
+        }
+    }
+    for opts in [
+        SearchOptions::new(),
+        SearchOptions::new().filter(Filter::Zone(Zone::Fluid)),
+        SearchOptions::new().now(1),
+        SearchOptions::new().max_distance(4_000),
+    ] {
+        let want = brute_force(&space, &query, &opts);
+        for k in [1, 10, 13, 200] {
+            let mut out = vec![Hit::default(); k];
+            let n = space.nearest(&query, &opts, &mut out).unwrap();
+            assert_eq!(&out[..n], &want[..k.min(want.len())], "k {k}, {opts:?}");
+        }
+        let mut out = vec![Hit::default(); 20];
+        let got = space.within(&query, 4_050, &opts, &mut out).unwrap();
+        let within: Vec<Hit> = want
+            .iter()
+            .copied()
+            .filter(|h| h.distance <= 4_050)
+            .collect();
+        assert_eq!(got.total, within.len(), "{opts:?}");
+        assert_eq!(&out[..got.returned], &within[..got.returned], "{opts:?}");
+    }
+}
+
+#[test]
 fn bad_shapes_are_errors() {
     let space = Space::growable(Width::from_words(2).unwrap());
     let mut out = [Hit::default(); 4];
