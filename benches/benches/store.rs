@@ -188,9 +188,8 @@ fn commits_part(q: bool, words: usize) {
         store_commits_with_stats(if q { 16 * 40 } else { 16 * 200 }, words, 16);
     // Two alternating groups of 8 (one syncing while the other appends)
     // is the most 16 synchronous committers can overlap; each sync then
-    // writes 8 commits' bytes.
-    // This disk has slow spells lasting a whole short run, so the median
-    // of five shorter runs.
+    // writes 8 commits' bytes. This disk has slow spells that last a
+    // whole short run, so the anchor is the median of five shorter runs.
     let mut raw_groups: Vec<f64> = (0..5)
         .map(|_| raw_prefilled_fdatasync(n / 5, GROUP_OF * payload))
         .collect();
