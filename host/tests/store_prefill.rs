@@ -73,6 +73,39 @@ fn the_active_segment_is_prefilled_and_closed_ones_are_exact() {
 }
 
 #[test]
+fn a_prefill_step_is_whole_and_erased() {
+    // A step that is no multiple of a page or a record: the segment is
+    // its header and exactly one step, every byte after the record erased.
+    let mut options = small_options(1, 1 << 20);
+    options.prefill_bytes = 150_000;
+    let sim = SimFs::new();
+    let store = open(&sim, &options);
+    set(&store, 1);
+    let segs = segments(&sim, DIR);
+    let active = sim.read(segs.last().unwrap()).unwrap();
+    let (end, clean) = records_end(&active);
+    assert!(clean);
+    let (header, _) = Reader::open(&active).unwrap();
+    assert_eq!(
+        active.len(),
+        header.padded_len() + 150_000,
+        "the segment is not its header and one whole step"
+    );
+    assert!(
+        active[end..].iter().all(|b| *b == 0xFF),
+        "a byte of the prefill is not erased"
+    );
+    drop(store);
+    // Reopening cuts all of it.
+    let reopened = open(&sim, &options);
+    assert_eq!(
+        reopened.view().get(Addr::new(0x40, 1)).map(|e| e.fp[0]),
+        Some(0x0101_0101)
+    );
+    assert_eq!(sim.size(segs.last().unwrap()).unwrap(), end as u64);
+}
+
+#[test]
 fn reopening_cuts_the_prefill_without_calling_it_torn() {
     let options = small_options(1, 4096);
     let sim = SimFs::new();
