@@ -31,11 +31,12 @@ impl SyncStats {
 
     /// The mean time of one sync (zero before the first sync).
     pub fn mean_sync(&self) -> Duration {
-        if self.syncs == 0 {
-            Duration::ZERO
-        } else {
-            self.sync_time / u32::try_from(self.syncs).unwrap_or(u32::MAX)
-        }
+        let nanos = self
+            .sync_time
+            .as_nanos()
+            .checked_div(u128::from(self.syncs))
+            .unwrap_or(0);
+        Duration::from_nanos(u64::try_from(nanos).unwrap_or(u64::MAX))
     }
 }
 
