@@ -6,7 +6,9 @@
 //!   its immediate durability;
 //! - group commit with 16 committing threads vs one, beside what two
 //!   groups of 8 syncing back to back would reach (a raw write of 8
-//!   commits' bytes + fdatasync, times 8), and the store's tally of its
+//!   commits' bytes + fdatasync, times 8), beside a bare group commit of
+//!   16 threads that share fdatasyncs and do nothing else
+//!   (`bindspace_benches::bare_group`), and the store's tally of its
 //!   syncs (commits per sync, time per sync, share of time syncing);
 //! - recovery (open) of a directory of N records, in MB/s of files read;
 //! - compaction of N records down to 65,536 live entries, with reader p99
@@ -21,6 +23,7 @@
 //! `BINDSPACE_BENCH_DIR` (default: `target/bench-store`), on the file
 //! system being measured.
 
+use bindspace_benches::bare_group::bare_group_commit;
 use bindspace_core::mutation::Mutation;
 use bindspace_core::prng::SplitMix64;
 use bindspace_core::search::SearchOptions;
@@ -195,6 +198,10 @@ fn commits_part(q: bool, words: usize) {
         .collect();
     raw_groups.sort_by(f64::total_cmp);
     let raw_group = raw_groups[2];
+    // 16 committers sharing fdatasyncs with nothing else to do, the leader
+    // waiting for all of them: what the disk and the wake-ups allow any
+    // group commit of 16 synchronous committers here.
+    let bare = bare_group_commit(&fresh("bare-group"), 16, n, payload).unwrap();
     println!();
     println!("| durable commits (8,192-bit set) | commits/s | ratio |");
     println!("|---|---:|---:|");
@@ -220,6 +227,13 @@ fn commits_part(q: bool, words: usize) {
         "| raw write of {GROUP_OF} commits' bytes + fdatasync, x {GROUP_OF} | {:.0} | {:.2} vs 1 writer: two groups of {GROUP_OF} syncing back to back |",
         raw_group * GROUP_OF as f64,
         raw_group * GROUP_OF as f64 / single
+    );
+    println!(
+        "| bare group commit, 16 threads (all 16 gathered, no store work) | {:.0} | {:.2} vs 1 writer ({:.1} commits per sync); store 16 writers / bare {:.2} |",
+        bare.rate(),
+        bare.rate() / single,
+        bare.commits_per_sync(),
+        group / bare.rate()
     );
     println!();
     println!(

@@ -4,6 +4,9 @@
 //! the same run. The benchmarks live in `benches/`; this library holds what
 //! they share:
 //!
+//! - [`bare_group`]: the bare group commit, the anchor a store's group
+//!   commit is measured beside (committers sharing fdatasyncs and doing
+//!   nothing else).
 //! - [`arena`]: word buffers whose first word sits on a 64-byte line, filled
 //!   with the platform-stable PRNG, and a byte view of them for libraries
 //!   that take `&[u8]`.
@@ -19,6 +22,8 @@
 
 pub mod anchor;
 pub mod arena;
+#[cfg(unix)]
+pub mod bare_group;
 pub mod clock;
 pub mod lineup;
 pub mod machine;
