@@ -18,6 +18,7 @@
 //
 // Durability: see DURABILITY.md in this package.
 import { BindSpace, LogError, OptionsError } from './web.js';
+import { LoggedWrites } from './writes.js';
 
 const STORE = 'log';
 
@@ -47,7 +48,7 @@ function openDatabase(name) {
 }
 
 /** A BindSpace kept in IndexedDB. Reads go to `space`; writes are async. */
-export class IdbBindSpace {
+export class IdbBindSpace extends LoggedWrites {
   #db;
   #space;
   #durability;
@@ -55,6 +56,7 @@ export class IdbBindSpace {
   #closed = false;
 
   constructor(db, space, durability) {
+    super();
     this.#db = db;
     this.#space = space;
     this.#durability = durability;
@@ -196,34 +198,6 @@ export class IdbBindSpace {
     }
     space.commitStaged();
     return result;
-  }
-
-  /** Stores `fp` at `addr`. */
-  set(addr, fp) {
-    return this.write((s) => s.set(addr, fp));
-  }
-
-  /** Removes the entry at `addr`; resolves with whether there was one. */
-  delete(addr) {
-    return this.write((s) => s.delete(addr));
-  }
-
-  /** Sets the label (and parent) of the entry at `addr`. */
-  setLabel(addr, label, parent) {
-    return this.write((s) => s.setLabel(addr, label, parent));
-  }
-
-  /** Makes the entry at `addr` expire at tick `at` (or never: null). */
-  expire(addr, at) {
-    return this.write((s) => s.expire(addr, at));
-  }
-
-  /**
-   * Runs a command of the command language; its writes (if any) are stored
-   * before they are applied. Resolves with the command's reply.
-   */
-  exec(command) {
-    return this.write((s) => s.exec(command));
   }
 
   /** Waits for queued writes, then closes the database and frees the space. */

@@ -16,13 +16,15 @@
 //
 // Durability: see DURABILITY.md in this package.
 import { BindSpace, LogError, OptionsError } from './web.js';
+import { LoggedWrites } from './writes.js';
 
 /** A BindSpace kept in an OPFS file; only in a dedicated worker. */
-export class OpfsBindSpace {
+export class OpfsBindSpace extends LoggedWrites {
   #handle;
   #space;
 
   constructor(handle, space) {
+    super();
     this.#handle = handle;
     this.#space = space;
   }
@@ -121,26 +123,6 @@ export class OpfsBindSpace {
     }
     space.commitStaged();
     return result;
-  }
-
-  set(addr, fp) {
-    return this.write((s) => s.set(addr, fp));
-  }
-
-  delete(addr) {
-    return this.write((s) => s.delete(addr));
-  }
-
-  setLabel(addr, label, parent) {
-    return this.write((s) => s.setLabel(addr, label, parent));
-  }
-
-  expire(addr, at) {
-    return this.write((s) => s.expire(addr, at));
-  }
-
-  exec(command) {
-    return this.write((s) => s.exec(command));
   }
 
   /** Closes the file (releasing its lock) and frees the space. */
