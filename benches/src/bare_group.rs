@@ -2,14 +2,17 @@
 //! file system when they share fdatasyncs and do nothing else.
 //!
 //! Each committer copies its bytes into one shared buffer and waits until
-//! a sync covers them. The leader first waits until every committer still
-//! running has appended (it knows how many there are, which a store
-//! cannot), then writes the buffer in one `pwrite` into prefilled space
-//! and runs one fdatasync without holding the lock. No checks, no views,
-//! no record encoding: what is left is the disk and the wake-ups, so this
-//! is the anchor a store's group commit is measured beside. The store
-//! benchmark prints it next to the store's 16-writer rate.
+//! a sync covers them: it spins first, yielding its processor at every
+//! turn, for up to [`SPIN_MAX`] (as the store's committers do), then
+//! sleeps. The leader first waits until every committer still running has
+//! appended (it knows how many there are, which a store cannot), then
+//! writes the buffer in one `pwrite` into prefilled space and runs one
+//! fdatasync without holding the lock. No checks, no views, no record
+//! encoding: what is left is the disk and the hand-offs between threads,
+//! so this is the anchor a store's group commit is measured beside. The
+//! store benchmark prints it next to the store's 16-writer rate.
 
+use core::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use core::time::Duration;
 use std::fs::{File, OpenOptions};
 use std::os::unix::fs::FileExt;
@@ -44,6 +47,8 @@ impl BareGroupRun {
 /// committer is slow to be scheduled, so that a stalled one cannot stop
 /// the run.
 const GATHER_LIMIT: Duration = Duration::from_millis(1);
+/// How long a committer spins before sleeping.
+const SPIN_MAX: Duration = Duration::from_micros(200);
 
 struct State {
     /// Bytes appended and not yet handed to a sync.
@@ -79,6 +84,9 @@ struct Shared {
     arrived: Condvar,
     /// A sync ended.
     synced: Condvar,
+    /// Copies of `durable` and `leading` for the spinners.
+    durable_seen: AtomicU64,
+    leading_seen: AtomicBool,
 }
 
 impl Shared {
@@ -93,15 +101,29 @@ impl Shared {
         s.appended += 1;
         let mine = s.appended;
         self.wake_gatherer(&s);
+        let mut spin_until = None;
         while s.durable < mine {
             if let Some(failure) = &s.failure {
                 return Err(failure.clone());
             }
             if s.leading {
-                s = self.synced.wait(s).unwrap_or_else(PoisonError::into_inner);
+                let until = *spin_until.get_or_insert_with(|| Instant::now() + SPIN_MAX);
+                if Instant::now() >= until {
+                    s = self.synced.wait(s).unwrap_or_else(PoisonError::into_inner);
+                    continue;
+                }
+                drop(s);
+                while self.durable_seen.load(Ordering::Acquire) < mine
+                    && self.leading_seen.load(Ordering::Acquire)
+                    && Instant::now() < until
+                {
+                    std::thread::yield_now();
+                }
+                s = self.lock();
                 continue;
             }
             s.leading = true;
+            self.leading_seen.store(true, Ordering::Release);
             let start = Instant::now();
             s.gathering = true;
             while !s.all_gathered() && start.elapsed() < GATHER_LIMIT {
@@ -130,9 +152,11 @@ impl Shared {
                 Ok(()) => {
                     s.durable = covered;
                     s.syncs += 1;
+                    self.durable_seen.store(covered, Ordering::Release);
                 }
                 Err(e) => s.failure = Some(format!("bare group commit: {e}")),
             }
+            self.leading_seen.store(false, Ordering::Release);
             self.synced.notify_all();
         }
         Ok(())
@@ -189,6 +213,8 @@ pub fn bare_group_commit(
         }),
         arrived: Condvar::new(),
         synced: Condvar::new(),
+        durable_seen: AtomicU64::new(0),
+        leading_seen: AtomicBool::new(false),
     };
     let start = Instant::now();
     let results: Vec<Result<(), String>> = std::thread::scope(|scope| {

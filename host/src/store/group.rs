@@ -20,6 +20,24 @@
 //! its target, so a wake-up reaches few others; anyone woken for nothing
 //! checks and sleeps again.
 //!
+//! Before sleeping, a committer that finds a sync running spins for a
+//! while, yielding its processor at every turn, watching the watermark
+//! and the leader's flag (atomic copies, so without the lock); only if
+//! the sync outlasts [`SPIN_MAX`] does it sleep. While a sync runs, every
+//! committer waits, so without spinning the processors go idle, and after
+//! each sync every covered committer has to be woken through the
+//! scheduler; on the project machine (a 2-processor virtual machine)
+//! that was most of the time between syncs. A committer that spins sees
+//! the watermark move at once and commits again while the next sync
+//! gathers. The price
+//! is processor time while syncs run, given up to anything else runnable
+//! at each yield (docs/HOST.md, "Group commit", has the measurements). A
+//! spinner that sees the watermark reach its commit returns at once:
+//! the watermark is only raised by a sync that succeeded, after it
+//! published what it covered, and a failure recorded later does not undo
+//! that. Anything else it saw (the leader gone, the budget spent) is
+//! decided under the lock as before.
+//!
 //! A sync made outside the group (rotation's fsync of the closed segment)
 //! takes the leader's place for its duration ([`GroupSync::sync_exclusive`]):
 //! otherwise a group leader could fsync the same file just after that
@@ -29,7 +47,8 @@
 //! window (group/loom_model.rs).
 
 // std's primitives, or loom's in the model (group/loom_model.rs).
-use super::sync::{Condvar, Mutex, MutexGuard};
+use super::sync::{yield_now, AtomicBool, AtomicU64, AtomicUsize, Condvar, Mutex, MutexGuard};
+use core::sync::atomic::Ordering;
 
 /// Why a commit could not be made durable: the first sync failure, kept.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -44,6 +63,12 @@ const WAKE_SLOTS: usize = 32;
 /// waiters woken for another's target too.
 #[cfg(loom)]
 const WAKE_SLOTS: usize = 2;
+
+/// How long a committer spins before sleeping (see the module comment):
+/// longer than a sync of a fast disk takes, short enough that a slow disk
+/// costs little processor time per commit before its waiters sleep.
+#[cfg(not(loom))]
+const SPIN_MAX: core::time::Duration = core::time::Duration::from_micros(200);
 
 #[derive(Debug)]
 struct SyncState {
@@ -65,6 +90,15 @@ pub(crate) struct GroupSync {
     wake: [Condvar; WAKE_SLOTS],
     /// Where `sync_exclusive` waits for the leader's role.
     exclusive: Condvar,
+    /// Copies of `durable` and `leader`, written under the lock whenever
+    /// they change, for the spinners, who read them without it.
+    durable_seen: AtomicU64,
+    leader_seen: AtomicBool,
+    /// Committers spinning in `wait_durable` (see [`GroupSync::spin`]).
+    spinning: AtomicUsize,
+    /// How long each may spin ([`SPIN_MAX`]; tests set their own).
+    #[cfg(not(loom))]
+    spin_max: core::time::Duration,
 }
 
 /// Which wake slots a leader notifies as it ends, as a bit set.
@@ -89,7 +123,50 @@ impl GroupSync {
             }),
             wake: core::array::from_fn(|_| Condvar::new()),
             exclusive: Condvar::new(),
+            durable_seen: AtomicU64::new(durable),
+            leader_seen: AtomicBool::new(false),
+            spinning: AtomicUsize::new(0),
+            #[cfg(not(loom))]
+            spin_max: SPIN_MAX,
         }
+    }
+
+    /// [`GroupSync::new`] whose committers spin for `spin_max`.
+    #[cfg(all(test, not(loom)))]
+    fn with_spin_max(durable: u64, spin_max: core::time::Duration) -> GroupSync {
+        GroupSync {
+            spin_max,
+            ..GroupSync::new(durable)
+        }
+    }
+
+    /// Sets the leader flag (the lock is held: `state` is its guard).
+    fn set_leader(&self, state: &mut SyncState, leader: bool) {
+        state.leader = leader;
+        self.leader_seen.store(leader, Ordering::Release);
+    }
+
+    /// Spins, yielding, while the sync that is running may still cover
+    /// `target`: until the watermark reaches it, the leader's role is
+    /// free, or the committer's `budget` is spent. Called without the
+    /// lock. Returns whether `target` is durable: then the commit is
+    /// acknowledged without taking the lock (the watermark is only raised
+    /// by a sync that succeeded, after it published the views it covered;
+    /// a failure recorded later does not undo that). Otherwise the caller
+    /// decides under the lock.
+    fn spin(&self, target: u64, budget: &mut SpinBudget) -> bool {
+        self.spinning.fetch_add(1, Ordering::AcqRel);
+        let durable = loop {
+            yield_now();
+            if self.durable_seen.load(Ordering::Acquire) >= target {
+                break true;
+            }
+            if !self.leader_seen.load(Ordering::Acquire) || budget.spent() {
+                break false;
+            }
+        };
+        self.spinning.fetch_sub(1, Ordering::AcqRel);
+        durable
     }
 
     fn lock(&self) -> MutexGuard<'_, SyncState> {
@@ -145,9 +222,9 @@ impl GroupSync {
         covered | next.map_or(0, |t| 1 << slot(*t))
     }
 
-    /// Whether any committer is asleep waiting for a sync.
+    /// Whether any committer is waiting for a sync (asleep or spinning).
     pub(crate) fn has_sleepers(&self) -> bool {
-        !self.lock().waiting.is_empty()
+        self.spinning.load(Ordering::Acquire) > 0 || !self.lock().waiting.is_empty()
     }
 
     /// The highest sequence number known durable.
@@ -198,7 +275,7 @@ impl GroupSync {
                 .unwrap_or_else(|e| e.into_inner());
             state.exclusive_waiting -= 1;
         }
-        state.leader = true;
+        self.set_leader(&mut state, true);
         drop(state);
         let mut role = Leadership {
             group: self,
@@ -214,15 +291,20 @@ impl GroupSync {
     /// the watermark or records the failure, wakes everybody.
     fn end_leadership(&self, result: &Result<u64, SyncFailure>) {
         let mut state = self.lock();
-        state.leader = false;
         match result {
-            Ok(covered) => state.durable = state.durable.max(*covered),
+            Ok(covered) => {
+                state.durable = state.durable.max(*covered);
+                self.durable_seen.store(state.durable, Ordering::Release);
+            }
             Err(failure) => {
                 if state.failure.is_none() {
                     state.failure = Some(failure.clone());
                 }
             }
         }
+        // After the watermark: a spinner that sees the role free and then
+        // reads the watermark under the lock finds it raised.
+        self.set_leader(&mut state, false);
         let slots = Self::to_wake(&state);
         let exclusive = state.exclusive_waiting > 0;
         drop(state);
@@ -238,6 +320,10 @@ impl GroupSync {
         F: FnOnce() -> Result<u64, SyncFailure>,
     {
         let mut sync = Some(sync);
+        let mut budget = SpinBudget::new(
+            #[cfg(not(loom))]
+            self.spin_max,
+        );
         let mut state = self.lock();
         loop {
             if let Some(failure) = &state.failure {
@@ -247,7 +333,15 @@ impl GroupSync {
                 return Ok(());
             }
             if state.leader {
-                state = self.sleep(state, target);
+                if budget.spent() {
+                    state = self.sleep(state, target);
+                } else {
+                    drop(state);
+                    if self.spin(target, &mut budget) {
+                        return Ok(());
+                    }
+                    state = self.lock();
+                }
                 continue;
             }
             let Some(run) = sync.take() else {
@@ -259,7 +353,7 @@ impl GroupSync {
                     state.durable, target
                 )));
             };
-            state.leader = true;
+            self.set_leader(&mut state, true);
             drop(state);
             let mut role = Leadership {
                 group: self,
@@ -269,6 +363,44 @@ impl GroupSync {
             drop(role);
             state = self.lock();
         }
+    }
+}
+
+/// How long one `wait_durable` may still spin: [`SPIN_MAX`] from its
+/// first spin, over however many syncs it waits through. In the loom
+/// model, one look: spinning only changes when the lock is taken again,
+/// and loom explores every moment for that anyway.
+struct SpinBudget {
+    #[cfg(not(loom))]
+    max: core::time::Duration,
+    #[cfg(not(loom))]
+    until: Option<std::time::Instant>,
+    #[cfg(loom)]
+    looked: bool,
+}
+
+impl SpinBudget {
+    fn new(#[cfg(not(loom))] max: core::time::Duration) -> SpinBudget {
+        SpinBudget {
+            #[cfg(not(loom))]
+            max,
+            #[cfg(not(loom))]
+            until: None,
+            #[cfg(loom)]
+            looked: false,
+        }
+    }
+
+    /// Whether the spinning is over (the clock starts at the first call).
+    #[cfg(not(loom))]
+    fn spent(&mut self) -> bool {
+        let now = std::time::Instant::now();
+        now >= *self.until.get_or_insert(now + self.max)
+    }
+
+    #[cfg(loom)]
+    fn spent(&mut self) -> bool {
+        core::mem::replace(&mut self.looked, true)
     }
 }
 
@@ -356,6 +488,77 @@ mod tests {
             "a later commit must not retry a failed sync"
         );
         assert_eq!(group.durable(), 0);
+    }
+
+    /// Runs a leader for target 1 whose sync calls `during` (with the
+    /// group) once a second committer, for target 2, is waiting; returns
+    /// both results.
+    fn leader_and_waiter(
+        spin_max: core::time::Duration,
+        during: impl Fn(&GroupSync) -> Result<u64, SyncFailure> + Sync,
+    ) -> (Result<(), SyncFailure>, Result<(), SyncFailure>) {
+        let group = GroupSync::with_spin_max(0, spin_max);
+        let started = core::sync::atomic::AtomicBool::new(false);
+        std::thread::scope(|s| {
+            let leader = s.spawn(|| {
+                group.wait_durable(1, || {
+                    started.store(true, Ordering::SeqCst);
+                    during(&group)
+                })
+            });
+            while !started.load(Ordering::SeqCst) {
+                std::thread::yield_now();
+            }
+            let waiter = group.wait_durable(2, || panic!("the second committer led a sync"));
+            (leader.join().unwrap(), waiter)
+        })
+    }
+
+    /// A spin budget no test outlasts.
+    const LONG: core::time::Duration = core::time::Duration::from_secs(60);
+
+    /// Waits (at most 10 s) until `ready` holds.
+    fn until(ready: impl Fn() -> bool) {
+        let start = std::time::Instant::now();
+        while !ready() {
+            assert!(
+                start.elapsed() < core::time::Duration::from_secs(10),
+                "timed out"
+            );
+            std::thread::yield_now();
+        }
+    }
+
+    #[test]
+    fn a_committer_spins_through_a_short_sync_and_is_acknowledged_awake() {
+        // A spin long enough that only the leader ends it.
+        let (leader, waiter) = leader_and_waiter(LONG, |group| {
+            until(|| group.spinning.load(Ordering::SeqCst) == 1);
+            assert!(group.has_sleepers(), "a spinner counts as waiting");
+            assert!(group.lock().waiting.is_empty(), "nobody asleep");
+            Ok(2)
+        });
+        assert_eq!((leader, waiter), (Ok(()), Ok(())));
+    }
+
+    #[test]
+    fn a_committer_sleeps_once_a_sync_outlasts_its_spin() {
+        let (leader, waiter) = leader_and_waiter(core::time::Duration::ZERO, |group| {
+            until(|| group.lock().waiting.len() == 1);
+            assert_eq!(group.spinning.load(Ordering::SeqCst), 0);
+            Ok(2)
+        });
+        assert_eq!((leader, waiter), (Ok(()), Ok(())));
+    }
+
+    #[test]
+    fn a_sync_failing_under_a_spinner_fails_its_commit() {
+        let eio = SyncFailure("disk said EIO".into());
+        let (leader, waiter) = leader_and_waiter(LONG, |group| {
+            until(|| group.spinning.load(Ordering::SeqCst) == 1);
+            Err(SyncFailure("disk said EIO".into()))
+        });
+        assert_eq!((leader, waiter), (Err(eio.clone()), Err(eio)));
     }
 
     #[test]

@@ -12,10 +12,18 @@
 #[cfg(not(loom))]
 pub(crate) use arc_swap::ArcSwap;
 #[cfg(not(loom))]
+pub(crate) use core::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize};
+#[cfg(not(loom))]
 pub(crate) use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+#[cfg(not(loom))]
+pub(crate) use std::thread::yield_now;
 
 #[cfg(loom)]
+pub(crate) use loom::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize};
+#[cfg(loom)]
 pub(crate) use loom::sync::{Arc, Condvar, Mutex, MutexGuard};
+#[cfg(loom)]
+pub(crate) use loom::thread::yield_now;
 #[cfg(loom)]
 pub(crate) use loom_swap::ArcSwap;
 
