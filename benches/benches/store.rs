@@ -192,10 +192,12 @@ fn commits_part(q: bool, words: usize) {
     // milliseconds weighing more than a steady state does.
     let (group, stats, took) =
         store_commits_with_stats(if q { 16 * 40 } else { 16 * n }, words, 16);
-    // Two alternating groups of 8 (one syncing while the other appends)
-    // is the most 16 synchronous committers can overlap; each sync then
-    // writes 8 commits' bytes. This disk has slow spells that last a
-    // whole short run, so the anchor is the median of five shorter runs.
+    // Two alternating groups of 8 (one syncing while the other appends),
+    // with no time between syncs: each sync writes 8 commits' bytes. One
+    // arrangement of 16 synchronous committers; groups of 16 with a short
+    // gap between syncs do better (the bare group commit below). This disk
+    // has slow spells that last a whole short run, so the anchor is the
+    // median of five shorter runs.
     let mut raw_groups: Vec<f64> = (0..5)
         .map(|_| raw_prefilled_fdatasync(n / 5, GROUP_OF * payload))
         .collect();
