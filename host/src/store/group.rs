@@ -29,14 +29,13 @@
 //! scheduler; on the project machine (a 2-processor virtual machine)
 //! that was most of the time between syncs. A committer that spins sees
 //! the watermark move at once and commits again while the next sync
-//! gathers. The price
-//! is processor time while syncs run, given up to anything else runnable
-//! at each yield (docs/HOST.md, "Group commit", has the measurements). A
-//! spinner that sees the watermark reach its commit returns at once:
-//! the watermark is only raised by a sync that succeeded, after it
-//! published what it covered, and a failure recorded later does not undo
-//! that. Anything else it saw (the leader gone, the budget spent) is
-//! decided under the lock as before.
+//! gathers. The price is processor time while syncs run, given up to
+//! anything else runnable at each yield (docs/HOST.md, "Group commit",
+//! has the measurements). A spinner that sees the watermark reach its
+//! commit returns at once: the watermark is only raised by a sync that
+//! succeeded, after it published what it covered, and a failure recorded
+//! later does not undo that. Anything else it saw (the leader gone, the
+//! budget spent) is decided under the lock as before.
 //!
 //! A sync made outside the group (rotation's fsync of the closed segment)
 //! takes the leader's place for its duration ([`GroupSync::sync_exclusive`]):
