@@ -226,6 +226,12 @@ impl GroupSync {
         self.spinning.load(Ordering::Acquire) > 0 || !self.lock().waiting.is_empty()
     }
 
+    /// The highest sequence number known durable, read without the lock
+    /// (it may be behind `durable` for a moment).
+    pub(crate) fn durable_seen(&self) -> u64 {
+        self.durable_seen.load(Ordering::Acquire)
+    }
+
     /// The highest sequence number known durable.
     pub(crate) fn durable(&self) -> u64 {
         self.lock().durable

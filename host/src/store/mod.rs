@@ -19,6 +19,7 @@
 
 mod batch;
 mod checkpoint;
+mod committers;
 mod error;
 mod group;
 mod layout;
@@ -46,7 +47,8 @@ pub use view::View;
 
 use bindspace_core::mutation::Mutation;
 use bindspace_core::Width;
-use core::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use committers::Committers;
+use core::sync::atomic::{AtomicBool, Ordering};
 use group::{GroupSync, SyncFailure};
 use stats::SyncCounters;
 use std::collections::VecDeque;
@@ -84,9 +86,8 @@ pub(crate) struct Inner {
     pub(crate) recovery: RecoveryReport,
     pub(crate) stop: (Mutex<bool>, Condvar),
     pub(crate) closed: AtomicBool,
-    /// Committers between entering `commit` and having appended (see
-    /// `Inner::gather` in writer.rs).
-    pub(crate) entering: AtomicUsize,
+    /// Who is committing (for `Inner::gather` in writer.rs).
+    pub(crate) committers: Committers,
     /// The syncs that made commits durable: counts, and how long the last
     /// one took (the gather budget, writer.rs).
     pub(crate) syncs: SyncCounters,
@@ -107,24 +108,6 @@ impl Drop for Closer {
         if let Some(handle) = handle {
             let _ = handle.join();
         }
-    }
-}
-
-/// Counts a committer in `Inner::entering` until dropped (declared before
-/// the writer lock's guard, so dropped after it: once its batch is
-/// appended or refused).
-struct Entering<'a>(&'a AtomicUsize);
-
-impl<'a> Entering<'a> {
-    fn new(count: &'a AtomicUsize) -> Entering<'a> {
-        count.fetch_add(1, Ordering::AcqRel);
-        Entering(count)
-    }
-}
-
-impl Drop for Entering<'_> {
-    fn drop(&mut self) {
-        self.0.fetch_sub(1, Ordering::AcqRel);
     }
 }
 
@@ -182,8 +165,9 @@ impl Store {
     /// logs and changes nothing.
     pub fn commit(&self, batch: &[Mutation<'_>]) -> Result<u64, StoreError> {
         let inner = &self.inner;
+        let _inside = inner.committers.inside();
         let seq = {
-            let _entering = Entering::new(&inner.entering);
+            let _entering = inner.committers.entering();
             let mut w = lock(&inner.writer);
             inner.check_writable()?;
             if batch.is_empty() {
@@ -205,8 +189,9 @@ impl Store {
         E: From<StoreError>,
     {
         let inner = &self.inner;
+        let _inside = inner.committers.inside();
         let seq = {
-            let _entering = Entering::new(&inner.entering);
+            let _entering = inner.committers.entering();
             let mut w = lock(&inner.writer);
             inner.check_writable()?;
             let mut batch = Batch::new();

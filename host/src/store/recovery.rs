@@ -14,6 +14,7 @@
 //!   and what was dropped is listed in the [`RecoveryReport`].
 //! - An I/O error while reading is an I/O error, never an end of file.
 
+use super::committers::Committers;
 use super::error::{io_error, StoreError};
 use super::group::GroupSync;
 use super::layout::{self, FileKind};
@@ -25,7 +26,7 @@ use super::vfs::Vfs;
 use super::view::Working;
 use super::writer::{create_segment, CreateError, SyncTarget, Writer};
 use super::Inner;
-use core::sync::atomic::{AtomicBool, AtomicUsize};
+use core::sync::atomic::AtomicBool;
 use std::collections::VecDeque;
 use std::io;
 use std::path::{Path, PathBuf};
@@ -371,7 +372,7 @@ pub(crate) fn open(fs: Arc<dyn Vfs>, dir: &Path, options: Options) -> Result<Inn
         recovery: report,
         stop: (Mutex::new(false), Condvar::new()),
         closed: AtomicBool::new(false),
-        entering: AtomicUsize::new(0),
+        committers: Committers::new(seq),
         syncs: SyncCounters::default(),
         options,
         _lock: dir_lock,

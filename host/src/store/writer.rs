@@ -16,7 +16,6 @@ use super::Durability;
 use super::Inner;
 use bindspace_core::mutation::Mutation;
 use bindspace_core::Width;
-use core::sync::atomic::Ordering;
 use core::time::Duration;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -24,7 +23,7 @@ use std::time::Instant;
 
 /// The longest a sync leader waits for committers on their way
 /// ([`Inner::gather`]).
-const GATHER_MAX: Duration = Duration::from_micros(100);
+const GATHER_MAX: Duration = Duration::from_micros(200);
 
 /// What the log reads as "nothing written here" (NOR flash's erased
 /// state, docs/FORMAT.md): the byte a segment is prefilled with.
@@ -151,6 +150,7 @@ impl Inner {
         }
         w.buf = buf;
         target.appended = seq;
+        self.committers.appended(seq);
         match self.options.durability {
             // Visible only once durable: queued for the sync leader, while
             // `target` is held, so a leader whose sync covers `seq` finds
@@ -243,32 +243,42 @@ impl Inner {
         }
         let took = u64::try_from(started.elapsed().as_nanos()).unwrap_or(u64::MAX);
         self.syncs.record(took, appended.saturating_sub(before));
+        self.committers.take_peak();
         self.publish_through(appended);
         Ok(appended)
     }
 
     /// Before a group sync, lets the committers on their way append first,
-    /// so the one fsync covers them too. When a sync ends it wakes the
-    /// committers it covered, and most commit again at once; a leader that
-    /// syncs straight away covers only those that appended during the last
-    /// sync, so 16 committers settled into groups of about 8. Waiting
-    /// applies only when others are asleep waiting for a sync (one writer
-    /// never waits), yields the processor to the committers, and lasts at
-    /// most half as long as the last sync took, and at most
-    /// [`GATHER_MAX`] (so on a file system where a sync is nearly free, as
-    /// on tmpfs, it does not wait). It changes only how much a sync
-    /// covers, never what is acknowledged.
+    /// so the one fsync covers them too. When a sync ends, the committers
+    /// it covered mostly commit again at once; a leader that synced
+    /// straight away covered only those that had appended during the last
+    /// sync, so 16 committers settled into groups of about 8. So the
+    /// leader yields its processor until as many commits are pending as
+    /// the most committers seen inside `commit` during the last cycle
+    /// ([`super::committers::Committers`]) and nobody is halfway through appending, for at
+    /// most as long as the last sync took and at most [`GATHER_MAX`].
+    /// Waiting applies only when others wait for a sync (one writer never
+    /// waits; on tmpfs, where a sync is nearly free, nobody does). It
+    /// changes only how much a sync covers, never what is acknowledged.
     fn gather(&self) {
-        let budget = Duration::from_nanos(self.syncs.last_nanos() / 2).min(GATHER_MAX);
+        let budget = Duration::from_nanos(self.syncs.last_nanos()).min(GATHER_MAX);
         if budget < Duration::from_micros(10) || !self.group.has_sleepers() {
             return;
         }
+        let expected = self.committers.expected();
         let start = Instant::now();
         loop {
-            // The committers just woken have often not run yet, so the
-            // count is read only after giving them the processor.
+            // The committers just acknowledged have often not run yet, so
+            // the counts are read only after giving them the processor.
             std::thread::yield_now();
-            if self.entering.load(Ordering::Acquire) == 0 || start.elapsed() >= budget {
+            if start.elapsed() >= budget {
+                return;
+            }
+            let pending = self
+                .committers
+                .last_appended()
+                .saturating_sub(self.group.durable_seen());
+            if self.committers.entering_now() == 0 && pending >= expected {
                 return;
             }
         }
