@@ -255,8 +255,9 @@ impl Inner {
     /// sync, so 16 committers settled into groups of about 8. So the
     /// leader yields its processor until as many commits are pending as
     /// the most committers seen inside `commit` during the last cycle
-    /// ([`super::committers::Committers`]) and nobody is halfway through appending, for at
-    /// most as long as the last sync took and at most [`GATHER_MAX`].
+    /// ([`super::committers::Committers`]) and nobody is halfway through
+    /// appending, for at most as long as the last sync took and at most
+    /// [`GATHER_MAX`].
     /// Waiting applies only when others wait for a sync (one writer never
     /// waits; on tmpfs, where a sync is nearly free, nobody does). It
     /// changes only how much a sync covers, never what is acknowledged.
