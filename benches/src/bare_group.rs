@@ -122,44 +122,52 @@ impl Shared {
                 s = self.lock();
                 continue;
             }
-            s.leading = true;
-            self.leading_seen.store(true, Ordering::Release);
-            let start = Instant::now();
-            s.gathering = true;
-            while !s.all_gathered() && start.elapsed() < GATHER_LIMIT {
-                s = self
-                    .arrived
-                    .wait_timeout(s, GATHER_LIMIT)
-                    .unwrap_or_else(PoisonError::into_inner)
-                    .0;
-            }
-            s.gathering = false;
-            let covered = s.appended;
-            let spare = core::mem::take(&mut s.spare);
-            let mut bytes = core::mem::replace(&mut s.buffer, spare);
-            let at = s.at;
-            s.at += bytes.len() as u64;
-            drop(s);
-            let result = self
-                .file
-                .write_all_at(&bytes, at)
-                .and_then(|()| self.file.sync_data());
-            bytes.clear();
-            s = self.lock();
-            s.spare = bytes;
-            s.leading = false;
-            match result {
-                Ok(()) => {
-                    s.durable = covered;
-                    s.syncs += 1;
-                    self.durable_seen.store(covered, Ordering::Release);
-                }
-                Err(e) => s.failure = Some(format!("bare group commit: {e}")),
-            }
-            self.leading_seen.store(false, Ordering::Release);
-            self.synced.notify_all();
+            s = self.lead(s);
         }
         Ok(())
+    }
+
+    /// The leader's turn: gathers everyone, writes and syncs what they
+    /// appended without the lock, raises the watermark (or records the
+    /// failure) and wakes the sleepers.
+    fn lead<'a>(&'a self, mut s: MutexGuard<'a, State>) -> MutexGuard<'a, State> {
+        s.leading = true;
+        self.leading_seen.store(true, Ordering::Release);
+        let start = Instant::now();
+        s.gathering = true;
+        while !s.all_gathered() && start.elapsed() < GATHER_LIMIT {
+            s = self
+                .arrived
+                .wait_timeout(s, GATHER_LIMIT)
+                .unwrap_or_else(PoisonError::into_inner)
+                .0;
+        }
+        s.gathering = false;
+        let covered = s.appended;
+        let spare = core::mem::take(&mut s.spare);
+        let mut bytes = core::mem::replace(&mut s.buffer, spare);
+        let at = s.at;
+        s.at += bytes.len() as u64;
+        drop(s);
+        let result = self
+            .file
+            .write_all_at(&bytes, at)
+            .and_then(|()| self.file.sync_data());
+        bytes.clear();
+        let mut s = self.lock();
+        s.spare = bytes;
+        s.leading = false;
+        match result {
+            Ok(()) => {
+                s.durable = covered;
+                s.syncs += 1;
+                self.durable_seen.store(covered, Ordering::Release);
+            }
+            Err(e) => s.failure = Some(format!("bare group commit: {e}")),
+        }
+        self.leading_seen.store(false, Ordering::Release);
+        self.synced.notify_all();
+        s
     }
 
     fn finished(&self) {

@@ -222,7 +222,7 @@ impl GroupSync {
     }
 
     /// Whether any committer is waiting for a sync (asleep or spinning).
-    pub(crate) fn has_sleepers(&self) -> bool {
+    pub(crate) fn has_waiters(&self) -> bool {
         self.spinning.load(Ordering::Acquire) > 0 || !self.lock().waiting.is_empty()
     }
 
@@ -539,7 +539,7 @@ mod tests {
         // A spin long enough that only the leader ends it.
         let (leader, waiter) = leader_and_waiter(LONG, |group| {
             until(|| group.spinning.load(Ordering::SeqCst) == 1);
-            assert!(group.has_sleepers(), "a spinner counts as waiting");
+            assert!(group.has_waiters(), "a spinner counts as waiting");
             assert!(group.lock().waiting.is_empty(), "nobody asleep");
             Ok(2)
         });

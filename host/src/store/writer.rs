@@ -233,8 +233,9 @@ impl Inner {
     pub(crate) fn sync_and_publish(&self) -> Result<u64, SyncFailure> {
         self.gather();
         let (file, path, appended) = self.write_unwritten()?;
-        // The leader's role is held, so nothing else raises it meanwhile.
-        let before = self.group.durable();
+        // The leader's role is held, so nothing else raises it meanwhile
+        // (and its lock-free copy is exact).
+        let before = self.group.durable_seen();
         let started = Instant::now();
         if let Err(e) = file.sync_data() {
             let failure = SyncFailure(format!("fdatasync {}: {e}", path.display()));
@@ -257,13 +258,13 @@ impl Inner {
     /// the most committers seen inside `commit` during the last cycle
     /// ([`super::committers::Committers`]) and nobody is halfway through
     /// appending, for at most as long as the last sync took and at most
-    /// [`GATHER_MAX`].
-    /// Waiting applies only when others wait for a sync (one writer never
-    /// waits; on tmpfs, where a sync is nearly free, nobody does). It
-    /// changes only how much a sync covers, never what is acknowledged.
+    /// [`GATHER_MAX`]. Waiting applies only when others wait for a sync
+    /// (one writer never waits; on tmpfs, where a sync is nearly free,
+    /// nobody does). It changes only how much a sync covers, never what is
+    /// acknowledged.
     fn gather(&self) {
         let budget = Duration::from_nanos(self.syncs.last_nanos()).min(GATHER_MAX);
-        if budget < Duration::from_micros(10) || !self.group.has_sleepers() {
+        if budget < Duration::from_micros(10) || !self.group.has_waiters() {
             return;
         }
         let expected = self.committers.expected();
