@@ -16,8 +16,10 @@
 //! are held) discard almost every row: 64 rows at a time in a branch-free,
 //! vectorised screen, then row by row only in a group that has a row at
 //! or below the cut. Only rows at or below the
-//! cut have their metadata read (filter, expiry) and enter a bounded heap
-//! in the caller's result buffer.
+//! cut have their address read (from the 2-byte-a-row copy the growable
+//! storage keeps, else from the metadata), are checked against the filter
+//! and, with a `now`, their expiry, and enter a bounded heap in the
+//! caller's result buffer.
 //!
 //! With several queries ([`Space::nearest_batch`]) the pass is block-major:
 //! each block is read from memory once and scored against every query

@@ -6,6 +6,7 @@
 
 use super::topk::TopK;
 use super::{Hit, SearchError, SearchOptions};
+use crate::addr::Addr;
 use crate::kernels::screen;
 use crate::space::{RowMeta, Space, Storage};
 
@@ -79,6 +80,7 @@ pub(super) fn scan<S: Storage>(
     let counting = totals.is_some();
     let bound = opts.max_distance.unwrap_or(u32::MAX);
     let (arena, meta) = space.rows();
+    let addrs = space.row_addrs();
     // A block is sized so a batch's queries share it in cache. A single
     // query shares nothing, so it takes the most rows the buffer holds:
     // for long rows that is far fewer kernel calls and longer unbroken
@@ -105,22 +107,21 @@ pub(super) fn scan<S: Storage>(
     if queries.len() == 1 && w >= WHOLE_PASS_MIN_WORDS && meta.len() > BLOCK_ROWS_MAX {
         let mut all = alloc::vec![0u32; meta.len()];
         distances(opts, w, queries[0], arena, &mut all)?;
-        for (dist, metas) in all.chunks(BLOCK_ROWS_MAX).zip(meta.chunks(BLOCK_ROWS_MAX)) {
-            pass.offer_block(0, dist, metas);
+        for (block, dist) in all.chunks(BLOCK_ROWS_MAX).enumerate() {
+            let rows = Rows::block(meta, addrs, block * BLOCK_ROWS_MAX, dist.len());
+            pass.offer_block(0, dist, &rows);
         }
         pass.finish(1);
         return Ok(());
     }
 
     let mut dist = [0u32; BLOCK_ROWS_MAX];
-    for (fps, metas) in arena
-        .chunks(rows_per_block * w)
-        .zip(meta.chunks(rows_per_block))
-    {
-        let dist = &mut dist[..metas.len()];
+    for (block, fps) in arena.chunks(rows_per_block * w).enumerate() {
+        let rows = Rows::block(meta, addrs, block * rows_per_block, fps.len() / w);
+        let dist = &mut dist[..rows.metas.len()];
         for (q, query) in queries.iter().enumerate() {
             distances(opts, w, query, fps, dist)?;
-            pass.offer_block(q, dist, metas);
+            pass.offer_block(q, dist, &rows);
         }
     }
     pass.finish(queries.len());
@@ -145,6 +146,35 @@ fn distances(
         })
 }
 
+/// The rows of one block: their metadata, and their addresses apart from
+/// it when the storage keeps them ([`Storage::row_addrs`]).
+struct Rows<'a> {
+    metas: &'a [RowMeta],
+    addrs: Option<&'a [Addr]>,
+}
+
+impl<'a> Rows<'a> {
+    /// Rows `start..start + len`.
+    fn block(metas: &'a [RowMeta], addrs: Option<&'a [Addr]>, start: usize, len: usize) -> Self {
+        let range = start..start + len;
+        Rows {
+            metas: &metas[range.clone()],
+            addrs: addrs.map(|a| &a[range]),
+        }
+    }
+
+    /// The address of row `i` of the block. A row that passes the screen
+    /// needs it (for the filter and to enter the heap); read from the
+    /// addresses apart, it does not touch the row's 64 bytes of metadata.
+    #[inline]
+    fn addr(&self, i: usize) -> Addr {
+        match self.addrs {
+            Some(addrs) => addrs[i],
+            None => self.metas[i].addr(),
+        }
+    }
+}
+
 /// What a pass keeps between blocks: each query's hits and counts.
 struct Pass<'a, 'o> {
     opts: &'a SearchOptions,
@@ -160,7 +190,7 @@ impl Pass<'_, '_> {
     /// Offers query `q` the rows of one block, given their distances: only
     /// groups of rows at or below the cut are walked row by row, and the
     /// cut only falls while they are.
-    fn offer_block(&mut self, q: usize, dist: &[u32], metas: &[RowMeta]) {
+    fn offer_block(&mut self, q: usize, dist: &[u32], rows: &Rows<'_>) {
         let (k, opts) = (self.k, self.opts);
         let mut top = TopK::resume(&mut self.out[q * k..(q + 1) * k], self.lens[q], self.bound);
         let mut cut = if self.counting { self.bound } else { top.cut() };
@@ -169,20 +199,20 @@ impl Pass<'_, '_> {
             let start = groups.trailing_zeros() as usize * screen::GROUP;
             groups &= groups - 1;
             let end = dist.len().min(start + screen::GROUP);
-            for (&d, m) in dist[start..end].iter().zip(&metas[start..end]) {
+            for (i, &d) in dist.iter().enumerate().take(end).skip(start) {
                 if d > cut {
                     continue;
                 }
-                if !opts.filter.matches(m.addr()) || !opts.now.is_none_or(|now| m.is_live(now)) {
+                let addr = rows.addr(i);
+                if !opts.filter.matches(addr)
+                    || !opts.now.is_none_or(|now| rows.metas[i].is_live(now))
+                {
                     continue;
                 }
                 if let Some(t) = self.totals.as_deref_mut() {
                     t[q] += 1;
                 }
-                top.offer(Hit {
-                    distance: d,
-                    addr: m.addr(),
-                });
+                top.offer(Hit { distance: d, addr });
                 if !self.counting {
                     cut = top.cut();
                 }

@@ -267,6 +267,12 @@ impl<S: Storage> Space<S> {
         (&arena[..self.len * self.width.words()], &meta[..self.len])
     }
 
+    /// The address of each row in use, if the storage keeps them apart
+    /// from the metadata ([`Storage::row_addrs`]).
+    pub(crate) fn row_addrs(&self) -> Option<&[Addr]> {
+        self.storage.row_addrs().map(|addrs| &addrs[..self.len])
+    }
+
     /// The row holding `addr`.
     #[inline]
     fn row_of(&self, addr: Addr) -> Option<usize> {

@@ -216,6 +216,13 @@ fn check_same<S: Storage>(space: &Space<S>, model: &BTreeMap<Addr, Model>) {
         let a = space.row_addr(row).unwrap();
         assert_eq!(&space.arena()[row * W..(row + 1) * W], &model[&a].fp[..]);
     }
+    // Addresses kept apart from the metadata (growable storage) stay in
+    // step with it.
+    if let Some(addrs) = space.row_addrs() {
+        let (_, meta) = space.rows();
+        let want: Vec<Addr> = meta.iter().map(|m| m.addr()).collect();
+        assert_eq!(addrs, &want[..]);
+    }
 }
 
 fn run<S: Storage>(space: &mut Space<S>, ops: &[Op], limits: (usize, usize)) {

@@ -98,6 +98,9 @@ impl<S: Storage> Space<S> {
             self.directory.point(pages, meta[row].addr, row);
         }
         self.directory.remove(pages, addr);
+        if let Some(addrs) = self.storage.row_addrs_mut() {
+            addrs[row] = addrs[last];
+        }
         self.len = last;
         self.generation += 1;
         true
@@ -215,6 +218,9 @@ impl<S: Storage> Space<S> {
         let (_, meta, pages) = self.storage.parts_mut();
         meta[row] = meta_row;
         self.directory.insert(pages, addr, row);
+        if let Some(addrs) = self.storage.row_addrs_mut() {
+            addrs[row] = addr;
+        }
         self.len = row + 1;
         row
     }
