@@ -364,6 +364,7 @@ pub(crate) fn open(fs: Arc<dyn Vfs>, dir: &Path, options: Options) -> Result<Inn
             segment_no,
             working,
             buf: Vec::new(),
+            erased: Vec::new(),
         }),
         target: Mutex::new(target),
         pending: Mutex::new(VecDeque::new()),

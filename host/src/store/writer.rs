@@ -55,6 +55,11 @@ pub(crate) struct Writer {
     pub(crate) working: Working,
     /// Reused encoding buffer.
     pub(crate) buf: Vec<u8>,
+    /// Erased bytes for the prefill, made once and reused: allocating and
+    /// filling a fresh MiB for every step was about half of the prefill's
+    /// time, under this lock (0.9-1.1 against 0.4-0.6 µs a commit,
+    /// 16 writers of 1 KiB sets, eight alternating runs).
+    pub(crate) erased: Vec<u8>,
 }
 
 /// What the next group sync covers: the active file and the last
@@ -101,7 +106,7 @@ impl Inner {
         }
         let at = w.segment.len;
         let end = at + buf.len() as u64;
-        if let Err(e) = self.prefill(&mut w.segment, end) {
+        if let Err(e) = self.prefill(&mut w.segment, &mut w.erased, end) {
             w.buf = buf;
             return Err(e);
         }
@@ -208,7 +213,12 @@ impl Inner {
     /// is not synced here: the next sync carries it (and the new length)
     /// with the commit that needed it. Unsynced fill lost in a crash is
     /// the same as a torn tail, or the file simply ends earlier.
-    fn prefill(&self, segment: &mut Segment, end: u64) -> Result<(), StoreError> {
+    fn prefill(
+        &self,
+        segment: &mut Segment,
+        erased: &mut Vec<u8>,
+        end: u64,
+    ) -> Result<(), StoreError> {
         if end <= segment.filled {
             return Ok(());
         }
@@ -219,12 +229,24 @@ impl Inner {
         let to = (segment.filled + step)
             .min(self.options.segment_bytes)
             .max(end);
-        let erased = vec![ERASED; (to - segment.filled) as usize];
-        segment
-            .file
-            .write_all_at(&erased, segment.filled)
-            .map_err(|e| io_error("prefilling", &segment.path, e))?;
-        segment.filled = to;
+        if erased.is_empty() {
+            // One step's worth (capped at 16 MiB); a longer fill, for a
+            // batch larger than a step, goes in pieces.
+            let len = usize::try_from(step).map_or(1 << 24, |s| s.min(1 << 24));
+            erased.resize(len, ERASED);
+        }
+        let mut at = segment.filled;
+        while at < to {
+            let piece = (to - at).min(erased.len() as u64) as usize;
+            segment
+                .file
+                .write_all_at(&erased[..piece], at)
+                .map_err(|e| io_error("prefilling", &segment.path, e))?;
+            at += piece as u64;
+            // Erased bytes past a failed piece are harmless (they read as
+            // the end); `filled` names only what was surely written.
+            segment.filled = at;
+        }
         Ok(())
     }
 
