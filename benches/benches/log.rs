@@ -8,12 +8,13 @@
 //!   checks of every frame, batch assembly, every set applied): recovery;
 //! - `walk records`: the reader alone (CRC and checks, no batches, no
 //!   space);
-//! - `crc32c (core)`: the CRC-32C bindspace uses (no_std, slice-by-16
-//!   table) over the same bytes: the limit recovery is held to, since it
-//!   must checksum every byte;
+//! - `crc32c (core)`: the CRC-32C bindspace uses over the same bytes
+//!   (no_std: on x86_64 with SSE4.2 one stream of the `crc32`
+//!   instruction, elsewhere a slice-by-16 table): the limit recovery is
+//!   held to, since it must checksum every byte;
 //! - `crc32c (hardware)`: the `crc32c` crate (SSE4.2 or ARMv8 CRC
-//!   instructions) over the same bytes: what a hardware checksum would
-//!   allow.
+//!   instructions, several streams at once) over the same bytes: what
+//!   the fastest checksum would allow.
 //!
 //! Goal (issue 4): recovery at 500 MB/s or more.
 //!
