@@ -50,7 +50,7 @@ mod sse42 {
 
     /// Whether the processor has SSE4.2 (CPUID leaf 1, ECX bit 20).
     /// Racing first calls all ask and store the same answer.
-    fn available() -> bool {
+    pub(super) fn available() -> bool {
         match HAS.load(Ordering::Relaxed) {
             0 => {
                 // SAFETY: `cpuid` exists on every x86_64 processor, and
@@ -93,11 +93,6 @@ mod sse42 {
             crc = _mm_crc32_u8(crc, byte);
         }
         crc
-    }
-
-    #[cfg(test)]
-    pub(super) fn present() -> bool {
-        available()
     }
 }
 
@@ -178,8 +173,8 @@ mod tests {
     #[cfg(target_arch = "x86_64")]
     #[test]
     fn the_instruction_is_used_where_present() {
-        assert_eq!(sse42::present(), std::is_x86_feature_detected!("sse4.2"));
-        if sse42::present() {
+        assert_eq!(sse42::available(), std::is_x86_feature_detected!("sse4.2"));
+        if sse42::available() {
             assert_eq!(sse42::checksum(b"123456789"), Some(0xE306_9283));
         }
     }

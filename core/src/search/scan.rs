@@ -199,7 +199,7 @@ impl Pass<'_, '_> {
             let start = groups.trailing_zeros() as usize * screen::GROUP;
             groups &= groups - 1;
             let end = dist.len().min(start + screen::GROUP);
-            for (i, &d) in dist.iter().enumerate().take(end).skip(start) {
+            for (i, &d) in (start..end).zip(&dist[start..end]) {
                 if d > cut {
                     continue;
                 }
