@@ -4,16 +4,26 @@
 //!   the same file system (and vs writes into prefilled space, as the
 //!   store's segments are), and vs redb committing the same writes with
 //!   its immediate durability;
-//! - group commit with 16 committing threads vs one, beside what two
-//!   groups of 8 syncing back to back would reach (a raw write of 8
-//!   commits' bytes + fdatasync, times 8), beside a bare group commit of
-//!   16 threads that share fdatasyncs and do nothing else
-//!   (`bindspace_benches::bare_group`), and the store's tally of its
-//!   syncs (commits per sync, time per sync, share of time syncing);
+//! - group commit with 16 committing threads vs one, writing entries at
+//!   fresh addresses (the goal's case: every commit adds an entry, and
+//!   the memory it lands in is new) and over stored entries (no new
+//!   memory), beside what two groups of 8 syncing back to back would
+//!   reach (a raw write of 8 commits' bytes + fdatasync, times 8), beside
+//!   a bare group commit of 16 threads that share fdatasyncs and do
+//!   nothing else (`bindspace_benches::bare_group`), and the store's
+//!   tally of its syncs (commits per sync, time per sync, share of time
+//!   syncing);
 //! - recovery (open) of a directory of N records, in MB/s of files read;
 //! - compaction of N records down to 65,536 live entries, with reader p99
 //!   latency while it runs;
 //! - parallel search with 2 threads vs 1 on a cache-resident arena.
+//!
+//! The commit measurements run in interleaved rounds (7; quick mode 3),
+//! each round every case once, one writer both first and last; the table
+//! gives each rate's and each ratio's median over the rounds and its
+//! range, every ratio taken within its round. This disk's sync time
+//! drifts by a third within a minute: one-shot ratios of 16 writers to
+//! one ranged from 4.4 to 10.8 (19 runs, docs/BENCHMARKS.md).
 //!
 //! `BINDSPACE_BENCH_QUICK=1` runs small sizes (CI, well under 3 minutes);
 //! the run fails only if something crashes. `BINDSPACE_BENCH_ONLY` picks
@@ -115,15 +125,49 @@ fn raw_prefilled_fdatasync(n: usize, payload: usize) -> f64 {
     n as f64 / start.elapsed().as_secs_f64()
 }
 
-fn store_commits(n: usize, words: usize, threads: usize) -> f64 {
-    store_commits_with_stats(n, words, threads).0
+/// What the 16 committers write: entries at fresh addresses (each commit
+/// adds an entry, so the space grows), or over entries already stored.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Writes {
+    Fresh,
+    Overwrite,
 }
 
-/// [`store_commits`], with the store's tally of its syncs and the time the
-/// commits took.
-fn store_commits_with_stats(n: usize, words: usize, threads: usize) -> (f64, SyncStats, Duration) {
-    let dir = fresh(&format!("commits-{threads}"));
+/// Committer `t`'s `i`-th address: each committer has its own run of
+/// 4,096 addresses (16 prefixes).
+fn committer_addr(t: usize, i: usize) -> Addr {
+    Addr(((t * 4096 + i) % 65536) as u16)
+}
+
+/// `threads` committers making `n` single-set commits durable between
+/// them, with the store's tally of its syncs and the time the commits
+/// took. For [`Writes::Overwrite`], every address is stored first (not
+/// timed), so no commit adds an entry.
+fn store_commits(
+    n: usize,
+    words: usize,
+    threads: usize,
+    writes: Writes,
+) -> (f64, SyncStats, Duration) {
+    let name = match writes {
+        Writes::Fresh => format!("commits-{threads}"),
+        Writes::Overwrite => format!("overwrites-{threads}"),
+    };
+    let dir = fresh(&name);
+    if writes == Writes::Overwrite {
+        let store = Store::open(&dir, options(words as u32 * 64, Durability::Never)).unwrap();
+        let mut rng = SplitMix64::new(99);
+        for t in 0..threads {
+            for i in 0..n / threads {
+                let f = fp(&mut rng, words);
+                let addr = committer_addr(t, i);
+                store.commit(&[Mutation::Set { addr, fp: &f }]).unwrap();
+            }
+        }
+        store.close().unwrap();
+    }
     let store = Store::open(&dir, options(words as u32 * 64, Durability::Always)).unwrap();
+    let before = store.sync_stats();
     let start = Instant::now();
     std::thread::scope(|s| {
         for t in 0..threads {
@@ -132,7 +176,7 @@ fn store_commits_with_stats(n: usize, words: usize, threads: usize) -> (f64, Syn
                 let mut rng = SplitMix64::new(t as u64);
                 for i in 0..n / threads {
                     let f = fp(&mut rng, words);
-                    let addr = Addr(((t * 4096 + i) % 65536) as u16);
+                    let addr = committer_addr(t, i);
                     store.commit(&[Mutation::Set { addr, fp: &f }]).unwrap();
                 }
             });
@@ -140,7 +184,13 @@ fn store_commits_with_stats(n: usize, words: usize, threads: usize) -> (f64, Syn
     });
     let took = start.elapsed();
     let rate = (n / threads * threads) as f64 / took.as_secs_f64();
-    (rate, store.sync_stats(), took)
+    let after = store.sync_stats();
+    let stats = SyncStats {
+        syncs: after.syncs - before.syncs,
+        commits: after.commits - before.commits,
+        sync_time: after.sync_time - before.sync_time,
+    };
+    (rate, stats, took)
 }
 
 fn redb_commits(n: usize, words: usize) -> f64 {
@@ -180,73 +230,158 @@ fn fill(dir: &Path, records: usize, words: usize, live: usize) {
     store.close().unwrap();
 }
 
-fn commits_part(q: bool, words: usize) {
+/// The median of `v` (the upper one of an even count).
+fn median(v: &[f64]) -> f64 {
+    let mut v = v.to_vec();
+    v.sort_by(f64::total_cmp);
+    v[v.len() / 2]
+}
+
+/// `median (min to max)` of `v`, to `digits` decimals.
+fn spread(v: &[f64], digits: usize) -> String {
+    let (lo, hi) = v
+        .iter()
+        .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), &x| {
+            (lo.min(x), hi.max(x))
+        });
+    format!("{:.digits$} ({lo:.digits$} to {hi:.digits$})", median(v))
+}
+
+/// One round of the commit measurements, each run back to back so every
+/// ratio compares runs a few seconds apart on the same disk.
+struct Round {
+    raw: f64,
+    prefilled: f64,
+    single: f64,
+    group: f64,
+    overwrite: f64,
+    bare: f64,
+    stats: SyncStats,
+    took: Duration,
+}
+
+fn commits_round(q: bool, words: usize, payload: usize) -> Round {
     let n = if q { 150 } else { 1000 };
-    let payload = words * 8 + 2 * 24; // one set record and its commit
+    // 16,000 commits in full mode: runs of 3,200 measured lower and
+    // noisier, their first milliseconds weighing more than a steady state
+    // does. One writer makes 2,000, so that each of its runs lasts about
+    // as long as one of 16 writers (a fifth of a second here).
+    let group_n = if q { 16 * 40 } else { 16 * n };
+    let single_n = 2 * n;
     let raw = raw_append_fdatasync(n, payload);
     let prefilled = raw_prefilled_fdatasync(n, payload);
-    let single = store_commits(n, words, 1);
-    let redb = redb_commits(n, words);
-    // 16,000 commits in full mode (as many as the bare group commit
-    // below): runs of 3,200 measured lower and noisier, their first
-    // milliseconds weighing more than a steady state does.
-    let (group, stats, took) =
-        store_commits_with_stats(if q { 16 * 40 } else { 16 * n }, words, 16);
-    // Two alternating groups of 8 (one syncing while the other appends),
-    // with no time between syncs: each sync writes 8 commits' bytes. One
-    // arrangement of 16 synchronous committers; groups of 16 with a short
-    // gap between syncs do better (the bare group commit below). This disk
-    // has slow spells that last a whole short run, so the anchor is the
-    // median of five shorter runs.
-    let mut raw_groups: Vec<f64> = (0..5)
-        .map(|_| raw_prefilled_fdatasync(n / 5, GROUP_OF * payload))
-        .collect();
-    raw_groups.sort_by(f64::total_cmp);
-    let raw_group = raw_groups[2];
+    let (before, _, _) = store_commits(single_n, words, 1, Writes::Fresh);
+    let (group, stats, took) = store_commits(group_n, words, 16, Writes::Fresh);
+    let (overwrite, _, _) = store_commits(group_n, words, 16, Writes::Overwrite);
     // 16 committers sharing fdatasyncs with nothing else to do, the leader
     // waiting for all of them: what the disk and the wake-ups allow any
     // group commit of 16 synchronous committers here.
-    let bare = bare_group_commit(&fresh("bare-group"), 16, n, payload).unwrap();
+    let bare = bare_group_commit(&fresh("bare-group"), 16, group_n / 16, payload)
+        .unwrap()
+        .rate();
+    // One writer again: the round's single-writer rate is the mean of the
+    // runs before and after the group runs, so a disk that speeds up or
+    // slows down during the round does not tilt its ratios.
+    let (after, _, _) = store_commits(single_n, words, 1, Writes::Fresh);
+    let single = (before + after) / 2.0;
+    Round {
+        raw,
+        prefilled,
+        single,
+        group,
+        overwrite,
+        bare,
+        stats,
+        took,
+    }
+}
+
+fn commits_part(q: bool, words: usize) {
+    let n = if q { 150 } else { 1000 };
+    let payload = words * 8 + 2 * 24; // one set record and its commit
+                                      // This disk's sync time drifts by a third within a minute, and one
+                                      // run's ratio with it (16 writers / 1 from 4.4 to 10.8 in 19 one-shot
+                                      // runs): the table gives medians of interleaved rounds, each ratio
+                                      // taken within its round.
+    let rounds: Vec<Round> = (0..if q { 3 } else { 7 })
+        .map(|_| commits_round(q, words, payload))
+        .collect();
+    let col = |f: fn(&Round) -> f64| rounds.iter().map(f).collect::<Vec<f64>>();
+    let redb = redb_commits(n, words);
+    let single = median(&col(|r| r.single));
+    // Two alternating groups of 8 (one syncing while the other appends),
+    // with no time between syncs: each sync writes 8 commits' bytes. One
+    // arrangement of 16 synchronous committers; groups of 16 with a short
+    // gap between syncs do better (the bare group commit). The median of
+    // five shorter runs.
+    let raw_groups: Vec<f64> = (0..5)
+        .map(|_| raw_prefilled_fdatasync(n / 5, GROUP_OF * payload) * GROUP_OF as f64)
+        .collect();
+    println!();
+    println!(
+        "{} interleaved rounds; each cell: median (lowest to highest); each ratio taken within its round",
+        rounds.len()
+    );
     println!();
     println!("| durable commits (8,192-bit set) | commits/s | ratio |");
     println!("|---|---:|---:|");
-    println!("| raw append + fdatasync | {raw:.0} | 1.00 |");
     println!(
-        "| raw write into prefilled space + fdatasync | {prefilled:.0} | {:.2} |",
-        prefilled / raw
+        "| raw append + fdatasync | {} | 1.00 |",
+        spread(&col(|r| r.raw), 0)
     );
     println!(
-        "| store, 1 writer, Always | {single:.0} | {:.2} vs raw (goal >= 0.9); {:.2} vs prefilled raw |",
-        single / raw,
-        single / prefilled
+        "| raw write into prefilled space + fdatasync | {} | {} |",
+        spread(&col(|r| r.prefilled), 0),
+        spread(&col(|r| r.prefilled / r.raw), 2)
     );
     println!(
-        "| redb, immediate durability | {redb:.0} | store/redb {:.2} (goal >= 1.0) |",
+        "| store, 1 writer, Always | {} | {} vs raw (goal >= 0.9); {} vs prefilled raw |",
+        spread(&col(|r| r.single), 0),
+        spread(&col(|r| r.single / r.raw), 2),
+        spread(&col(|r| r.single / r.prefilled), 2)
+    );
+    println!(
+        "| redb, immediate durability (one run, after the rounds) | {redb:.0} | store (median) / redb {:.2} (goal >= 1.0) |",
         single / redb
     );
     println!(
-        "| store, 16 writers, Always | {group:.0} | {:.2} vs 1 writer (goal >= 8) |",
-        group / single
+        "| store, 16 writers, Always, fresh addresses | {} | {} vs 1 writer (goal >= 8) |",
+        spread(&col(|r| r.group), 0),
+        spread(&col(|r| r.group / r.single), 2)
     );
     println!(
-        "| raw write of {GROUP_OF} commits' bytes + fdatasync, x {GROUP_OF} | {:.0} | {:.2} vs 1 writer: two groups of {GROUP_OF} syncing back to back |",
-        raw_group * GROUP_OF as f64,
-        raw_group * GROUP_OF as f64 / single
+        "| store, 16 writers, Always, over stored entries (no new memory) | {} | {} vs 1 writer |",
+        spread(&col(|r| r.overwrite), 0),
+        spread(&col(|r| r.overwrite / r.single), 2)
     );
     println!(
-        "| bare group commit, 16 threads (all 16 gathered, no store work) | {:.0} | {:.2} vs 1 writer ({:.1} commits per sync); store 16 writers / bare {:.2} |",
-        bare.rate(),
-        bare.rate() / single,
-        bare.commits_per_sync(),
-        group / bare.rate()
+        "| raw write of {GROUP_OF} commits' bytes + fdatasync, x {GROUP_OF} (median of 5 short runs, after the rounds) | {:.0} | {:.2} vs 1 writer (median): two groups of {GROUP_OF} syncing back to back |",
+        median(&raw_groups),
+        median(&raw_groups) / single
+    );
+    println!(
+        "| bare group commit, 16 threads (all 16 gathered, no store work) | {} | {} vs 1 writer; store 16 writers (fresh) / bare {} |",
+        spread(&col(|r| r.bare), 0),
+        spread(&col(|r| r.bare / r.single), 2),
+        spread(&col(|r| r.group / r.bare), 2)
+    );
+    let (syncs, commits, sync_time, took) = rounds.iter().fold(
+        (0u64, 0u64, Duration::ZERO, Duration::ZERO),
+        |(s, c, t, w), r| {
+            (
+                s + r.stats.syncs,
+                c + r.stats.commits,
+                t + r.stats.sync_time,
+                w + r.took,
+            )
+        },
     );
     println!();
     println!(
-        "16 writers: {} syncs, {:.1} commits per sync, {:.1} µs per sync, the disk syncing {:.0}% of the time",
-        stats.syncs,
-        stats.commits_per_sync(),
-        stats.mean_sync().as_secs_f64() * 1e6,
-        stats.sync_time.as_secs_f64() / took.as_secs_f64() * 100.0
+        "16 writers, fresh addresses, all rounds: {syncs} syncs, {:.1} commits per sync, {:.1} µs per sync, the disk syncing {:.0}% of the time",
+        commits as f64 / syncs.max(1) as f64,
+        sync_time.as_secs_f64() * 1e6 / syncs.max(1) as f64,
+        sync_time.as_secs_f64() / took.as_secs_f64() * 100.0
     );
 }
 
