@@ -76,6 +76,8 @@ struct State {
     locks: BTreeSet<PathBuf>,
     faults: Vec<Fault>,
     syncs: u64,
+    /// `write_all_at` calls so far.
+    writes: u64,
     /// How long each `sync_data` takes (a real disk's flush latency).
     sync_delay: core::time::Duration,
     /// Mutating calls so far (writes, truncations, syncs, directory changes).
@@ -240,6 +242,11 @@ impl SimFs {
         self.lock_state().syncs
     }
 
+    /// How many `write_all_at` calls were made so far.
+    pub fn writes(&self) -> u64 {
+        self.lock_state().writes
+    }
+
     /// The disk a power cut now would leave, as a new, independent file
     /// system (the old one keeps running for whoever still holds it).
     /// `seed` decides the fate of each unsynced write and directory change.
@@ -306,6 +313,7 @@ impl VfsFile for SimFile {
     fn write_all_at(&self, bytes: &[u8], offset: u64) -> io::Result<()> {
         let mut state = self.fs.lock_state();
         state.op();
+        state.writes += 1;
         let fault = state.fault(FaultOp::Write);
         let written = if fault.is_some() {
             &bytes[..bytes.len() / 2]
