@@ -298,11 +298,9 @@ fn commits_round(q: bool, words: usize, payload: usize) -> Round {
 
 fn commits_part(q: bool, words: usize) {
     let n = if q { 150 } else { 1000 };
-    let payload = words * 8 + 2 * 24; // one set record and its commit
-                                      // This disk's sync time drifts by a third within a minute, and one
-                                      // run's ratio with it (16 writers / 1 from 4.4 to 10.8 in 19 one-shot
-                                      // runs): the table gives medians of interleaved rounds, each ratio
-                                      // taken within its round.
+    // One set record and its commit.
+    let payload = words * 8 + 2 * 24;
+    // Medians of interleaved rounds (see the module docs).
     let rounds: Vec<Round> = (0..if q { 3 } else { 7 })
         .map(|_| commits_round(q, words, payload))
         .collect();
