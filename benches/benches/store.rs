@@ -34,6 +34,7 @@
 //! system being measured.
 
 use bindspace_benches::bare_group::bare_group_commit;
+use bindspace_benches::lineup::median;
 use bindspace_core::mutation::Mutation;
 use bindspace_core::prng::SplitMix64;
 use bindspace_core::search::SearchOptions;
@@ -167,7 +168,6 @@ fn store_commits(
         store.close().unwrap();
     }
     let store = Store::open(&dir, options(words as u32 * 64, Durability::Always)).unwrap();
-    let before = store.sync_stats();
     let start = Instant::now();
     std::thread::scope(|s| {
         for t in 0..threads {
@@ -184,13 +184,8 @@ fn store_commits(
     });
     let took = start.elapsed();
     let rate = (n / threads * threads) as f64 / took.as_secs_f64();
-    let after = store.sync_stats();
-    let stats = SyncStats {
-        syncs: after.syncs - before.syncs,
-        commits: after.commits - before.commits,
-        sync_time: after.sync_time - before.sync_time,
-    };
-    (rate, stats, took)
+    // The tally starts at zero when the store opens.
+    (rate, store.sync_stats(), took)
 }
 
 fn redb_commits(n: usize, words: usize) -> f64 {
@@ -230,21 +225,12 @@ fn fill(dir: &Path, records: usize, words: usize, live: usize) {
     store.close().unwrap();
 }
 
-/// The median of `v` (the upper one of an even count).
-fn median(v: &[f64]) -> f64 {
-    let mut v = v.to_vec();
-    v.sort_by(f64::total_cmp);
-    v[v.len() / 2]
-}
-
 /// `median (min to max)` of `v`, to `digits` decimals.
-fn spread(v: &[f64], digits: usize) -> String {
-    let (lo, hi) = v
-        .iter()
-        .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), &x| {
-            (lo.min(x), hi.max(x))
-        });
-    format!("{:.digits$} ({lo:.digits$} to {hi:.digits$})", median(v))
+fn spread(mut v: Vec<f64>, digits: usize) -> String {
+    let mid = median(&mut v);
+    // `median` sorted `v`.
+    let (lo, hi) = (v[0], v[v.len() - 1]);
+    format!("{mid:.digits$} ({lo:.digits$} to {hi:.digits$})")
 }
 
 /// One round of the commit measurements, each run back to back so every
@@ -306,13 +292,13 @@ fn commits_part(q: bool, words: usize) {
         .collect();
     let col = |f: fn(&Round) -> f64| rounds.iter().map(f).collect::<Vec<f64>>();
     let redb = redb_commits(n, words);
-    let single = median(&col(|r| r.single));
+    let single = median(&mut col(|r| r.single));
     // Two alternating groups of 8 (one syncing while the other appends),
     // with no time between syncs: each sync writes 8 commits' bytes. One
     // arrangement of 16 synchronous committers; groups of 16 with a short
     // gap between syncs do better (the bare group commit). The median of
     // five shorter runs.
-    let raw_groups: Vec<f64> = (0..5)
+    let mut raw_groups: Vec<f64> = (0..5)
         .map(|_| raw_prefilled_fdatasync(n / 5, GROUP_OF * payload) * GROUP_OF as f64)
         .collect();
     println!();
@@ -325,18 +311,18 @@ fn commits_part(q: bool, words: usize) {
     println!("|---|---:|---:|");
     println!(
         "| raw append + fdatasync | {} | 1.00 |",
-        spread(&col(|r| r.raw), 0)
+        spread(col(|r| r.raw), 0)
     );
     println!(
         "| raw write into prefilled space + fdatasync | {} | {} |",
-        spread(&col(|r| r.prefilled), 0),
-        spread(&col(|r| r.prefilled / r.raw), 2)
+        spread(col(|r| r.prefilled), 0),
+        spread(col(|r| r.prefilled / r.raw), 2)
     );
     println!(
         "| store, 1 writer, Always | {} | {} vs raw (goal >= 0.9); {} vs prefilled raw |",
-        spread(&col(|r| r.single), 0),
-        spread(&col(|r| r.single / r.raw), 2),
-        spread(&col(|r| r.single / r.prefilled), 2)
+        spread(col(|r| r.single), 0),
+        spread(col(|r| r.single / r.raw), 2),
+        spread(col(|r| r.single / r.prefilled), 2)
     );
     println!(
         "| redb, immediate durability (one run, after the rounds) | {redb:.0} | store (median) / redb {:.2} (goal >= 1.0) |",
@@ -344,42 +330,40 @@ fn commits_part(q: bool, words: usize) {
     );
     println!(
         "| store, 16 writers, Always, fresh addresses | {} | {} vs 1 writer (goal >= 8) |",
-        spread(&col(|r| r.group), 0),
-        spread(&col(|r| r.group / r.single), 2)
+        spread(col(|r| r.group), 0),
+        spread(col(|r| r.group / r.single), 2)
     );
     println!(
         "| store, 16 writers, Always, over stored entries (no new memory) | {} | {} vs 1 writer |",
-        spread(&col(|r| r.overwrite), 0),
-        spread(&col(|r| r.overwrite / r.single), 2)
+        spread(col(|r| r.overwrite), 0),
+        spread(col(|r| r.overwrite / r.single), 2)
     );
     println!(
         "| raw write of {GROUP_OF} commits' bytes + fdatasync, x {GROUP_OF} (median of 5 short runs, after the rounds) | {:.0} | {:.2} vs 1 writer (median): two groups of {GROUP_OF} syncing back to back |",
-        median(&raw_groups),
-        median(&raw_groups) / single
+        median(&mut raw_groups),
+        median(&mut raw_groups) / single
     );
     println!(
         "| bare group commit, 16 threads (all 16 gathered, no store work) | {} | {} vs 1 writer; store 16 writers (fresh) / bare {} |",
-        spread(&col(|r| r.bare), 0),
-        spread(&col(|r| r.bare / r.single), 2),
-        spread(&col(|r| r.group / r.bare), 2)
+        spread(col(|r| r.bare), 0),
+        spread(col(|r| r.bare / r.single), 2),
+        spread(col(|r| r.group / r.bare), 2)
     );
-    let (syncs, commits, sync_time, took) = rounds.iter().fold(
-        (0u64, 0u64, Duration::ZERO, Duration::ZERO),
-        |(s, c, t, w), r| {
-            (
-                s + r.stats.syncs,
-                c + r.stats.commits,
-                t + r.stats.sync_time,
-                w + r.took,
-            )
-        },
-    );
+    let all = rounds
+        .iter()
+        .fold(SyncStats::default(), |all, r| SyncStats {
+            syncs: all.syncs + r.stats.syncs,
+            commits: all.commits + r.stats.commits,
+            sync_time: all.sync_time + r.stats.sync_time,
+        });
+    let took: Duration = rounds.iter().map(|r| r.took).sum();
     println!();
     println!(
-        "16 writers, fresh addresses, all rounds: {syncs} syncs, {:.1} commits per sync, {:.1} µs per sync, the disk syncing {:.0}% of the time",
-        commits as f64 / syncs.max(1) as f64,
-        sync_time.as_secs_f64() * 1e6 / syncs.max(1) as f64,
-        sync_time.as_secs_f64() / took.as_secs_f64() * 100.0
+        "16 writers, fresh addresses, all rounds: {} syncs, {:.1} commits per sync, {:.1} µs per sync, the disk syncing {:.0}% of the time",
+        all.syncs,
+        all.commits_per_sync(),
+        all.mean_sync().as_secs_f64() * 1e6,
+        all.sync_time.as_secs_f64() / took.as_secs_f64() * 100.0
     );
 }
 

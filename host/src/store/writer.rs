@@ -305,7 +305,9 @@ impl Inner {
         }
         let expected = self.committers.expected();
         let start = Instant::now();
-        let mut written = self.group.durable_seen();
+        // The leader's role is held, so the watermark stays put meanwhile.
+        let durable = self.group.durable_seen();
+        let mut written = durable;
         loop {
             // The committers just acknowledged have often not run yet, so
             // the counts are read only after giving them the processor.
@@ -314,7 +316,7 @@ impl Inner {
                 return Ok(());
             }
             let appended = self.committers.last_appended();
-            let pending = appended.saturating_sub(self.group.durable_seen());
+            let pending = appended.saturating_sub(durable);
             if self.committers.entering_now() == 0 && pending >= expected {
                 return Ok(());
             }
