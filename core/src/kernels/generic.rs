@@ -124,6 +124,20 @@ pub(crate) trait Vector: Copy {
             *o = unsafe { acc.sum() } as u32;
         }
     }
+    /// [`Self::sums4`] for the fused pass ([`super::fused`]): true when
+    /// some sum is at or below `cut`, and then the sums are in `out`;
+    /// false when none is (and `out` may hold anything). Instruction sets
+    /// with a vector compare override it to decide before anything is
+    /// written: measured on Zen 4 (AVX-512), a 1,024-bit pass with nothing
+    /// getting through took 89 µs with the compare in registers against 93
+    /// µs with the sums stored and compared one by one (docs/BENCHMARKS.md
+    /// search run K).
+    #[inline(always)]
+    unsafe fn sums4_at_or_below(accs: [Self; 4], cut: u32, out: &mut [u32; 4]) -> bool {
+        // SAFETY: the instruction set is present (trait contract).
+        unsafe { Self::sums4(accs, out) };
+        out[0].min(out[1]).min(out[2].min(out[3])) <= cut
+    }
     /// Called once per step of the row loop; the default does nothing. An
     /// instruction set may use it to keep the compiler from unrolling the
     /// loop further (see the AVX-512 implementation for why that can matter).
@@ -138,6 +152,11 @@ pub(crate) trait Vector: Copy {
     ///
     /// # Safety
     /// As [`distances`].
+    /// Whether a single query's search takes the fused two-stream pass
+    /// ([`super::fused`]) where the query fits in registers. Off by
+    /// default: it is on only where it was measured faster than the
+    /// one-to-many kernel with a separate screen.
+    const FUSED_PASS: bool = false;
     #[inline(always)]
     unsafe fn distances_elsewhere(_query: &[u64], _arena: &[u64], _out: &mut [u32]) -> bool {
         false
@@ -353,7 +372,7 @@ unsafe fn held_rows<V: Vector, const N: usize, const WHOLE: bool>(
 // `#[target_feature]`, and an outlined one would call every vector method
 // out of line.
 #[inline(always)]
-unsafe fn load_register<V: Vector>(p: *const u64, words: usize) -> V {
+pub(super) unsafe fn load_register<V: Vector>(p: *const u64, words: usize) -> V {
     // SAFETY: forwarded contract.
     unsafe {
         if words == V::WORDS {
@@ -371,7 +390,7 @@ unsafe fn load_register<V: Vector>(p: *const u64, words: usize) -> V {
 /// # Safety
 /// As [`held`]; `p` is the start of a row.
 #[inline(always)]
-unsafe fn held_row<V: Vector, const N: usize, const WHOLE: bool>(
+pub(super) unsafe fn held_row<V: Vector, const N: usize, const WHOLE: bool>(
     q: &[V; N],
     p: *const u64,
     last: usize,

@@ -17,6 +17,7 @@
 //! (the host crate does, with `is_x86_feature_detected!`), and `kernel()`
 //! which erases the type into a [`Kernel`].
 
+mod fused;
 mod generic;
 pub mod scalar;
 pub(crate) mod screen;
@@ -75,7 +76,17 @@ macro_rules! instruction_set {
             pub const fn kernel(self) -> crate::kernels::Kernel {
                 // SAFETY: `self` exists, so the instruction set is present.
                 unsafe {
-                    crate::kernels::Kernel::from_parts($label, distance_raw, distances_raw, screen_raw)
+                    crate::kernels::Kernel::from_parts(
+                        $label,
+                        distance_raw,
+                        distances_raw,
+                        screen_raw,
+                        if <$vector as crate::kernels::generic::Vector>::FUSED_PASS {
+                            Some(pass_raw)
+                        } else {
+                            None
+                        },
+                    )
                 }
             }
         }
@@ -101,6 +112,19 @@ macro_rules! instruction_set {
         #[target_feature(enable = $features)]
         unsafe fn screen_raw(ds: &[u32], cut: u32) -> u64 {
             crate::kernels::screen::groups_at_or_below(ds, cut)
+        }
+
+        /// # Safety
+        /// Instruction set present; shapes checked by `check_rows`.
+        #[target_feature(enable = $features)]
+        unsafe fn pass_raw(
+            query: &[u64],
+            arena: &[u64],
+            cut: u32,
+            visit: &mut dyn FnMut(usize, u32) -> u32,
+        ) -> bool {
+            // SAFETY: forwarded contract.
+            unsafe { crate::kernels::fused::visit_at_or_below::<$vector>(query, arena, cut, visit) }
         }
     };
 }
@@ -176,6 +200,10 @@ type ManyFn = unsafe fn(&[u64], &[u64], &mut [u32]);
 /// Which groups of 64 distances hold one at or below a cut
 /// ([`screen::groups_at_or_below`], compiled for the instruction set).
 type ScreenFn = unsafe fn(&[u32], u32) -> u64;
+/// Hands a visitor every row at or below a cut that the visitor lowers
+/// ([`fused::visit_at_or_below`], compiled for the instruction set); false
+/// when the query is too long for it.
+type PassFn = unsafe fn(&[u64], &[u64], u32, &mut dyn FnMut(usize, u32) -> u32) -> bool;
 
 /// A chosen Hamming kernel: a name and two functions.
 ///
@@ -188,6 +216,7 @@ pub struct Kernel {
     one: OneFn,
     many: ManyFn,
     screen: ScreenFn,
+    pass: Option<PassFn>,
 }
 
 impl fmt::Debug for Kernel {
@@ -199,19 +228,21 @@ impl fmt::Debug for Kernel {
 impl Kernel {
     /// # Safety
     /// `one` and `many` must be sound to call with equal-length inputs on
-    /// this CPU, and `screen` with any input (their instruction set is
-    /// present).
+    /// this CPU, `screen` with any input, and `pass` with the shapes
+    /// `check_rows` accepts (their instruction set is present).
     pub(crate) const unsafe fn from_parts(
         name: &'static str,
         one: OneFn,
         many: ManyFn,
         screen: ScreenFn,
+        pass: Option<PassFn>,
     ) -> Self {
         Kernel {
             name,
             one,
             many,
             screen,
+            pass,
         }
     }
 
@@ -224,6 +255,7 @@ impl Kernel {
                 scalar::distance_raw,
                 scalar::distances_raw,
                 scalar::screen_raw,
+                None,
             )
         }
     }
@@ -297,10 +329,45 @@ impl Kernel {
         // `Kernel` invariant).
         unsafe { (self.screen)(ds, cut) }
     }
+
+    /// Hands `visit` each row of `arena` (rows of `query.len()` words)
+    /// whose distance to `query` is at or below the cut (`cut`, then what
+    /// `visit` last returned), in no particular order; false, having
+    /// visited nothing, when this kernel has no fused pass for the query
+    /// ([`fused`]).
+    #[inline]
+    pub(crate) fn visit_at_or_below(
+        &self,
+        query: &[u64],
+        arena: &[u64],
+        cut: u32,
+        visit: &mut dyn FnMut(usize, u32) -> u32,
+    ) -> Result<bool, ShapeError> {
+        check_rows(query, arena)?;
+        let Some(pass) = self.pass else {
+            return Ok(false);
+        };
+        // SAFETY: shapes checked above; instruction set present by the
+        // `Kernel` invariant.
+        Ok(unsafe { pass(query, arena, cut, visit) })
+    }
 }
 
 /// Checks the shapes of a one-to-many call.
 pub(crate) fn check_many(query: &[u64], arena: &[u64], out: &[u32]) -> Result<(), ShapeError> {
+    let w = check_rows(query, arena)?;
+    if arena.len() / w != out.len() {
+        return Err(ShapeError::OutputLength {
+            rows: arena.len() / w,
+            got: out.len(),
+        });
+    }
+    Ok(())
+}
+
+/// Checks that `arena` is whole rows of a non-empty `query`'s width, and
+/// returns the width.
+fn check_rows(query: &[u64], arena: &[u64]) -> Result<usize, ShapeError> {
     let w = query.len();
     if w == 0 {
         return Err(ShapeError::EmptyQuery);
@@ -311,14 +378,8 @@ pub(crate) fn check_many(query: &[u64], arena: &[u64], out: &[u32]) -> Result<()
             row_words: w,
         });
     }
-    if arena.len() / w != out.len() {
-        return Err(ShapeError::OutputLength {
-            rows: arena.len() / w,
-            got: out.len(),
-        });
-    }
-    Ok(())
+    Ok(w)
 }
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;

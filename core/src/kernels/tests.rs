@@ -192,3 +192,78 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn the_fused_pass_hands_on_exactly_the_rows_at_or_below_the_cut() {
+    let q = Aligned::random(64 + 8, 5);
+    let arena = Aligned::random(64 * 41 + 8, 6);
+    for k in available() {
+        let mut fused = 0;
+        for len in 1..=64 {
+            // Every row count from none to 41: the pairs of each half and
+            // every remainder.
+            for rows in 0..=41 {
+                let query = q.at(len % 8, len);
+                let a = arena.at((len * 3) % 8, len * rows);
+                let dists: Vec<u32> = a.chunks(len).map(|r| oracle(query, r)).collect();
+                // A fixed cut about in the middle: exactly those rows.
+                let cut = 32 * len as u32;
+                let mut seen = Vec::new();
+                let took = k
+                    .visit_at_or_below(query, a, cut, &mut |row, d| {
+                        seen.push((row, d));
+                        cut
+                    })
+                    .unwrap();
+                if !took {
+                    assert!(seen.is_empty(), "{} len={len}", k.name());
+                    continue;
+                }
+                fused += 1;
+                seen.sort();
+                let want: Vec<(usize, u32)> = dists
+                    .iter()
+                    .copied()
+                    .enumerate()
+                    .filter(|&(_, d)| d <= cut)
+                    .collect();
+                assert_eq!(seen, want, "{} len={len} rows={rows}", k.name());
+                // A cut the visitor lowers to each row's distance minus one:
+                // every row handed on must be at or below the cut it was
+                // given, and a row is skipped only when above it.
+                let mut cut = u32::MAX;
+                let mut handed = 0;
+                k.visit_at_or_below(query, a, cut, &mut |row, d| {
+                    assert!(d <= cut && dists[row] == d, "{} len={len}", k.name());
+                    handed += 1;
+                    cut = d.saturating_sub(1);
+                    cut
+                })
+                .unwrap();
+                assert!(handed >= rows.min(1), "{} len={len}", k.name());
+            }
+        }
+        // Only the AVX-512 kernel has the pass, for queries of up to 8
+        // registers of 256 bits (32 words), every row count.
+        let want = if k.name() == "avx512" { 32 * 42 } else { 0 };
+        assert_eq!(fused, want, "fused passes taken by {}", k.name());
+    }
+}
+
+#[test]
+fn the_fused_pass_checks_shapes() {
+    for k in available() {
+        let mut visit = |_: usize, _: u32| 0;
+        assert_eq!(
+            k.visit_at_or_below(&[], &[0; 4], 9, &mut visit),
+            Err(ShapeError::EmptyQuery)
+        );
+        assert_eq!(
+            k.visit_at_or_below(&[0; 3], &[0; 4], 9, &mut visit),
+            Err(ShapeError::RaggedArena {
+                arena_words: 4,
+                row_words: 3
+            })
+        );
+    }
+}

@@ -2,13 +2,16 @@
 //! against the cut (the kernel's, vectorised for its instruction set), and
 //! the heap for the few rows that pass. With a heap (`alloc`), a single
 //! query over long rows scores every row in one kernel call first
-//! ([`WHOLE_PASS_MIN_WORDS`]).
+//! ([`WHOLE_PASS_MIN_WORDS`]). A single unfiltered top-k whose kernel has
+//! a fused pass for its width (AVX-512, up to 2,048 bits) takes that
+//! instead: no blocks, no buffer, the cut compared in registers
+//! ([`fused`]).
 
-use super::topk::TopK;
+use super::topk::{HitOrder, TopK};
 use super::{Hit, SearchError, SearchOptions};
 use crate::addr::Addr;
 use crate::kernels::screen;
-use crate::space::{RowMeta, Space, Storage};
+use crate::space::{Filter, RowMeta, Space, Storage};
 
 /// Bytes of fingerprints per block: small enough that a block stays in the
 /// first- or second-level cache while every query of a batch scores it.
@@ -102,6 +105,13 @@ pub(super) fn scan<S: Storage>(
         totals,
     };
 
+    if queries.len() == 1 && k > 0 && !pass.counting && opts.filter == Filter::All {
+        let rows = Rows::block(meta, addrs, 0, meta.len());
+        if fused(opts, w, queries[0], arena, &rows, &mut pass)? {
+            return Ok(());
+        }
+    }
+
     // An arena of one block is one kernel call either way: no buffer.
     #[cfg(feature = "alloc")]
     if queries.len() == 1 && w >= WHOLE_PASS_MIN_WORDS && meta.len() > BLOCK_ROWS_MAX {
@@ -126,6 +136,78 @@ pub(super) fn scan<S: Storage>(
     }
     pass.finish(queries.len());
     Ok(())
+}
+
+/// A single unfiltered top-k by the kernel's fused pass
+/// ([`crate::kernels::Kernel::visit_at_or_below`]), when it has one for
+/// this width: every row the pass hands on is at or below the cut, and
+/// only the rows' liveness is left to check. False, having done nothing,
+/// when the kernel has no such pass. With a filter the cut falls only
+/// once k rows match, so many rows would be handed on one call at a time;
+/// the caller keeps filtered searches, ranges and batches on the block
+/// pass.
+///
+/// While the pass runs, a kept hit names its row, not its address
+/// ([`ByRow`]): the address is read only to break a tie, and once for
+/// each hit at the end. Read for every row handed on, it missed the
+/// caches (the arena streaming through evicts it), and measured as a
+/// large part of what the offers cost (docs/BENCHMARKS.md search run K).
+fn fused(
+    opts: &SearchOptions,
+    w: usize,
+    query: &[u64],
+    arena: &[u64],
+    rows: &Rows<'_>,
+    pass: &mut Pass<'_, '_>,
+) -> Result<bool, SearchError> {
+    // A row number fits where an address goes: a space has at most one
+    // row per address.
+    debug_assert!(rows.metas.len() <= 1 << 16);
+    let k = pass.k;
+    let heap = &mut pass.out[..k];
+    let mut top = TopK::resume_in(&mut *heap, 0, pass.bound, ByRow { rows });
+    let cut = top.cut();
+    let mut visit = |i: usize, d: u32| {
+        if opts.now.is_none_or(|now| rows.metas[i].is_live(now)) {
+            top.offer(Hit {
+                distance: d,
+                addr: Addr(i as u16),
+            });
+        }
+        top.cut()
+    };
+    let took = opts
+        .kernel
+        .visit_at_or_below(query, arena, cut, &mut visit)
+        .map_err(|_| SearchError::WidthMismatch {
+            expected: w,
+            got: query.len(),
+        })?;
+    if took {
+        let len = top.len();
+        // Rows to addresses: the heap's order is unchanged (it already
+        // compared by address), so it is a heap of plain hits now.
+        for hit in &mut heap[..len] {
+            hit.addr = rows.addr(usize::from(hit.addr.0));
+        }
+        pass.lens[0] = TopK::resume(heap, len, pass.bound).finish();
+    }
+    Ok(took)
+}
+
+/// The order of hits whose `addr` holds a row number of `rows`: by
+/// distance, then by the rows' addresses.
+struct ByRow<'r, 'a> {
+    rows: &'r Rows<'a>,
+}
+
+impl HitOrder for ByRow<'_, '_> {
+    #[inline]
+    fn less(&self, a: &Hit, b: &Hit) -> bool {
+        a.distance < b.distance
+            || (a.distance == b.distance
+                && self.rows.addr(usize::from(a.addr.0)) < self.rows.addr(usize::from(b.addr.0)))
+    }
 }
 
 /// The kernel's distances; shapes were checked by the caller, so a refusal

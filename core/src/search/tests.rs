@@ -105,7 +105,7 @@ fn case() -> impl Strategy<Value = Case> {
         })
 }
 
-fn options() -> impl Strategy<Value = (Filter, Option<u32>, Option<u64>, bool)> {
+fn options() -> impl Strategy<Value = (Filter, Option<u32>, Option<u64>, usize)> {
     (
         prop_oneof![
             Just(Filter::All),
@@ -123,7 +123,8 @@ fn options() -> impl Strategy<Value = (Filter, Option<u32>, Option<u64>, bool)> 
             (0u32..4096).prop_map(Some),
         ],
         proptest::option::of(0u64..10),
-        any::<bool>(),
+        // Which of the kernels this CPU runs (`kernels::tests::available`).
+        0usize..8,
     )
 }
 
@@ -143,12 +144,12 @@ fn build(case: &Case) -> Space<Growable> {
     space
 }
 
-fn opts_of(o: (Filter, Option<u32>, Option<u64>, bool)) -> SearchOptions {
-    let kernel = if o.3 {
-        Kernel::best()
-    } else {
-        Kernel::scalar()
-    };
+/// The options drawn, with every kernel this CPU runs (found at run time,
+/// so the paths only some instruction sets take, such as the fused pass
+/// of `kernels/fused.rs`, are tested too).
+fn opts_of(o: (Filter, Option<u32>, Option<u64>, usize)) -> SearchOptions {
+    let kernels = crate::kernels::tests::available();
+    let kernel = kernels[o.3 % kernels.len()];
     SearchOptions {
         kernel,
         filter: o.0,

@@ -2,14 +2,32 @@
 
 use super::Hit;
 
+/// The order a [`TopK`] keeps its hits in: by `(distance, addr)`, however
+/// a hit names its address.
+pub(crate) trait HitOrder {
+    /// Whether `a` is a better hit than `b`.
+    fn less(&self, a: &Hit, b: &Hit) -> bool;
+}
+
+/// Hits that carry their own address: `Hit`'s own order.
+pub(crate) struct ByAddr;
+
+impl HitOrder for ByAddr {
+    #[inline]
+    fn less(&self, a: &Hit, b: &Hit) -> bool {
+        a < b
+    }
+}
+
 /// A bounded max-heap of hits ordered by `(distance, addr)`: the root is
 /// the worst hit kept, so deciding whether a new row gets in is one
 /// comparison, and letting it in costs `O(log k)`.
-pub(crate) struct TopK<'o> {
+pub(crate) struct TopK<'o, O: HitOrder = ByAddr> {
     heap: &'o mut [Hit],
     len: usize,
     /// Largest distance accepted at all (the caller's maximum distance).
     bound: u32,
+    order: O,
 }
 
 impl<'o> TopK<'o> {
@@ -17,7 +35,19 @@ impl<'o> TopK<'o> {
     /// up to `bound`; `len` hits already in `heap` (from an earlier block
     /// of the same search) are kept.
     pub(crate) fn resume(heap: &'o mut [Hit], len: usize, bound: u32) -> Self {
-        TopK { heap, len, bound }
+        TopK::resume_in(heap, len, bound, ByAddr)
+    }
+}
+
+impl<'o, O: HitOrder> TopK<'o, O> {
+    /// As [`TopK::resume`], for hits kept in `order`.
+    pub(crate) fn resume_in(heap: &'o mut [Hit], len: usize, bound: u32, order: O) -> Self {
+        TopK {
+            heap,
+            len,
+            bound,
+            order,
+        }
     }
 
     /// Hits kept.
@@ -51,7 +81,7 @@ impl<'o> TopK<'o> {
             self.heap[self.len] = hit;
             self.len += 1;
             self.sift_up(self.len - 1);
-        } else if hit < self.heap[0] {
+        } else if self.order.less(&hit, &self.heap[0]) {
             self.heap[0] = hit;
             self.sift_down(0);
         }
@@ -77,7 +107,7 @@ impl<'o> TopK<'o> {
     fn sift_up(&mut self, mut i: usize) {
         while i > 0 {
             let parent = (i - 1) / 2;
-            if self.heap[i] <= self.heap[parent] {
+            if !self.order.less(&self.heap[parent], &self.heap[i]) {
                 break;
             }
             self.heap.swap(i, parent);
@@ -89,10 +119,10 @@ impl<'o> TopK<'o> {
         loop {
             let (l, r) = (2 * i + 1, 2 * i + 2);
             let mut largest = i;
-            if l < self.len && self.heap[l] > self.heap[largest] {
+            if l < self.len && self.order.less(&self.heap[largest], &self.heap[l]) {
                 largest = l;
             }
-            if r < self.len && self.heap[r] > self.heap[largest] {
+            if r < self.len && self.order.less(&self.heap[largest], &self.heap[r]) {
                 largest = r;
             }
             if largest == i {
@@ -109,11 +139,7 @@ impl<'o> TopK<'o> {
 /// language's search inside MULTI).
 pub(crate) fn sort_hits(hits: &mut [Hit]) {
     let len = hits.len();
-    let mut heap = TopK {
-        heap: hits,
-        len,
-        bound: u32::MAX,
-    };
+    let mut heap = TopK::resume(hits, len, u32::MAX);
     for i in (0..len / 2).rev() {
         heap.sift_down(i);
     }

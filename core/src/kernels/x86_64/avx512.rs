@@ -30,6 +30,11 @@ impl Vector for V256 {
     // Of the 32 registers, 24 may hold the query (6,144 bits; for longer
     // queries, their first 6,144 bits), 8 stay for accumulators and rows.
     const HOLD: usize = 24;
+    // Measured on Zen 4: a 1,024-bit top-10 went from 1.28-1.30 of the
+    // plain read to 1.11 (docs/BENCHMARKS.md search run K). AVX2 measured
+    // slightly slower with it here (its nibble-lookup count keeps that
+    // kernel bound by its instructions), so it keeps the block pass.
+    const FUSED_PASS: bool = true;
 
     #[inline(always)]
     unsafe fn zero() -> Self {
@@ -87,6 +92,14 @@ impl Vector for V256 {
     unsafe fn sums4(accs: [Self; 4], out: &mut [u32; 4]) {
         // SAFETY: AVX2 present (trait contract).
         unsafe { super::sums4_u64x4([accs[0].0, accs[1].0, accs[2].0, accs[3].0], out) }
+    }
+
+    #[inline(always)]
+    unsafe fn sums4_at_or_below(accs: [Self; 4], cut: u32, out: &mut [u32; 4]) -> bool {
+        // SAFETY: AVX2 present (trait contract).
+        unsafe {
+            super::sums4_u64x4_at_or_below([accs[0].0, accs[1].0, accs[2].0, accs[3].0], cut, out)
+        }
     }
 
     /// An empty `asm!` statement: the compiler does not unroll a loop that
