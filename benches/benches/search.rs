@@ -11,11 +11,13 @@
 //!   beyond its kernel;
 //! - `distances per block`: the same kernel called once per block of
 //!   [`BLOCK_ROWS`] rows into a buffer of that many, as a single query's
-//!   search calls it below 8,192 bits (from 8,192 bits up it makes one
-//!   call over the arena): what the blocks would cost;
+//!   block pass calls it below 8,192 bits (from 8,192 bits up it makes one
+//!   call over the arena; where the kernel has a fused pass, as AVX-512
+//!   has up to 2,048 bits, the search makes no such calls at all): what
+//!   the blocks would cost;
 //! - `top-10, no row passes`: the search with a maximum distance of 0, so
-//!   the screen lets no row through: the pass without the row walk and
-//!   the heap;
+//!   no row gets past the cut: the pass without the row walk and the
+//!   heap;
 //! - the plain memory-read passes of `bindspace_benches::anchor` over the
 //!   very slice the search scans (`Space::arena`).
 //!

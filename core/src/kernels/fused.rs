@@ -12,18 +12,12 @@
 //! into the one-stream loop took 1.22-1.27 of the read, with two streams
 //! 1.09-1.16. In the search benchmark the top-10 went from 1.28-1.30 of
 //! the read to 1.10-1.11 (docs/BENCHMARKS.md search run K). Only
-//! instruction sets that measured a gain use it ([`Vector::FUSED_PASS`]).
+//! instruction sets that measured a gain use it
+//! ([`Vector::visit_at_or_below`]).
 
-// Targets with no vector instruction set (Cortex-M) use only the scalar
-// kernel, which has no fused pass, so nothing here is instantiated there.
-#![cfg_attr(
-    not(any(
-        target_arch = "x86_64",
-        target_arch = "aarch64",
-        target_arch = "wasm32"
-    )),
-    allow(dead_code)
-)]
+// Only the AVX-512 kernel instantiates the two-stream pass (wasm's
+// `i64.popcnt` loop shares just `offer4`), so elsewhere parts go unused.
+#![cfg_attr(not(target_arch = "x86_64"), allow(dead_code))]
 
 use super::generic::{held_row, load_register, Vector};
 
@@ -144,7 +138,7 @@ unsafe fn two_streams<V: Vector, const N: usize, const WHOLE: bool>(
 /// against the cut the one before it left; returns the last cut. Out of
 /// line: few groups get here, and the loop stays small.
 #[inline(never)]
-fn offer4(
+pub(super) fn offer4(
     d: [u32; 4],
     rows: [usize; 4],
     mut cut: u32,

@@ -132,6 +132,8 @@ pub(crate) trait Vector: Copy {
     /// getting through took 89 µs with the compare in registers against 93
     /// µs with the sums stored and compared one by one (docs/BENCHMARKS.md
     /// search run K).
+    // Used by the two-stream pass, which only AVX-512 takes.
+    #[cfg_attr(not(target_arch = "x86_64"), allow(dead_code))]
     #[inline(always)]
     unsafe fn sums4_at_or_below(accs: [Self; 4], cut: u32, out: &mut [u32; 4]) -> bool {
         // SAFETY: the instruction set is present (trait contract).
@@ -152,11 +154,30 @@ pub(crate) trait Vector: Copy {
     ///
     /// # Safety
     /// As [`distances`].
-    /// Whether a single query's search takes the fused two-stream pass
-    /// ([`super::fused`]) where the query fits in registers. Off by
-    /// default: it is on only where it was measured faster than the
-    /// one-to-many kernel with a separate screen.
-    const FUSED_PASS: bool = false;
+    /// The fused pass of a single query's search: hands `visit` each row at
+    /// or below the cut it keeps lowering (as
+    /// [`super::Kernel::visit_at_or_below`] describes) and returns true;
+    /// or returns false, having visited nothing, so that the search takes
+    /// its block pass. The default takes no fused pass: an instruction set
+    /// overrides it only where it measured faster than the block pass
+    /// (AVX-512, with [`super::fused`]'s two streams). Measured and not
+    /// taken: AVX2 on Zen 4 (1.5% slower: its nibble-lookup count is bound
+    /// by instructions), and simd128's `i64.popcnt` loop with the cut
+    /// compared as it goes, in Node on x86-64 (500-830 µs against 400 for
+    /// a 1,024-bit top-10: V8 compiled every shape of that loop tried
+    /// worse than the one that stores distances).
+    ///
+    /// # Safety
+    /// As [`distances`], with `arena` whole rows of `query.len()` words.
+    #[inline(always)]
+    unsafe fn visit_at_or_below(
+        _query: &[u64],
+        _arena: &[u64],
+        _cut: u32,
+        _visit: &mut dyn FnMut(usize, u32) -> u32,
+    ) -> bool {
+        false
+    }
     #[inline(always)]
     unsafe fn distances_elsewhere(_query: &[u64], _arena: &[u64], _out: &mut [u32]) -> bool {
         false

@@ -81,11 +81,7 @@ macro_rules! instruction_set {
                         distance_raw,
                         distances_raw,
                         screen_raw,
-                        if <$vector as crate::kernels::generic::Vector>::FUSED_PASS {
-                            Some(pass_raw)
-                        } else {
-                            None
-                        },
+                        Some(pass_raw),
                     )
                 }
             }
@@ -124,7 +120,11 @@ macro_rules! instruction_set {
             visit: &mut dyn FnMut(usize, u32) -> u32,
         ) -> bool {
             // SAFETY: forwarded contract.
-            unsafe { crate::kernels::fused::visit_at_or_below::<$vector>(query, arena, cut, visit) }
+            unsafe {
+                <$vector as crate::kernels::generic::Vector>::visit_at_or_below(
+                    query, arena, cut, visit,
+                )
+            }
         }
     };
 }

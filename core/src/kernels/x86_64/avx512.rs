@@ -30,11 +30,6 @@ impl Vector for V256 {
     // Of the 32 registers, 24 may hold the query (6,144 bits; for longer
     // queries, their first 6,144 bits), 8 stay for accumulators and rows.
     const HOLD: usize = 24;
-    // Measured on Zen 4: a 1,024-bit top-10 went from 1.28-1.30 of the
-    // plain read to 1.11 (docs/BENCHMARKS.md search run K). AVX2 measured
-    // slightly slower with it here (its nibble-lookup count keeps that
-    // kernel bound by its instructions), so it keeps the block pass.
-    const FUSED_PASS: bool = true;
 
     #[inline(always)]
     unsafe fn zero() -> Self {
@@ -92,6 +87,22 @@ impl Vector for V256 {
     unsafe fn sums4(accs: [Self; 4], out: &mut [u32; 4]) {
         // SAFETY: AVX2 present (trait contract).
         unsafe { super::sums4_u64x4([accs[0].0, accs[1].0, accs[2].0, accs[3].0], out) }
+    }
+
+    /// The two-stream fused pass ([`crate::kernels::fused`]). Measured on
+    /// Zen 4: a 1,024-bit top-10 went from 1.28-1.30 of the plain read to
+    /// 1.10-1.11 (docs/BENCHMARKS.md search run K). AVX2 measured slightly
+    /// slower with it here (its nibble-lookup count keeps that kernel bound
+    /// by its instructions), so it keeps the block pass.
+    #[inline(always)]
+    unsafe fn visit_at_or_below(
+        query: &[u64],
+        arena: &[u64],
+        cut: u32,
+        visit: &mut dyn FnMut(usize, u32) -> u32,
+    ) -> bool {
+        // SAFETY: forwarded contract.
+        unsafe { crate::kernels::fused::visit_at_or_below::<Self>(query, arena, cut, visit) }
     }
 
     #[inline(always)]
