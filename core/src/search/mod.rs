@@ -21,6 +21,12 @@
 //! and, with a `now`, their expiry, and enter a bounded heap in the
 //! caller's result buffer.
 //!
+//! A single query with no zone or prefix filter, where the kernel has a
+//! fused pass for the width (AVX-512, up to 2,048 bits), skips the blocks:
+//! the kernel compares four rows' distances with the cut while they are
+//! still in registers, reading the arena as two streams, and hands on only
+//! the rows at or below it (`kernels/fused.rs`).
+//!
 //! With several queries ([`Space::nearest_batch`]) the pass is block-major:
 //! each block is read from memory once and scored against every query
 //! while it is still in cache, so the memory traffic of one pass is shared.
