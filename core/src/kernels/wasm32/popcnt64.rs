@@ -13,7 +13,9 @@
 //!   ~290 µs: otherwise loop strength reduction rewrites each row's word
 //!   addresses as an induction variable plus constants without the no-wrap
 //!   flag, which the wasm backend may not fold into the loads' `offset`
-//!   immediates, so every load costs the engine an extra add.
+//!   immediates, so every load costs the engine an extra add;
+//! - the same with a row's running sum stored after every 4 words (see
+//!   [`row`]): the whole search from ~390 to ~350 µs.
 
 use core::hint::black_box;
 
@@ -75,27 +77,48 @@ unsafe fn held<const W: usize>(query: &[u64], arena: &[u64], out: &mut [u32]) {
     unsafe {
         for four in fours {
             for (i, o) in four.iter_mut().enumerate() {
-                *o = row(&q, p.add(i * W));
+                row(&q, p.add(i * W), o);
             }
             p = black_box(p.add(4 * W));
         }
         for o in rest {
-            *o = row(&q, p);
+            row(&q, p, o);
             p = p.add(W);
         }
     }
 }
 
-/// The distance from `q` to the `W` words at `p`, in two chains.
+/// Words counted between two stores of a row's running sum.
+const PART: usize = 4;
+
+/// Writes to `o` the distance from `q` to the `W` words at `p`, storing
+/// the running sum after every [`PART`] words.
+///
+/// Why the stores: V8's optimising compiler places a pure operation (the
+/// XOR, the count, the add) as late as it can, just before its first use,
+/// while loads keep their order among the effects. With one store per row,
+/// all of a row's loads came first and their counts after, and V8 spilled
+/// half the row to the stack and read it back (seen in its code with
+/// `--print-wasm-code`). A store is an effect too, so storing the sum so
+/// far pins each part's counting before the next part's loads.
+/// `write_volatile`, so that LLVM keeps every store. Measured in Node 20,
+/// a 1,024-bit top-10 over 65,536 rows (docs/BENCHMARKS.md search run K):
+/// ~390 µs with one store per row; 360-365 µs with a store after each half
+/// (in two chains); 357 after every 4 words, 367 after every 2; and
+/// 347-353 after every 4 words with one chain of adds (with two chains
+/// or after every 8 words, slower).
 ///
 /// # Safety
 /// `W` words readable at `p`.
 #[inline(always)]
-unsafe fn row<const W: usize>(q: &[u64; W], p: *const u64) -> u32 {
-    let mut sums = [0u32; 2];
+unsafe fn row<const W: usize>(q: &[u64; W], p: *const u64, o: &mut u32) {
+    let mut total = 0u32;
     for (j, &q) in q.iter().enumerate() {
         // SAFETY: `j < W` (caller's contract).
-        sums[j & 1] += (q ^ unsafe { p.add(j).read() }).count_ones();
+        total += (q ^ unsafe { p.add(j).read() }).count_ones();
+        if j % PART == PART - 1 || j == W - 1 {
+            // SAFETY: `o` is a valid, aligned `u32` (a `&mut`).
+            unsafe { core::ptr::write_volatile(o, total) };
+        }
     }
-    sums[0] + sums[1]
 }
