@@ -15,8 +15,9 @@
 //! instruction sets that measured a gain use it
 //! ([`Vector::visit_at_or_below`]).
 
-// Only the AVX-512 kernel instantiates the two-stream pass (wasm's
-// `i64.popcnt` loop shares just `offer4`), so elsewhere parts go unused.
+// Only the AVX-512 kernel instantiates the two-stream pass (wasm's fused
+// pass is its own loop, in wasm32/popcnt64.rs), so elsewhere it goes
+// unused.
 #![cfg_attr(not(target_arch = "x86_64"), allow(dead_code))]
 
 use super::generic::{held_row, load_register, Vector};
@@ -138,7 +139,7 @@ unsafe fn two_streams<V: Vector, const N: usize, const WHOLE: bool>(
 /// against the cut the one before it left; returns the last cut. Out of
 /// line: few groups get here, and the loop stays small.
 #[inline(never)]
-pub(super) fn offer4(
+fn offer4(
     d: [u32; 4],
     rows: [usize; 4],
     mut cut: u32,

@@ -160,12 +160,10 @@ pub(crate) trait Vector: Copy {
     /// or returns false, having visited nothing, so that the search takes
     /// its block pass. The default takes no fused pass: an instruction set
     /// overrides it only where it measured faster than the block pass
-    /// (AVX-512, with [`super::fused`]'s two streams). Measured and not
-    /// taken: AVX2 on Zen 4 (1.5% slower: its nibble-lookup count is bound
-    /// by instructions), and simd128's `i64.popcnt` loop with the cut
-    /// compared as it goes, in Node on x86-64 (500-830 µs against 400 for
-    /// a 1,024-bit top-10: V8 compiled every shape of that loop tried
-    /// worse than the one that stores distances).
+    /// (AVX-512, with [`super::fused`]'s two streams; simd128 on x86-64
+    /// engines, with its own `i64.popcnt` loop). Measured and not taken:
+    /// AVX2 on Zen 4 (1.5% slower: its nibble-lookup count is bound by
+    /// instructions).
     ///
     /// # Safety
     /// As [`distances`], with `arena` whole rows of `query.len()` words.

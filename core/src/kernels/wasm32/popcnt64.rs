@@ -15,7 +15,9 @@
 //!   flag, which the wasm backend may not fold into the loads' `offset`
 //!   immediates, so every load costs the engine an extra add;
 //! - the same with a row's running sum stored after every 4 words (see
-//!   [`row`]): the whole search from ~390 to ~350 µs.
+//!   [`row`]): the whole search from ~390 to ~330 µs;
+//! - and the search's fused pass over it ([`visit_at_or_below`]), with no
+//!   distance stored for rows above the cut and no screen: ~305 µs.
 
 use core::hint::black_box;
 
@@ -86,6 +88,124 @@ unsafe fn held<const W: usize>(query: &[u64], arena: &[u64], out: &mut [u32]) {
             p = p.add(W);
         }
     }
+}
+
+/// The fused pass ([`crate::kernels::fused`]) over this loop: hands
+/// `visit` each row whose distance is at or below the cut (`cut`, then
+/// what `visit` last returned), in row order, with no distance stored
+/// for the rest and no screen afterwards. Returns false, having visited
+/// nothing, for queries wider than 16 words.
+///
+/// # Safety
+/// `arena.len()` is a multiple of `query.len()`, which is not 0.
+// Not inlined, for the reason `distances` gives.
+#[inline(never)]
+pub(super) unsafe fn visit_at_or_below(
+    query: &[u64],
+    arena: &[u64],
+    cut: u32,
+    visit: &mut dyn FnMut(usize, u32) -> u32,
+) -> bool {
+    // SAFETY: forwarded contract, and each arm's `W` is `query.len()`.
+    unsafe {
+        match query.len() {
+            1 => visit_held::<1>(query, arena, cut, visit),
+            2 => visit_held::<2>(query, arena, cut, visit),
+            3 => visit_held::<3>(query, arena, cut, visit),
+            4 => visit_held::<4>(query, arena, cut, visit),
+            5 => visit_held::<5>(query, arena, cut, visit),
+            6 => visit_held::<6>(query, arena, cut, visit),
+            7 => visit_held::<7>(query, arena, cut, visit),
+            8 => visit_held::<8>(query, arena, cut, visit),
+            9 => visit_held::<9>(query, arena, cut, visit),
+            10 => visit_held::<10>(query, arena, cut, visit),
+            11 => visit_held::<11>(query, arena, cut, visit),
+            12 => visit_held::<12>(query, arena, cut, visit),
+            13 => visit_held::<13>(query, arena, cut, visit),
+            14 => visit_held::<14>(query, arena, cut, visit),
+            15 => visit_held::<15>(query, arena, cut, visit),
+            16 => visit_held::<16>(query, arena, cut, visit),
+            _ => return false,
+        }
+    }
+    true
+}
+
+/// [`visit_at_or_below`] for a query of exactly `W` words: runs of rows
+/// above the cut are counted by [`next_at_or_below`], and `visit` is
+/// called between them.
+///
+/// # Safety
+/// `query.len() == W` and `arena.len()` a multiple of `W`.
+#[inline(always)]
+unsafe fn visit_held<const W: usize>(
+    query: &[u64],
+    arena: &[u64],
+    mut cut: u32,
+    visit: &mut dyn FnMut(usize, u32) -> u32,
+) {
+    debug_assert_eq!(query.len(), W);
+    let mut q = [0u64; W];
+    q.copy_from_slice(query);
+    let rows = arena.len() / W;
+    let mut from = 0;
+    let mut d = 0;
+    while from < rows {
+        // SAFETY: `from < rows`, and `arena` is `rows` rows of `W` words.
+        let r = unsafe { next_at_or_below(&q, arena.as_ptr(), from, rows, cut, &mut d) };
+        if r == rows {
+            break;
+        }
+        cut = visit(r, d);
+        from = r + 1;
+    }
+}
+
+/// The first row from `from` on (of `rows` rows of `W` words at `arena`)
+/// whose distance to `q` is at or below `cut`, with that distance in `d`;
+/// `rows` when there is none. A loop with no call in it: with `visit`
+/// called inside the loop, V8 compiled it so that a 1,024-bit top-10 took
+/// 430-830 µs (several shapes), against ~305 µs this way and ~335 µs for
+/// the block pass (docs/BENCHMARKS.md search run K).
+///
+/// # Safety
+/// `from < rows`, and `rows * W` words readable at `arena`.
+#[inline(never)]
+unsafe fn next_at_or_below<const W: usize>(
+    q: &[u64; W],
+    arena: *const u64,
+    from: usize,
+    rows: usize,
+    cut: u32,
+    d: &mut u32,
+) -> usize {
+    let mut r = from;
+    // SAFETY: (whole block) `p` is row `r`; the first loop reads rows
+    // `r..r + 4` only while `r + 4 <= rows`, the second row `r` only while
+    // `r < rows`: every row read lies inside the arena.
+    unsafe {
+        let mut p = arena.add(from * W);
+        while r + 4 <= rows {
+            for i in 0..4 {
+                row(q, p.add(i * W), d);
+                if *d <= cut {
+                    return r + i;
+                }
+            }
+            // Hidden from LLVM, as in `held`.
+            p = black_box(p.add(4 * W));
+            r += 4;
+        }
+        while r < rows {
+            row(q, p, d);
+            if *d <= cut {
+                return r;
+            }
+            p = p.add(W);
+            r += 1;
+        }
+    }
+    rows
 }
 
 /// Words counted between two stores of a row's running sum.

@@ -106,13 +106,27 @@ impl Vector for V128 {
         // SAFETY: forwarded contract (plain integer code).
         engine_on_x86() && unsafe { popcnt64::distances(query, arena, out) }
     }
+
+    /// On x86-64 engines, the fused pass over the `i64.popcnt` loop
+    /// ([`popcnt64::visit_at_or_below`]); on ARM engines the block pass
+    /// (not measured there).
+    #[inline(always)]
+    unsafe fn visit_at_or_below(
+        query: &[u64],
+        arena: &[u64],
+        cut: u32,
+        visit: &mut dyn FnMut(usize, u32) -> u32,
+    ) -> bool {
+        // SAFETY: forwarded contract (plain integer code).
+        engine_on_x86() && unsafe { popcnt64::visit_at_or_below(query, arena, cut, visit) }
+    }
 }
 
 /// Whether the engine runs on x86, judged by the NaN that `0.0 / 0.0`
 /// gives: wasm leaves its sign to the machine, x86 sets it, ARM and RISC-V
 /// clear it. Only speed depends on the answer; both paths are exact.
 #[inline(always)]
-pub(super) fn engine_on_x86() -> bool {
+pub(crate) fn engine_on_x86() -> bool {
     // Opaque, or LLVM would fold the division to its own (positive) NaN.
     let (zero, also_zero) = core::hint::black_box((0.0f32, 0.0f32));
     (zero / also_zero).is_sign_negative()
