@@ -216,6 +216,11 @@ pub struct Kernel {
     one: OneFn,
     many: ManyFn,
     screen: ScreenFn,
+    // Only x86-64 and wasm32 searches take a fused pass (search/scan.rs).
+    #[cfg_attr(
+        not(any(target_arch = "x86_64", target_arch = "wasm32")),
+        allow(dead_code)
+    )]
     pass: Option<PassFn>,
 }
 
@@ -335,6 +340,10 @@ impl Kernel {
     /// `visit` last returned), in no particular order; false, having
     /// visited nothing, when this kernel has no fused pass for the query
     /// ([`fused`]).
+    #[cfg_attr(
+        not(any(target_arch = "x86_64", target_arch = "wasm32")),
+        allow(dead_code)
+    )]
     #[inline]
     pub(crate) fn visit_at_or_below(
         &self,

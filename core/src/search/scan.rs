@@ -7,11 +7,15 @@
 //! instead: no blocks, no buffer, the cut compared in registers
 //! ([`fused`]).
 
-use super::topk::{HitOrder, TopK};
+#[cfg(any(target_arch = "x86_64", target_arch = "wasm32"))]
+use super::topk::HitOrder;
+use super::topk::TopK;
 use super::{Hit, SearchError, SearchOptions};
 use crate::addr::Addr;
 use crate::kernels::screen;
-use crate::space::{Filter, RowMeta, Space, Storage};
+#[cfg(any(target_arch = "x86_64", target_arch = "wasm32"))]
+use crate::space::Filter;
+use crate::space::{RowMeta, Space, Storage};
 
 /// Bytes of fingerprints per block: small enough that a block stays in the
 /// first- or second-level cache while every query of a batch scores it.
@@ -105,6 +109,10 @@ pub(super) fn scan<S: Storage>(
         totals,
     };
 
+    // Only x86-64 (AVX-512) and wasm32 (simd128 on x86-64 engines) have a
+    // kernel with a fused pass; elsewhere the path is left out, which keeps
+    // it off a device's flash (about 1 KB on the Cortex-M4 footprint build).
+    #[cfg(any(target_arch = "x86_64", target_arch = "wasm32"))]
     if queries.len() == 1 && k > 0 && !pass.counting && opts.filter == Filter::All {
         let rows = Rows::block(meta, addrs, 0, meta.len());
         if fused(opts, w, queries[0], arena, &rows, &mut pass)? {
@@ -152,6 +160,7 @@ pub(super) fn scan<S: Storage>(
 /// each hit at the end. Read for every row handed on, it missed the
 /// caches (the arena streaming through evicts it), and measured as a
 /// large part of what the offers cost (docs/BENCHMARKS.md search run K).
+#[cfg(any(target_arch = "x86_64", target_arch = "wasm32"))]
 fn fused(
     opts: &SearchOptions,
     w: usize,
@@ -197,10 +206,12 @@ fn fused(
 
 /// The order of hits whose `addr` holds a row number of `rows`: by
 /// distance, then by the rows' addresses.
+#[cfg(any(target_arch = "x86_64", target_arch = "wasm32"))]
 struct ByRow<'r, 'a> {
     rows: &'r Rows<'a>,
 }
 
+#[cfg(any(target_arch = "x86_64", target_arch = "wasm32"))]
 impl HitOrder for ByRow<'_, '_> {
     #[inline]
     fn less(&self, a: &Hit, b: &Hit) -> bool {
