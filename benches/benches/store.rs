@@ -6,9 +6,10 @@
 //!   its immediate durability;
 //! - group commit with 16 committing threads vs one, writing entries at
 //!   fresh addresses (the goal's case: every commit adds an entry, and
-//!   the memory it lands in is new) and over stored entries (no new
-//!   memory), beside what two groups of 8 syncing back to back would
-//!   reach (a raw write of 8 commits' bytes + fdatasync, times 8), beside
+//!   the memory it lands in is new) and, 16 and 1 alike, over stored
+//!   entries (no new memory), beside what two groups of 8 syncing back to
+//!   back would reach (a raw write of 8 commits' bytes + fdatasync, times
+//!   8), beside
 //!   a bare group commit of 16 threads that share fdatasyncs and do
 //!   nothing else (`bindspace_benches::bare_group`), and the store's
 //!   tally of its syncs (commits per sync, time per sync, share of time
@@ -240,6 +241,7 @@ struct Round {
     prefilled: f64,
     single: f64,
     group: f64,
+    single_overwrite: f64,
     overwrite: f64,
     bare: f64,
     stats: SyncStats,
@@ -258,6 +260,10 @@ fn commits_round(q: bool, words: usize, payload: usize) -> Round {
     let prefilled = raw_prefilled_fdatasync(n, payload);
     let (before, _, _) = store_commits(single_n, words, 1, Writes::Fresh);
     let (group, stats, took) = store_commits(group_n, words, 16, Writes::Fresh);
+    // The same pair over stored entries, one writer first: the store's
+    // steady state, since a space holds at most 65,536 entries and every
+    // set after the ones that fill it lands on a stored entry.
+    let (single_overwrite, _, _) = store_commits(single_n, words, 1, Writes::Overwrite);
     let (overwrite, _, _) = store_commits(group_n, words, 16, Writes::Overwrite);
     // 16 committers sharing fdatasyncs with nothing else to do, the leader
     // waiting for all of them: what the disk and the wake-ups allow any
@@ -275,6 +281,7 @@ fn commits_round(q: bool, words: usize, payload: usize) -> Round {
         prefilled,
         single,
         group,
+        single_overwrite,
         overwrite,
         bare,
         stats,
@@ -334,8 +341,14 @@ fn commits_part(q: bool, words: usize) {
         spread(col(|r| r.group / r.single), 2)
     );
     println!(
-        "| store, 16 writers, Always, over stored entries (no new memory) | {} | {} vs 1 writer |",
+        "| store, 1 writer, Always, over stored entries | {} | {} vs 1 writer at fresh addresses |",
+        spread(col(|r| r.single_overwrite), 0),
+        spread(col(|r| r.single_overwrite / r.single), 2)
+    );
+    println!(
+        "| store, 16 writers, Always, over stored entries (no new memory) | {} | {} vs 1 writer over stored entries; {} vs 1 writer at fresh addresses |",
         spread(col(|r| r.overwrite), 0),
+        spread(col(|r| r.overwrite / r.single_overwrite), 2),
         spread(col(|r| r.overwrite / r.single), 2)
     );
     println!(
