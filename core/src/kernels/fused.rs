@@ -20,7 +20,7 @@
 // unused.
 #![cfg_attr(not(target_arch = "x86_64"), allow(dead_code))]
 
-use super::generic::{held_row, load_register, Vector};
+use super::generic::{held_query, held_row, Vector};
 
 /// Hands `visit` every row of `arena` whose distance to `query` is at or
 /// below the cut: `cut` at first, then whatever `visit` last returned (its
@@ -69,15 +69,10 @@ unsafe fn held<V: Vector, const N: usize>(
     visit: &mut dyn FnMut(usize, u32) -> u32,
 ) {
     let (w, vw) = (query.len(), V::WORDS);
-    let last = w - (N - 1) * vw;
-    // SAFETY: the registers read lie inside the query (they end exactly
-    // at `w`); the instruction set is present (caller's contract).
+    // SAFETY: the query needs `N` registers and the instruction set is
+    // present (caller's contract).
     unsafe {
-        let mut q = [V::zero(); N];
-        for (k, q) in q.iter_mut().enumerate().take(N - 1) {
-            *q = V::load(query.as_ptr().add(k * vw));
-        }
-        q[N - 1] = load_register::<V>(query.as_ptr().add((N - 1) * vw), last);
+        let (q, last) = held_query::<V, N>(query);
         if last == vw {
             two_streams::<V, N, true>(&q, w, arena, last, cut, visit);
         } else {

@@ -321,20 +321,11 @@ pub(crate) unsafe fn distances_with<V: Vector>(query: &[u64], arena: &[u64], out
 #[inline(always)]
 unsafe fn held<V: Vector, const N: usize>(query: &[u64], arena: &[u64], out: &mut [u32]) {
     let (w, vw) = (query.len(), V::WORDS);
-    debug_assert_eq!(w.div_ceil(vw), N);
-    // Words in the last register: 1..=WORDS.
-    let last = w - (N - 1) * vw;
-    // SAFETY: (whole function) register `k < N - 1` of a row (or of the
-    // query) is the `vw` words at `k * vw`, and the last one the `last`
-    // words at `(N - 1) * vw`, which end exactly at `w`: inside the query
-    // and inside each `w`-word row; the instruction set is present
-    // (caller's contract).
+    // SAFETY: (whole function) the query needs `N` registers (caller's
+    // contract); the rows are `w`-word rows, laid out as the query; the
+    // instruction set is present (caller's contract).
     unsafe {
-        let mut q = [V::zero(); N];
-        for (k, q) in q.iter_mut().enumerate().take(N - 1) {
-            *q = V::load(query.as_ptr().add(k * vw));
-        }
-        q[N - 1] = load_register::<V>(query.as_ptr().add((N - 1) * vw), last);
+        let (q, last) = held_query::<V, N>(query);
         // Whether the last register is whole is decided once here, not
         // per row: the compiler did not hoist it, and at 1,024 bits the
         // per-row test was ~7% of the pass's instructions (callgrind,
@@ -344,6 +335,32 @@ unsafe fn held<V: Vector, const N: usize>(query: &[u64], arena: &[u64], out: &mu
         } else {
             held_rows::<V, N, false>(&q, w, arena, out, last);
         }
+    }
+}
+
+/// The query in `N` registers: `N - 1` whole ones, then the last, which
+/// holds the `last` (returned) words left, 1 to `V::WORDS`, zeros after.
+/// A row's registers are laid out the same way ([`held_row`]).
+///
+/// # Safety
+/// `V`'s instruction set must be present and
+/// `query.len().div_ceil(V::WORDS) == N`.
+#[inline(always)]
+pub(super) unsafe fn held_query<V: Vector, const N: usize>(query: &[u64]) -> ([V; N], usize) {
+    let (w, vw) = (query.len(), V::WORDS);
+    debug_assert_eq!(w.div_ceil(vw), N);
+    let last = w - (N - 1) * vw;
+    // SAFETY: register `k < N - 1` is the `vw` words at `k * vw`, and the
+    // last one the `last` words at `(N - 1) * vw`, which end exactly at
+    // `w`: all inside the query; the instruction set is present (caller's
+    // contract).
+    unsafe {
+        let mut q = [V::zero(); N];
+        for (k, q) in q.iter_mut().enumerate().take(N - 1) {
+            *q = V::load(query.as_ptr().add(k * vw));
+        }
+        q[N - 1] = load_register::<V>(query.as_ptr().add((N - 1) * vw), last);
+        (q, last)
     }
 }
 
@@ -391,7 +408,7 @@ unsafe fn held_rows<V: Vector, const N: usize, const WHOLE: bool>(
 // `#[target_feature]`, and an outlined one would call every vector method
 // out of line.
 #[inline(always)]
-pub(super) unsafe fn load_register<V: Vector>(p: *const u64, words: usize) -> V {
+unsafe fn load_register<V: Vector>(p: *const u64, words: usize) -> V {
     // SAFETY: forwarded contract.
     unsafe {
         if words == V::WORDS {
