@@ -21,6 +21,7 @@
 #![cfg_attr(not(target_arch = "x86_64"), allow(dead_code))]
 
 use super::generic::{held_query, held_row, Vector};
+use super::Visit;
 
 /// Hands `visit` every row of `arena` whose distance to `query` is at or
 /// below the cut: `cut` at first, then whatever `visit` last returned (its
@@ -36,7 +37,7 @@ pub(crate) unsafe fn visit_at_or_below<V: Vector>(
     query: &[u64],
     arena: &[u64],
     cut: u32,
-    visit: &mut dyn FnMut(usize, u32) -> u32,
+    visit: Visit<'_>,
 ) -> bool {
     // SAFETY: forwarded contract; `held::<V, N>` only when the query needs
     // exactly N registers, within `V::HOLD`.
@@ -66,7 +67,7 @@ unsafe fn held<V: Vector, const N: usize>(
     query: &[u64],
     arena: &[u64],
     cut: u32,
-    visit: &mut dyn FnMut(usize, u32) -> u32,
+    visit: Visit<'_>,
 ) {
     let (w, vw) = (query.len(), V::WORDS);
     // SAFETY: the query needs `N` registers and the instruction set is
@@ -95,7 +96,7 @@ unsafe fn two_streams<V: Vector, const N: usize, const WHOLE: bool>(
     arena: &[u64],
     last: usize,
     mut cut: u32,
-    visit: &mut dyn FnMut(usize, u32) -> u32,
+    visit: Visit<'_>,
 ) {
     let rows = arena.len() / w;
     let half = rows / 2;
@@ -134,12 +135,7 @@ unsafe fn two_streams<V: Vector, const N: usize, const WHOLE: bool>(
 /// against the cut the one before it left; returns the last cut. Out of
 /// line: few groups get here, and the loop stays small.
 #[inline(never)]
-fn offer4(
-    d: [u32; 4],
-    rows: [usize; 4],
-    mut cut: u32,
-    visit: &mut dyn FnMut(usize, u32) -> u32,
-) -> u32 {
+fn offer4(d: [u32; 4], rows: [usize; 4], mut cut: u32, visit: Visit<'_>) -> u32 {
     for (d, row) in d.into_iter().zip(rows) {
         if d <= cut {
             cut = visit(row, d);

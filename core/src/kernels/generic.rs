@@ -172,7 +172,7 @@ pub(crate) trait Vector: Copy {
         _query: &[u64],
         _arena: &[u64],
         _cut: u32,
-        _visit: &mut dyn FnMut(usize, u32) -> u32,
+        _visit: super::Visit<'_>,
     ) -> bool {
         false
     }

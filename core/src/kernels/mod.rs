@@ -117,7 +117,7 @@ macro_rules! instruction_set {
             query: &[u64],
             arena: &[u64],
             cut: u32,
-            visit: &mut dyn FnMut(usize, u32) -> u32,
+            visit: crate::kernels::Visit<'_>,
         ) -> bool {
             // SAFETY: forwarded contract.
             unsafe {
@@ -200,10 +200,13 @@ type ManyFn = unsafe fn(&[u64], &[u64], &mut [u32]);
 /// Which groups of 64 distances hold one at or below a cut
 /// ([`screen::groups_at_or_below`], compiled for the instruction set).
 type ScreenFn = unsafe fn(&[u32], u32) -> u64;
+/// What a fused pass hands each row at or below its cut to: called with
+/// the row's number and distance, it returns the new cut.
+pub(crate) type Visit<'a> = &'a mut dyn FnMut(usize, u32) -> u32;
 /// Hands a visitor every row at or below a cut that the visitor lowers
-/// ([`fused::visit_at_or_below`], compiled for the instruction set); false
-/// when the query is too long for it.
-type PassFn = unsafe fn(&[u64], &[u64], u32, &mut dyn FnMut(usize, u32) -> u32) -> bool;
+/// (`Vector::visit_at_or_below`, compiled for the instruction set); false
+/// when the instruction set has no fused pass for the query.
+type PassFn = unsafe fn(&[u64], &[u64], u32, Visit<'_>) -> bool;
 
 /// A chosen Hamming kernel: a name and two functions.
 ///
@@ -350,7 +353,7 @@ impl Kernel {
         query: &[u64],
         arena: &[u64],
         cut: u32,
-        visit: &mut dyn FnMut(usize, u32) -> u32,
+        visit: Visit<'_>,
     ) -> Result<bool, ShapeError> {
         check_rows(query, arena)?;
         let Some(pass) = self.pass else {

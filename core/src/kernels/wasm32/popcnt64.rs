@@ -19,6 +19,7 @@
 //! - and the search's fused pass over it ([`visit_at_or_below`]), with no
 //!   distance stored for rows above the cut and no screen: ~305 µs.
 
+use crate::kernels::Visit;
 use core::hint::black_box;
 
 /// Distances from `query` to each row of `arena` when the query is 1 to
@@ -104,7 +105,7 @@ pub(super) unsafe fn visit_at_or_below(
     query: &[u64],
     arena: &[u64],
     cut: u32,
-    visit: &mut dyn FnMut(usize, u32) -> u32,
+    visit: Visit<'_>,
 ) -> bool {
     // SAFETY: forwarded contract, and each arm's `W` is `query.len()`.
     unsafe {
@@ -138,12 +139,7 @@ pub(super) unsafe fn visit_at_or_below(
 /// # Safety
 /// `query.len() == W` and `arena.len()` a multiple of `W`.
 #[inline(always)]
-unsafe fn visit_held<const W: usize>(
-    query: &[u64],
-    arena: &[u64],
-    mut cut: u32,
-    visit: &mut dyn FnMut(usize, u32) -> u32,
-) {
+unsafe fn visit_held<const W: usize>(query: &[u64], arena: &[u64], mut cut: u32, visit: Visit<'_>) {
     debug_assert_eq!(query.len(), W);
     let mut q = [0u64; W];
     q.copy_from_slice(query);

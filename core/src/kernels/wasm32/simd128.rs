@@ -13,6 +13,7 @@
 
 use super::popcnt64;
 use crate::kernels::generic::Vector;
+use crate::kernels::Visit;
 use core::arch::wasm32::*;
 
 #[derive(Clone, Copy)]
@@ -111,12 +112,7 @@ impl Vector for V128 {
     /// ([`popcnt64::visit_at_or_below`]); on ARM engines the block pass
     /// (not measured there).
     #[inline(always)]
-    unsafe fn visit_at_or_below(
-        query: &[u64],
-        arena: &[u64],
-        cut: u32,
-        visit: &mut dyn FnMut(usize, u32) -> u32,
-    ) -> bool {
+    unsafe fn visit_at_or_below(query: &[u64], arena: &[u64], cut: u32, visit: Visit<'_>) -> bool {
         // SAFETY: forwarded contract (plain integer code).
         engine_on_x86() && unsafe { popcnt64::visit_at_or_below(query, arena, cut, visit) }
     }

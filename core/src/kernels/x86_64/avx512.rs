@@ -14,6 +14,7 @@
 //! also spare Intel CPUs their 512-bit frequency drop.
 
 use crate::kernels::generic::Vector;
+use crate::kernels::Visit;
 use core::arch::x86_64::*;
 
 #[derive(Clone, Copy)]
@@ -95,12 +96,7 @@ impl Vector for V256 {
     /// slower with it here (its nibble-lookup count keeps that kernel bound
     /// by its instructions), so it keeps the block pass.
     #[inline(always)]
-    unsafe fn visit_at_or_below(
-        query: &[u64],
-        arena: &[u64],
-        cut: u32,
-        visit: &mut dyn FnMut(usize, u32) -> u32,
-    ) -> bool {
+    unsafe fn visit_at_or_below(query: &[u64], arena: &[u64], cut: u32, visit: Visit<'_>) -> bool {
         // SAFETY: forwarded contract.
         unsafe { crate::kernels::fused::visit_at_or_below::<Self>(query, arena, cut, visit) }
     }
