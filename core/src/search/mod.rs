@@ -22,10 +22,12 @@
 //! caller's result buffer.
 //!
 //! A single query with no zone or prefix filter, where the kernel has a
-//! fused pass for the width (AVX-512, up to 2,048 bits), skips the blocks:
-//! the kernel compares four rows' distances with the cut while they are
-//! still in registers, reading the arena as two streams, and hands on only
-//! the rows at or below it (`kernels/fused.rs`).
+//! fused pass for the width skips the blocks: the kernel compares the
+//! distances with the cut as they come and hands on only the rows at or
+//! below it. AVX-512 (up to 2,048 bits) does it four rows at a time in
+//! registers, reading the arena as two streams (`kernels/fused.rs`);
+//! simd128 on x86-64 engines (up to 1,024 bits) in its `i64.popcnt` loop
+//! (`kernels/wasm32/popcnt64.rs`).
 //!
 //! With several queries ([`Space::nearest_batch`]) the pass is block-major:
 //! each block is read from memory once and scored against every query

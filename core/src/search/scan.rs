@@ -3,9 +3,9 @@
 //! the heap for the few rows that pass. With a heap (`alloc`), a single
 //! query over long rows scores every row in one kernel call first
 //! ([`WHOLE_PASS_MIN_WORDS`]). A single unfiltered top-k whose kernel has
-//! a fused pass for its width (AVX-512, up to 2,048 bits) takes that
-//! instead: no blocks, no buffer, the cut compared in registers
-//! ([`fused`]).
+//! a fused pass for its width (AVX-512 up to 2,048 bits; simd128 on
+//! x86-64 engines up to 1,024) takes that instead: no blocks, no buffer,
+//! the cut compared as the distances come ([`fused`]).
 
 #[cfg(any(target_arch = "x86_64", target_arch = "wasm32"))]
 use super::topk::HitOrder;
