@@ -140,6 +140,16 @@ pub(crate) trait Vector: Copy {
         unsafe { Self::sums4(accs, out) };
         out[0].min(out[1]).min(out[2].min(out[3])) <= cut
     }
+    /// Whether the one-to-many pass over long rows (a query prefix held,
+    /// `held_prefix`) reads the rows as two streams, the first and second
+    /// halves side by side, instead of one, when the call covers more than
+    /// [`TWO_STREAMS_MIN_ROWS`] rows. Measured on Zen 4 (AVX-512, 65,536
+    /// rows streaming from memory): the bare kernel over 16,384-bit rows
+    /// went from 1.04-1.07 of a plain read to 0.93-0.98 (a scratch
+    /// program), and a single top-10 from 1.08-1.12 of the read to
+    /// 0.85-0.88, at 8,192 bits from 1.01-1.03 to 0.96-0.99
+    /// (docs/BENCHMARKS.md search run K).
+    const TWO_STREAMS: bool = false;
     /// Called once per step of the row loop; the default does nothing. An
     /// instruction set may use it to keep the compiler from unrolling the
     /// loop further (see the AVX-512 implementation for why that can matter).
@@ -181,6 +191,12 @@ pub(crate) trait Vector: Copy {
         false
     }
 }
+
+/// Calls over more rows than this take two streams where the instruction
+/// set asks for them ([`Vector::TWO_STREAMS`]): a search's whole pass over
+/// an arena, not its blocks (a batch's block of 32 KiB is in cache, and
+/// split in two it measured slower).
+const TWO_STREAMS_MIN_ROWS: usize = 256;
 
 /// Most accumulators any `Vector::UNROLL` asks for.
 const MAX_UNROLL: usize = 4;
@@ -468,13 +484,41 @@ unsafe fn held_prefix<V: Vector, const K: usize>(query: &[u64], arena: &[u64], o
         for (k, q) in q.iter_mut().enumerate() {
             *q = V::load(query.as_ptr().add(k * vw));
         }
-        for (row, o) in arena.chunks_exact(w).zip(out.iter_mut()) {
-            let p = row.as_ptr();
-            let mut acc = V::zero();
-            for (k, &q) in q.iter().enumerate() {
-                acc = q.xor(V::load(p.add(k * vw))).add_popcount(acc);
+        if V::TWO_STREAMS && out.len() > TWO_STREAMS_MIN_ROWS {
+            // Row `r` of each half in turn (and the odd last row alone).
+            let half = out.len() / 2;
+            let (first, second) = out.split_at_mut(half);
+            let p = arena.as_ptr();
+            for (r, (a, b)) in first.iter_mut().zip(second.iter_mut()).enumerate() {
+                *a = prefix_row::<V, K>(&q, query, p.add(r * w));
+                *b = prefix_row::<V, K>(&q, query, p.add((half + r) * w));
             }
-            *o = accumulate::<V>(query.as_ptr(), p, K * vw, w, acc).sum() as u32;
+            if let Some(last) = second.get_mut(half) {
+                *last = prefix_row::<V, K>(&q, query, p.add(2 * half * w));
+            }
+        } else {
+            for (r, o) in arena.chunks_exact(w).zip(out.iter_mut()) {
+                *o = prefix_row::<V, K>(&q, query, r.as_ptr());
+            }
         }
+    }
+}
+
+/// The distance from `query` (its first `K` registers held in `q`) to the
+/// row at `p`.
+///
+/// # Safety
+/// As [`held_prefix`]; `p` is the start of a row.
+#[inline(always)]
+unsafe fn prefix_row<V: Vector, const K: usize>(q: &[V; K], query: &[u64], p: *const u64) -> u32 {
+    let (w, vw) = (query.len(), V::WORDS);
+    // SAFETY: the held registers and `accumulate`'s words lie inside the
+    // query and the row (see `held_prefix`).
+    unsafe {
+        let mut acc = V::zero();
+        for (k, &q) in q.iter().enumerate() {
+            acc = q.xor(V::load(p.add(k * vw))).add_popcount(acc);
+        }
+        accumulate::<V>(query.as_ptr(), p, K * vw, w, acc).sum() as u32
     }
 }

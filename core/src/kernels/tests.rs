@@ -123,6 +123,26 @@ fn one_to_many_every_length_and_offset() {
 }
 
 #[test]
+fn one_to_many_over_many_long_rows() {
+    // Calls over more than 256 rows of more than 32 words: the AVX-512
+    // kernel reads such an arena as two streams (`Vector::TWO_STREAMS`),
+    // with an odd last row when the count is odd.
+    for len in [33usize, 40, 64, 130] {
+        for rows in [257usize, 258, 301] {
+            let q = Aligned::random(len, 7);
+            let arena = Aligned::random(len * rows, 8);
+            let (query, a) = (q.at(0, len), arena.at(0, len * rows));
+            let expect: Vec<u32> = a.chunks(len).map(|r| oracle(query, r)).collect();
+            for k in available() {
+                let mut out = vec![u32::MAX; rows];
+                k.distances(query, a, &mut out).unwrap();
+                assert_eq!(out, expect, "{} len={len} rows={rows}", k.name());
+            }
+        }
+    }
+}
+
+#[test]
 fn all_zeros_and_all_ones() {
     for k in available() {
         for len in [1usize, 2, 3, 7, 8, 9, 16, 128, 255, 256] {
