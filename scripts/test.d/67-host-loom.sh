@@ -4,7 +4,8 @@
 # group commit (store/group/loom_model.rs: 3 committers sharing syncs, a
 # failed first or second sync, a rotation's sync beside 2 committers,
 # succeeding or failing) and the view swap (store/view/loom_model.rs: a
-# writer publishing, a checkpoint freezing, 2 readers holding views).
+# writer publishing, a checkpoint freezing, 2 readers holding views; a
+# committer catching spares up beside the writer).
 # Loom explores every interleaving with up to 4 forced preemptions
 # (LOOM_MAX_PREEMPTIONS overrides it). The loom build has its own target
 # directory, so it never invalidates the normal one. Also lints the

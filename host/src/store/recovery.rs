@@ -356,6 +356,7 @@ pub(crate) fn open(fs: Arc<dyn Vfs>, dir: &Path, options: Options) -> Result<Inn
     Ok(Inner {
         fs,
         dir: dir.to_path_buf(),
+        spares: working.spares(),
         maintenance: Mutex::new(()),
         writer: Mutex::new(Writer {
             segment,

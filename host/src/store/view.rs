@@ -18,6 +18,14 @@
 //! holds the spare is the shard copied whole, as before. The price is
 //! memory: a written shard is kept twice.
 //!
+//! Bringing a spare up to date need not wait for the next commit to its
+//! shard, under the `writer` lock: once a commit is published, the view
+//! that replaced the one holding the spare is out, and its committer
+//! catches up the spares of the shards it changed itself, with no lock
+//! but the shard's own ([`Spares::catch_up`]), while the next committer
+//! appends. Each shard's writer side (its [`Slot`]) has a lock of its own
+//! for this; it is a leaf: nobody takes another lock while holding one.
+//!
 //! The table itself is two levels: 16 groups of 16 shards, each group
 //! behind an `Arc` too. Freezing a view copies the 16 group pointers, and
 //! a commit copies the group it touches (16 shard pointers) if a view
@@ -26,11 +34,12 @@
 use bindspace_core::mutation::Mutation;
 use bindspace_core::space::{Entry, Filter, GrowableSpace, SpaceError};
 use bindspace_core::{Addr, Width};
-// The shards' and groups' `Arc` is loom's in the model
-// (view/loom_model.rs), so loom checks that copy-on-write never touches a
-// shard or group a view still holds and that every old one is freed once
-// its last view is gone.
-use super::sync::{make_mut, Arc};
+// The shards' and groups' `Arc` and the slots' locks are loom's in the
+// model (view/loom_model.rs), so loom checks that copy-on-write never
+// touches a shard or group a view still holds, that every old one is
+// freed once its last view is gone, and that a spare caught up outside
+// the writer lock equals its live instance.
+use super::sync::{make_mut, Arc, Mutex, MutexGuard};
 
 /// Shards in a view: one per address prefix.
 pub(crate) const SHARDS: usize = 256;
@@ -147,8 +156,44 @@ pub(crate) struct Working {
     /// The newest state of every shard (`live`); what [`Working::freeze`]
     /// shares.
     groups: [Group; GROUPS],
-    /// The writer's own side of each shard, by prefix.
-    slots: Vec<Slot>,
+    /// The writer's own side of each shard, by prefix, shared with the
+    /// committers that catch spares up ([`Working::spares`]).
+    spares: Arc<Spares>,
+}
+
+/// The prefixes a batch changes, each once, in order.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct Touched([u64; SHARDS / 64]);
+
+impl Touched {
+    /// The prefixes of `batch`'s addresses.
+    pub(crate) fn of(batch: &[Mutation<'_>]) -> Touched {
+        let mut touched = Touched::default();
+        for m in batch {
+            let p = m.addr().prefix() as usize;
+            touched.0[p / 64] |= 1 << (p % 64);
+        }
+        touched
+    }
+
+    /// Each prefix, ascending.
+    pub(crate) fn iter(&self) -> impl Iterator<Item = usize> + '_ {
+        self.0.iter().enumerate().flat_map(|(word, &bits)| {
+            let mut bits = bits;
+            core::iter::from_fn(move || {
+                let bit = (bits != 0).then(|| bits.trailing_zeros() as usize)?;
+                bits &= bits - 1;
+                Some(word * 64 + bit)
+            })
+        })
+    }
+}
+
+/// The writer's side of every shard ([`Slot`]), by prefix, each behind a
+/// lock of its own.
+#[derive(Debug)]
+pub(crate) struct Spares {
+    slots: Box<[Mutex<Slot>]>,
 }
 
 /// The instance of one prefix's shard before its live one, kept to be
@@ -160,6 +205,11 @@ struct Slot {
     /// Addresses changed in `live` since `spare` equalled it (repeats
     /// allowed; at most [`BEHIND_MAX`]).
     behind: Vec<Addr>,
+    /// Where the live instance that `behind` counts from is, to recognise
+    /// it in a view ([`Spares::catch_up`]). Compared only while both that
+    /// view and the working table hold their instance, so two equal
+    /// addresses are one instance.
+    live: usize,
 }
 
 impl Slot {
@@ -192,7 +242,10 @@ impl Slot {
         if live.as_deref().is_some_and(GrowableSpace::is_empty) {
             *live = None;
             *self = Slot::default();
-        } else if self.spare.is_some() {
+            return;
+        }
+        self.live = live.as_ref().map_or(0, |l| Arc::as_ptr(l) as usize);
+        if self.spare.is_some() {
             if self.behind.len() < BEHIND_MAX {
                 self.behind.push(addr);
             } else {
@@ -224,6 +277,62 @@ fn catch_up(
     Ok(())
 }
 
+impl Spares {
+    fn new() -> Spares {
+        Spares {
+            slots: (0..SHARDS).map(|_| Mutex::new(Slot::default())).collect(),
+        }
+    }
+
+    /// The slot of prefix `prefix`, for the writer.
+    fn lock(&self, prefix: usize) -> MutexGuard<'_, Slot> {
+        // A slot whose holder panicked is still usable: see `catch_up`.
+        self.slots[prefix].lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Brings the spare of prefix `prefix` up to date with its live
+    /// instance, if `view` holds that instance and nothing holds the
+    /// spare; otherwise leaves it to the next commit to that shard, which
+    /// does the same under the `writer` lock. Returns whether it did.
+    ///
+    /// Safe beside the writer: the live instance cannot change while
+    /// `view` holds it (the writer changes only an instance nobody else
+    /// holds), and the slot's lock keeps the writer from swapping or
+    /// changing the spare meanwhile. It never waits: a slot the writer
+    /// holds is skipped.
+    pub(crate) fn catch_up(&self, view: &View, prefix: usize) -> bool {
+        let Ok(mut guard) = self.slots[prefix].try_lock() else {
+            return false;
+        };
+        let slot = &mut *guard;
+        if slot.behind.is_empty() {
+            return false;
+        }
+        let (g, i) = place(prefix);
+        let Some(live) = view.groups[g][i].as_ref() else {
+            return false;
+        };
+        if Arc::as_ptr(live) as usize != slot.live {
+            return false;
+        }
+        let Some(spare) = slot.spare.as_mut().and_then(Arc::get_mut) else {
+            return false;
+        };
+        // Catching up is idempotent (each address is set to exactly what
+        // `live` holds, or deleted), so a panic halfway leaves a slot the
+        // next catch-up repairs.
+        if catch_up(spare, live, &slot.behind).is_err() {
+            // Cannot happen (the same entries fit `live`); if it did, the
+            // spare is dropped rather than trusted, as the writer does.
+            slot.spare = None;
+            slot.behind.clear();
+            return false;
+        }
+        slot.behind.clear();
+        true
+    }
+}
+
 impl Working {
     /// An empty space of `width` before any commit.
     pub(crate) fn new(width: Width) -> Working {
@@ -232,8 +341,14 @@ impl Working {
             seq: 0,
             len: 0,
             groups: core::array::from_fn(|_| Arc::new(Default::default())),
-            slots: (0..SHARDS).map(|_| Slot::default()).collect(),
+            spares: Arc::new(Spares::new()),
         }
+    }
+
+    /// The writer's side of the shards, for committers to catch spares up
+    /// outside the `writer` lock.
+    pub(crate) fn spares(&self) -> Arc<Spares> {
+        Arc::clone(&self.spares)
     }
 
     /// The live shard of prefix `prefix`.
@@ -243,12 +358,12 @@ impl Working {
     }
 
     /// The live shard of prefix `prefix` (its group copied first if a view
-    /// shares it) and the writer's slot for it.
-    fn live_mut(&mut self, prefix: usize) -> (&mut Shard, &mut Slot) {
+    /// shares it) and the writer's slot for it, locked.
+    fn live_mut(&mut self, prefix: usize) -> (&mut Shard, MutexGuard<'_, Slot>) {
         let (g, i) = place(prefix);
         (
             &mut make_mut(&mut self.groups[g])[i],
-            &mut self.slots[prefix],
+            self.spares.lock(prefix),
         )
     }
 
@@ -266,12 +381,8 @@ impl Working {
     pub(crate) fn check_batch(&self, batch: &[Mutation<'_>]) -> Result<(), SpaceError> {
         // Mutations of different prefixes never interact (a growable shard
         // has no capacity limit), so each shard checks its own, in order.
-        let mut touched = [false; SHARDS];
-        for m in batch {
-            touched[m.addr().prefix() as usize] = true;
-        }
         let mut subset = Vec::new();
-        for (prefix, _) in touched.iter().enumerate().filter(|(_, t)| **t) {
+        for prefix in Touched::of(batch).iter() {
             subset.clear();
             subset.extend(
                 batch
@@ -311,12 +422,13 @@ impl Working {
     /// entry count.
     fn change<R>(&mut self, addr: Addr, f: impl FnOnce(&mut GrowableSpace) -> R) -> R {
         let width = self.width;
-        let (live, slot) = self.live_mut(addr.prefix() as usize);
+        let (live, mut slot) = self.live_mut(addr.prefix() as usize);
         let shard = slot.writable(live, width);
         let before = shard.len();
         let result = f(shard);
         let after = shard.len();
         slot.changed(live, addr);
+        drop(slot);
         self.len = self.len + after - before;
         result
     }

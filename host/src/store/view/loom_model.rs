@@ -28,6 +28,7 @@ use super::{View, Working};
 use crate::store::sync::loom_check;
 use bindspace_core::mutation::Mutation;
 use bindspace_core::{Addr, Width};
+use core::sync::atomic::{AtomicUsize, Ordering};
 use loom::sync::{Arc, Mutex};
 use loom::thread;
 
@@ -144,4 +145,64 @@ fn loom_readers_and_a_checkpoint_see_whole_commits_while_the_writer_publishes() 
         assert_whole(&snapshot, "checkpoint, after the writer finished");
         assert_eq!(current.load_full().seq(), LAST);
     });
+}
+
+/// Catch-ups that happened, over every execution of the model below: a
+/// plain std counter, which loom neither sees nor schedules.
+static CAUGHT_UP: AtomicUsize = AtomicUsize::new(0);
+
+#[test]
+fn loom_spares_caught_up_beside_the_writer_leave_every_view_whole() {
+    loom_check("spares, writer + committer catching up + reader", || {
+        let mut working = Working::new(Width::from_words(1).unwrap());
+        commit(&mut working, 1);
+        let spares = working.spares();
+        let current = Arc::new(ArcSwap::from_pointee(working.freeze()));
+        let writer = Arc::new(Mutex::new(working));
+
+        let appender = {
+            let (writer, current) = (Arc::clone(&writer), Arc::clone(&current));
+            thread::spawn(move || {
+                for seq in 2..=LAST {
+                    let mut w = writer.lock().unwrap();
+                    commit(&mut w, seq);
+                    current.store(std::sync::Arc::new(w.freeze()));
+                }
+            })
+        };
+        // A committer whose commit was published catching up the spares
+        // of both shards, as `Inner::catch_up_spares` does, with no
+        // writer lock, from whatever view it loads.
+        let committer = {
+            let current = Arc::clone(&current);
+            thread::spawn(move || {
+                for _ in 0..2 {
+                    let view = current.load_full();
+                    for addr in [A, B] {
+                        if spares.catch_up(&view, addr.prefix() as usize) {
+                            CAUGHT_UP.fetch_add(1, Ordering::Relaxed);
+                        }
+                    }
+                    assert_whole(&view, "committer");
+                }
+            })
+        };
+
+        let view = current.load_full();
+        assert_whole(&view, "reader");
+        let held = read(&view);
+        appender.join().unwrap();
+        committer.join().unwrap();
+        assert_eq!(read(&view), held, "a held view changed under its reader");
+        // The writer's state after every commit, spares swapped in by the
+        // commits that found them caught up, is the last commit's.
+        let last = writer.lock().unwrap().freeze();
+        assert_whole(&last, "the working state");
+        assert_eq!(last.seq(), LAST);
+    });
+    // Else the model checked only the paths where nothing is caught up.
+    assert!(
+        CAUGHT_UP.load(Ordering::Relaxed) > 0,
+        "no execution caught a spare up"
+    );
 }

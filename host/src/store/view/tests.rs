@@ -3,7 +3,8 @@
 //! three prefixes, with views held and dropped at random, so every path
 //! of `Slot::writable` runs (catch-up of a free spare, copy when a view holds the spare,
 //! in place when no view shares the shard, a spare dropped when too far
-//! behind, a shard emptied).
+//! behind, a shard emptied), with spares caught up outside the writer
+//! lock ([`super::Spares::catch_up`]) at random moments in between.
 
 use super::{View, Working, BEHIND_MAX};
 use bindspace_core::mutation::Mutation;
@@ -92,6 +93,20 @@ fn commits_over_shared_and_free_spares_equal_a_plain_space() {
             } else {
                 working.freeze()
             };
+            // A committer catching up spares after its commit is
+            // published: sometimes, for a random prefix or all of them,
+            // from the newest view or from one a slow committer loaded
+            // earlier (which must then change nothing).
+            if rng.below(2) == 0 {
+                let spares = working.spares();
+                let from = match rng.below(3) {
+                    0 if !held.is_empty() => &held[rng.below(held.len() as u64) as usize].0,
+                    _ => &newest,
+                };
+                for prefix in [0, 1, 17, rng.below(256) as usize] {
+                    spares.catch_up(from, prefix);
+                }
+            }
             let expected = contents(oracle.iter(Filter::All));
             assert_eq!(view_contents(&newest), expected, "seed {seed} seq {seq}");
             assert_eq!(newest.len(), oracle.len());
@@ -106,4 +121,118 @@ fn commits_over_shared_and_free_spares_equal_a_plain_space() {
             }
         }
     }
+}
+
+/// Sets `addr` to `[word]` as commit `seq` and freezes the view after it.
+fn set(working: &mut Working, addr: Addr, word: u64, seq: u64) -> View {
+    working
+        .apply(&Mutation::Set { addr, fp: &[word] }, seq)
+        .unwrap();
+    working.set_seq(seq);
+    working.freeze()
+}
+
+/// The address of the live instance of prefix 0 in `view`.
+fn instance(view: &View) -> *const GrowableSpace {
+    std::sync::Arc::as_ptr(view.groups[0][0].as_ref().unwrap())
+}
+
+#[test]
+fn a_spare_caught_up_after_publication_is_taken_as_it_is_by_the_next_commit() {
+    let mut working = Working::new(Width::from_words(1).unwrap());
+    let (a, b) = (Addr::new(0, 1), Addr::new(0, 2));
+    let first = set(&mut working, a, 1, 1);
+    // The view of commit 1 holds the shard, so commit 2 copies it: the
+    // copy is live, the old instance the spare, one address behind.
+    let second = set(&mut working, b, 2, 2);
+    let spare = instance(&first);
+    drop(first);
+    let spares = working.spares();
+    assert!(
+        spares.catch_up(&second, 0),
+        "the spare is free and `second` holds the live instance"
+    );
+    assert!(!spares.catch_up(&second, 0), "nothing is left to catch up");
+    // Commit 3 swaps the caught-up spare in; had the catch-up been
+    // wrong, the entry at `b` would be missing from it.
+    let third = set(&mut working, a, 3, 3);
+    assert_eq!(instance(&third), spare, "the spare became live");
+    let read = |v: &View, addr| v.get(addr).map(|e| (e.fp[0], e.version));
+    assert_eq!(read(&third, a), Some((3, 3)));
+    assert_eq!(read(&third, b), Some((2, 2)));
+    assert_eq!(read(&second, a), Some((1, 1)), "a held view changed");
+}
+
+#[test]
+fn a_spare_is_not_caught_up_while_a_view_holds_it_or_from_a_stale_view() {
+    let mut working = Working::new(Width::from_words(1).unwrap());
+    let (a, b) = (Addr::new(0, 1), Addr::new(0, 2));
+    let first = set(&mut working, a, 1, 1);
+    let second = set(&mut working, b, 2, 2);
+    let spares = working.spares();
+    // `first` still holds the spare: a reader may be reading it.
+    assert!(
+        !spares.catch_up(&second, 0),
+        "caught up a spare a view holds"
+    );
+    // `first` holds the spare, not the live instance `behind` counts from.
+    assert!(!spares.catch_up(&first, 0), "caught up from a stale view");
+    assert_eq!(first.get(b), None, "a held view changed");
+    drop(first);
+    // A view of another prefix's shard says nothing about this one.
+    assert!(!spares.catch_up(&second, 5));
+    // Commit 3 now finds the spare free and catches it up itself.
+    let third = set(&mut working, a, 3, 3);
+    assert_eq!(third.get(b).map(|e| e.fp[0]), Some(2));
+    // And while the writer holds the slot, a committer skips it (the
+    // spare, `second`'s instance, is free once `second` is gone).
+    drop(second);
+    let held = spares.lock(0);
+    assert!(
+        !spares.catch_up(&third, 0),
+        "caught up a slot the writer holds"
+    );
+    drop(held);
+    assert!(spares.catch_up(&third, 0));
+}
+
+#[test]
+fn touched_names_each_prefix_of_a_batch_once_in_order() {
+    let fp = [0u64];
+    let batch: Vec<Mutation<'_>> = [0x80u8, 0x00, 0xff, 0x80, 0x3f, 0x40]
+        .iter()
+        .map(|&p| Mutation::Set {
+            addr: Addr::new(p, 9),
+            fp: &fp,
+        })
+        .collect();
+    let got: Vec<usize> = super::Touched::of(&batch).iter().collect();
+    assert_eq!(got, vec![0x00, 0x3f, 0x40, 0x80, 0xff]);
+    assert_eq!(super::Touched::of(&[]).iter().count(), 0);
+}
+
+#[test]
+fn a_spare_is_not_caught_up_from_a_view_of_an_older_instance() {
+    let mut working = Working::new(Width::from_words(1).unwrap());
+    let (a, b) = (Addr::new(0, 1), Addr::new(0, 2));
+    // Instance A, held by `first` throughout.
+    let first = set(&mut working, a, 1, 1);
+    // A is held, so commit 2 copies it: live B.
+    let second = set(&mut working, b, 2, 2);
+    // A is held still, so commit 3 copies B: live C, spare B, behind
+    // by the change to `a`.
+    let third = set(&mut working, a, 3, 3);
+    drop(second);
+    // The spare B is free now, but `first` holds A, not the live C:
+    // catching B up from A would give it `a` = 1.
+    let spares = working.spares();
+    assert!(!spares.catch_up(&first, 0), "caught up from a stale view");
+    let fourth = set(&mut working, b, 4, 4);
+    assert_eq!(fourth.get(a).map(|e| (e.fp[0], e.version)), Some((3, 3)));
+    assert_eq!(third.get(b).map(|e| e.fp[0]), Some(2));
+    assert_eq!(
+        first.get(a).map(|e| e.fp[0]),
+        Some(1),
+        "a held view changed"
+    );
 }
