@@ -83,11 +83,13 @@ pub(crate) struct Inner {
     pub(crate) pending: Mutex<VecDeque<View>>,
     /// What readers see; swapped atomically, read without locks.
     pub(crate) current: ArcSwap<View>,
+    pub(crate) group: GroupSync,
     /// The writer's side of the shards, the same as `writer`'s working
     /// state holds: committers catch spares up through it once their
-    /// commit is published ([`Inner::catch_up_spares`]).
+    /// commit is published ([`Inner::catch_up_spares`]). Its per-shard
+    /// locks are leaves, outside the order above: nobody takes another
+    /// lock while holding one.
     pub(crate) spares: sync::Arc<view::Spares>,
-    pub(crate) group: GroupSync,
     pub(crate) recovery: RecoveryReport,
     pub(crate) stop: (Mutex<bool>, Condvar),
     pub(crate) closed: AtomicBool,

@@ -14,7 +14,7 @@ pub(crate) use arc_swap::ArcSwap;
 #[cfg(not(loom))]
 pub(crate) use core::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize};
 #[cfg(not(loom))]
-pub(crate) use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+pub(crate) use std::sync::{Arc, Condvar, Mutex, MutexGuard, TryLockError};
 #[cfg(not(loom))]
 pub(crate) use std::thread::yield_now;
 
@@ -22,10 +22,13 @@ pub(crate) use std::thread::yield_now;
 pub(crate) use loom::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize};
 #[cfg(loom)]
 pub(crate) use loom::sync::{Arc, Condvar, Mutex, MutexGuard};
+// loom's `Mutex::try_lock` returns std's error type.
 #[cfg(loom)]
 pub(crate) use loom::thread::yield_now;
 #[cfg(loom)]
 pub(crate) use loom_swap::ArcSwap;
+#[cfg(loom)]
+pub(crate) use std::sync::TryLockError;
 
 /// `Arc::make_mut`: the value behind `this`, copied first if anybody else
 /// holds it.

@@ -39,7 +39,7 @@ use bindspace_core::{Addr, Width};
 // touches a shard or group a view still holds, that every old one is
 // freed once its last view is gone, and that a spare caught up outside
 // the writer lock equals its live instance.
-use super::sync::{make_mut, Arc, Mutex, MutexGuard};
+use super::sync::{make_mut, Arc, Mutex, MutexGuard, TryLockError};
 
 /// Shards in a view: one per address prefix.
 pub(crate) const SHARDS: usize = 256;
@@ -286,7 +286,10 @@ impl Spares {
 
     /// The slot of prefix `prefix`, for the writer.
     fn lock(&self, prefix: usize) -> MutexGuard<'_, Slot> {
-        // A slot whose holder panicked is still usable: see `catch_up`.
+        // A slot whose holder panicked is still usable: its spare is
+        // either caught up (`behind` cleared) or not (`behind` kept), as
+        // `behind` is cleared only after a catch-up succeeded, and the
+        // catch-up is idempotent.
         self.slots[prefix].lock().unwrap_or_else(|e| e.into_inner())
     }
 
@@ -299,10 +302,15 @@ impl Spares {
     /// `view` holds it (the writer changes only an instance nobody else
     /// holds), and the slot's lock keeps the writer from swapping or
     /// changing the spare meanwhile. It never waits: a slot the writer
-    /// holds is skipped.
+    /// holds is skipped. The writer does wait for a committer halfway
+    /// through catching up the shard it is about to change, for at most
+    /// [`BEHIND_MAX`] entries' copies.
     pub(crate) fn catch_up(&self, view: &View, prefix: usize) -> bool {
-        let Ok(mut guard) = self.slots[prefix].try_lock() else {
-            return false;
+        let mut guard = match self.slots[prefix].try_lock() {
+            Ok(guard) => guard,
+            // A holder panicked: the slot is still consistent (see `lock`).
+            Err(TryLockError::Poisoned(poisoned)) => poisoned.into_inner(),
+            Err(TryLockError::WouldBlock) => return false,
         };
         let slot = &mut *guard;
         if slot.behind.is_empty() {
@@ -330,6 +338,15 @@ impl Spares {
         }
         slot.behind.clear();
         true
+    }
+}
+
+#[cfg(all(test, not(loom)))]
+impl Spares {
+    /// Whether prefix `prefix` has a spare equal to its live instance.
+    pub(crate) fn is_caught_up(&self, prefix: usize) -> bool {
+        let slot = self.lock(prefix);
+        slot.spare.is_some() && slot.behind.is_empty()
     }
 }
 

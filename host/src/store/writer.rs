@@ -4,7 +4,9 @@
 //! Lock order (never take an earlier lock while holding a later one):
 //! `maintenance` -> `writer` -> `target` -> `pending`. The group-commit
 //! leader takes `target` and `pending` only, never `writer`, so appenders
-//! keep appending while a sync runs; readers take no lock at all.
+//! keep appending while a sync runs; readers take no lock at all. A
+//! shard's slot lock (`view.rs`) is a leaf: the appender takes it inside
+//! `writer`, a committer catching up a spare takes it holding nothing.
 
 use super::error::{io_error, StoreError};
 use super::group::SyncFailure;

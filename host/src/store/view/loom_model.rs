@@ -151,11 +151,53 @@ fn loom_readers_and_a_checkpoint_see_whole_commits_while_the_writer_publishes() 
 /// plain std counter, which loom neither sees nor schedules.
 static CAUGHT_UP: AtomicUsize = AtomicUsize::new(0);
 
+/// A second address in `A`'s shard, written by commits 1 and 3 only, so a
+/// spare caught up wrongly (missing commit 2's change to `A`) is read
+/// after commit 3 swaps it in.
+const A2: Addr = Addr::new(0x00, 2);
+
+/// Commit `seq` of the spares model: 1 sets `A`, `A2` and `B`; 2 sets `A`
+/// and `B`; 3 sets `A2` and `B`. Each value is `[seq]`.
+fn spares_commit(working: &mut Working, seq: u64) {
+    let fp = [seq];
+    let addrs: &[Addr] = match seq {
+        1 => &[A, A2, B],
+        2 => &[A, B],
+        _ => &[A2, B],
+    };
+    for &addr in addrs {
+        working
+            .apply(&Mutation::Set { addr, fp: &fp }, seq)
+            .unwrap();
+    }
+    working.set_seq(seq);
+}
+
+/// (fingerprint word, version) at `A`, `A2` and `B` after commit `seq`:
+/// each address holds the last commit that set it.
+fn spares_expected(seq: u64) -> [Option<(u64, u64)>; 3] {
+    let a = if seq >= 2 { 2 } else { 1 };
+    let a2 = if seq >= 3 { 3 } else { 1 };
+    [Some((a, a)), Some((a2, a2)), Some((seq, seq))]
+}
+
+/// Asserts `view` holds exactly the state after its own commit.
+fn spares_whole(view: &View, who: &str) {
+    let seq = view.seq();
+    assert!((1..=LAST).contains(&seq), "{who}: view of commit {seq}");
+    let got = [A, A2, B].map(|addr| view.get(addr).map(|e| (e.fp[0], e.version)));
+    assert_eq!(
+        got,
+        spares_expected(seq),
+        "{who}: wrong view of commit {seq}"
+    );
+}
+
 #[test]
 fn loom_spares_caught_up_beside_the_writer_leave_every_view_whole() {
     loom_check("spares, writer + committer catching up + reader", || {
         let mut working = Working::new(Width::from_words(1).unwrap());
-        commit(&mut working, 1);
+        spares_commit(&mut working, 1);
         let spares = working.spares();
         let current = Arc::new(ArcSwap::from_pointee(working.freeze()));
         let writer = Arc::new(Mutex::new(working));
@@ -165,7 +207,7 @@ fn loom_spares_caught_up_beside_the_writer_leave_every_view_whole() {
             thread::spawn(move || {
                 for seq in 2..=LAST {
                     let mut w = writer.lock().unwrap();
-                    commit(&mut w, seq);
+                    spares_commit(&mut w, seq);
                     current.store(std::sync::Arc::new(w.freeze()));
                 }
             })
@@ -183,21 +225,21 @@ fn loom_spares_caught_up_beside_the_writer_leave_every_view_whole() {
                             CAUGHT_UP.fetch_add(1, Ordering::Relaxed);
                         }
                     }
-                    assert_whole(&view, "committer");
+                    spares_whole(&view, "committer");
                 }
             })
         };
 
         let view = current.load_full();
-        assert_whole(&view, "reader");
-        let held = read(&view);
+        spares_whole(&view, "reader");
         appender.join().unwrap();
         committer.join().unwrap();
-        assert_eq!(read(&view), held, "a held view changed under its reader");
-        // The writer's state after every commit, spares swapped in by the
-        // commits that found them caught up, is the last commit's.
+        spares_whole(&view, "reader, after the writer finished");
+        // The writer's state after every commit is the last commit's,
+        // also where commit 3 swapped in a spare a committer caught up
+        // (a wrong catch-up would show at `A`).
         let last = writer.lock().unwrap().freeze();
-        assert_whole(&last, "the working state");
+        spares_whole(&last, "the working state");
         assert_eq!(last.seq(), LAST);
     });
     // Else the model checked only the paths where nothing is caught up.

@@ -236,3 +236,61 @@ fn a_spare_is_not_caught_up_from_a_view_of_an_older_instance() {
         "a held view changed"
     );
 }
+
+#[test]
+fn a_slot_whose_holder_panicked_is_still_caught_up() {
+    let mut working = Working::new(Width::from_words(1).unwrap());
+    let (a, b) = (Addr::new(0, 1), Addr::new(0, 2));
+    let first = set(&mut working, a, 1, 1);
+    let second = set(&mut working, b, 2, 2);
+    drop(first);
+    let spares = working.spares();
+    let holder = std::sync::Arc::clone(&spares);
+    let panicked = std::thread::spawn(move || {
+        let _slot = holder.lock(0);
+        panic!("a holder of slot 0 panics (expected by this test)");
+    })
+    .join();
+    assert!(panicked.is_err());
+    assert!(
+        spares.catch_up(&second, 0),
+        "a poisoned slot was skipped for good"
+    );
+    let third = set(&mut working, a, 3, 3);
+    assert_eq!(third.get(b).map(|e| e.fp[0]), Some(2));
+}
+
+#[test]
+fn a_commit_catches_up_the_spares_of_its_shard_once_published() {
+    use crate::store::{Durability, Options, Store};
+    for durability in [Durability::Always, Durability::Never] {
+        let dir = tempfile::tempdir().unwrap();
+        let options = Options {
+            width: Width::from_words(1).unwrap(),
+            durability,
+            ..Options::default()
+        };
+        let store = Store::open(dir.path(), options).unwrap();
+        let (a, b) = (Addr::new(7, 1), Addr::new(7, 2));
+        store
+            .commit(&[Mutation::Set { addr: a, fp: &[1] }])
+            .unwrap();
+        // Commit 1's view held the shard, so commit 2 copied it: the old
+        // instance is the spare, behind by `b`, until commit 2's
+        // committer catches it up after publishing.
+        store
+            .commit(&[Mutation::Set { addr: b, fp: &[2] }])
+            .unwrap();
+        assert!(
+            store.inner.spares.is_caught_up(7),
+            "{durability:?}: the spare was left to the next commit"
+        );
+        // The next commit swaps it in; nothing is lost.
+        store
+            .commit(&[Mutation::Set { addr: a, fp: &[3] }])
+            .unwrap();
+        let view = store.view();
+        assert_eq!(view.get(a).map(|e| (e.fp[0], e.version)), Some((3, 3)));
+        assert_eq!(view.get(b).map(|e| (e.fp[0], e.version)), Some((2, 2)));
+    }
+}
