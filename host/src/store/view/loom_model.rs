@@ -83,27 +83,39 @@ fn assert_whole(view: &View, who: &str) {
     assert_eq!(view.len(), expected(seq).iter().flatten().count());
 }
 
+/// The working state after `commit` 1 behind the writer lock, the cell
+/// its view is published in, and a thread making commits 2 to [`LAST`]
+/// with `commit`, each published under the writer lock, as `append` does
+/// in the Periodic and Never modes.
+fn start_writer(
+    commit: fn(&mut Working, u64),
+) -> (
+    Arc<Mutex<Working>>,
+    Arc<ArcSwap<View>>,
+    thread::JoinHandle<()>,
+) {
+    let mut working = Working::new(Width::from_words(1).unwrap());
+    commit(&mut working, 1);
+    let current = Arc::new(ArcSwap::from_pointee(working.freeze()));
+    let writer = Arc::new(Mutex::new(working));
+    let appender = {
+        let (writer, current) = (Arc::clone(&writer), Arc::clone(&current));
+        thread::spawn(move || {
+            for seq in 2..=LAST {
+                let mut w = writer.lock().unwrap();
+                commit(&mut w, seq);
+                current.store(std::sync::Arc::new(w.freeze()));
+            }
+        })
+    };
+    (writer, current, appender)
+}
+
 #[test]
 fn loom_readers_and_a_checkpoint_see_whole_commits_while_the_writer_publishes() {
     loom_check("view swap, writer + checkpoint + 2 readers", || {
-        let mut working = Working::new(Width::from_words(1).unwrap());
-        commit(&mut working, 1);
-        let current = Arc::new(ArcSwap::from_pointee(working.freeze()));
         // The writer lock: the appender and the checkpoint's freeze.
-        let writer = Arc::new(Mutex::new(working));
-
-        let appender = {
-            let (writer, current) = (Arc::clone(&writer), Arc::clone(&current));
-            thread::spawn(move || {
-                for seq in 2..=LAST {
-                    let mut w = writer.lock().unwrap();
-                    commit(&mut w, seq);
-                    // Published under the writer lock, as `append` does in
-                    // the Periodic and Never modes.
-                    current.store(std::sync::Arc::new(w.freeze()));
-                }
-            })
-        };
+        let (writer, current, appender) = start_writer(commit);
         let checkpoint = {
             let writer = Arc::clone(&writer);
             thread::spawn(move || {
@@ -196,22 +208,8 @@ fn spares_whole(view: &View, who: &str) {
 #[test]
 fn loom_spares_caught_up_beside_the_writer_leave_every_view_whole() {
     loom_check("spares, writer + committer catching up + reader", || {
-        let mut working = Working::new(Width::from_words(1).unwrap());
-        spares_commit(&mut working, 1);
-        let spares = working.spares();
-        let current = Arc::new(ArcSwap::from_pointee(working.freeze()));
-        let writer = Arc::new(Mutex::new(working));
-
-        let appender = {
-            let (writer, current) = (Arc::clone(&writer), Arc::clone(&current));
-            thread::spawn(move || {
-                for seq in 2..=LAST {
-                    let mut w = writer.lock().unwrap();
-                    spares_commit(&mut w, seq);
-                    current.store(std::sync::Arc::new(w.freeze()));
-                }
-            })
-        };
+        let (writer, current, appender) = start_writer(spares_commit);
+        let spares = writer.lock().unwrap().spares();
         // A committer whose commit was published catching up the spares
         // of both shards, as `Inner::catch_up_spares` does, with no
         // writer lock, from whatever view it loads.
