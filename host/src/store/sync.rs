@@ -22,11 +22,11 @@ pub(crate) use std::thread::yield_now;
 pub(crate) use loom::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize};
 #[cfg(loom)]
 pub(crate) use loom::sync::{Arc, Condvar, Mutex, MutexGuard};
-// loom's `Mutex::try_lock` returns std's error type.
 #[cfg(loom)]
 pub(crate) use loom::thread::yield_now;
 #[cfg(loom)]
 pub(crate) use loom_swap::ArcSwap;
+// loom's `Mutex::try_lock` returns std's error type.
 #[cfg(loom)]
 pub(crate) use std::sync::TryLockError;
 

@@ -219,11 +219,7 @@ impl Slot {
     fn writable<'a>(&mut self, live: &'a mut Shard, width: Width) -> &'a mut GrowableSpace {
         let live = live.get_or_insert_with(|| Arc::new(GrowableSpace::growable(width)));
         if Arc::get_mut(live).is_none() {
-            let caught_up = match self.spare.as_mut().and_then(Arc::get_mut) {
-                Some(spare) => catch_up(spare, live, &self.behind).is_ok(),
-                None => false,
-            };
-            if caught_up {
+            if self.catch_up_spare(live) {
                 core::mem::swap(live, self.spare.as_mut().expect("caught up"));
             } else {
                 let copy = Arc::new(GrowableSpace::clone(live));
@@ -234,6 +230,28 @@ impl Slot {
             self.behind.clear();
         }
         Arc::get_mut(live).expect("the live shard has one holder now")
+    }
+
+    /// Brings the spare up to date with `live`, the instance `behind`
+    /// counts from, if nothing else holds the spare. Returns whether the
+    /// spare now equals `live`. The writer calls it before changing a
+    /// shard, a committer after its commit is published
+    /// ([`Spares::catch_up`]).
+    fn catch_up_spare(&mut self, live: &GrowableSpace) -> bool {
+        let Some(spare) = self.spare.as_mut().and_then(Arc::get_mut) else {
+            return false;
+        };
+        // Catching up is idempotent (each address is set to exactly what
+        // `live` holds, or deleted), so a panic halfway leaves a slot the
+        // next catch-up repairs.
+        let caught_up = catch_up(spare, live, &self.behind).is_ok();
+        if !caught_up {
+            // Cannot happen (the same entries fit `live`); if it did, the
+            // spare is dropped rather than trusted.
+            self.spare = None;
+        }
+        self.behind.clear();
+        caught_up
     }
 
     /// Records that the entry at `addr` changed in the live shard `live`,
@@ -306,13 +324,12 @@ impl Spares {
     /// through catching up the shard it is about to change, for at most
     /// [`BEHIND_MAX`] entries' copies.
     pub(crate) fn catch_up(&self, view: &View, prefix: usize) -> bool {
-        let mut guard = match self.slots[prefix].try_lock() {
-            Ok(guard) => guard,
+        let mut slot = match self.slots[prefix].try_lock() {
+            Ok(slot) => slot,
             // A holder panicked: the slot is still consistent (see `lock`).
             Err(TryLockError::Poisoned(poisoned)) => poisoned.into_inner(),
             Err(TryLockError::WouldBlock) => return false,
         };
-        let slot = &mut *guard;
         if slot.behind.is_empty() {
             return false;
         }
@@ -323,21 +340,7 @@ impl Spares {
         if Arc::as_ptr(live) as usize != slot.live {
             return false;
         }
-        let Some(spare) = slot.spare.as_mut().and_then(Arc::get_mut) else {
-            return false;
-        };
-        // Catching up is idempotent (each address is set to exactly what
-        // `live` holds, or deleted), so a panic halfway leaves a slot the
-        // next catch-up repairs.
-        if catch_up(spare, live, &slot.behind).is_err() {
-            // Cannot happen (the same entries fit `live`); if it did, the
-            // spare is dropped rather than trusted, as the writer does.
-            slot.spare = None;
-            slot.behind.clear();
-            return false;
-        }
-        slot.behind.clear();
-        true
+        slot.catch_up_spare(live)
     }
 }
 

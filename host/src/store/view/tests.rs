@@ -132,6 +132,21 @@ fn set(working: &mut Working, addr: Addr, word: u64, seq: u64) -> View {
     working.freeze()
 }
 
+/// Two addresses in prefix 0's shard.
+const A: Addr = Addr::new(0, 1);
+const B: Addr = Addr::new(0, 2);
+
+/// A working state after commit 1 (sets `A` to `[1]`) and commit 2 (sets
+/// `B` to `[2]`), and the views frozen after each. Commit 1's view held
+/// the shard, so commit 2 copied it: the copy is live, and the old
+/// instance, which `first` holds, is the spare, behind by `B`.
+fn two_commits() -> (Working, View, View) {
+    let mut working = Working::new(Width::from_words(1).unwrap());
+    let first = set(&mut working, A, 1, 1);
+    let second = set(&mut working, B, 2, 2);
+    (working, first, second)
+}
+
 /// The address of the live instance of prefix 0 in `view`.
 fn instance(view: &View) -> *const GrowableSpace {
     std::sync::Arc::as_ptr(view.groups[0][0].as_ref().unwrap())
@@ -139,12 +154,7 @@ fn instance(view: &View) -> *const GrowableSpace {
 
 #[test]
 fn a_spare_caught_up_after_publication_is_taken_as_it_is_by_the_next_commit() {
-    let mut working = Working::new(Width::from_words(1).unwrap());
-    let (a, b) = (Addr::new(0, 1), Addr::new(0, 2));
-    let first = set(&mut working, a, 1, 1);
-    // The view of commit 1 holds the shard, so commit 2 copies it: the
-    // copy is live, the old instance the spare, one address behind.
-    let second = set(&mut working, b, 2, 2);
+    let (mut working, first, second) = two_commits();
     let spare = instance(&first);
     drop(first);
     let spares = working.spares();
@@ -154,21 +164,18 @@ fn a_spare_caught_up_after_publication_is_taken_as_it_is_by_the_next_commit() {
     );
     assert!(!spares.catch_up(&second, 0), "nothing is left to catch up");
     // Commit 3 swaps the caught-up spare in; had the catch-up been
-    // wrong, the entry at `b` would be missing from it.
-    let third = set(&mut working, a, 3, 3);
+    // wrong, the entry at `B` would be missing from it.
+    let third = set(&mut working, A, 3, 3);
     assert_eq!(instance(&third), spare, "the spare became live");
     let read = |v: &View, addr| v.get(addr).map(|e| (e.fp[0], e.version));
-    assert_eq!(read(&third, a), Some((3, 3)));
-    assert_eq!(read(&third, b), Some((2, 2)));
-    assert_eq!(read(&second, a), Some((1, 1)), "a held view changed");
+    assert_eq!(read(&third, A), Some((3, 3)));
+    assert_eq!(read(&third, B), Some((2, 2)));
+    assert_eq!(read(&second, A), Some((1, 1)), "a held view changed");
 }
 
 #[test]
 fn a_spare_is_not_caught_up_while_a_view_holds_it_or_from_a_stale_view() {
-    let mut working = Working::new(Width::from_words(1).unwrap());
-    let (a, b) = (Addr::new(0, 1), Addr::new(0, 2));
-    let first = set(&mut working, a, 1, 1);
-    let second = set(&mut working, b, 2, 2);
+    let (mut working, first, second) = two_commits();
     let spares = working.spares();
     // `first` still holds the spare: a reader may be reading it.
     assert!(
@@ -177,13 +184,13 @@ fn a_spare_is_not_caught_up_while_a_view_holds_it_or_from_a_stale_view() {
     );
     // `first` holds the spare, not the live instance `behind` counts from.
     assert!(!spares.catch_up(&first, 0), "caught up from a stale view");
-    assert_eq!(first.get(b), None, "a held view changed");
+    assert_eq!(first.get(B), None, "a held view changed");
     drop(first);
     // A view of another prefix's shard says nothing about this one.
     assert!(!spares.catch_up(&second, 5));
     // Commit 3 now finds the spare free and catches it up itself.
-    let third = set(&mut working, a, 3, 3);
-    assert_eq!(third.get(b).map(|e| e.fp[0]), Some(2));
+    let third = set(&mut working, A, 3, 3);
+    assert_eq!(third.get(B).map(|e| e.fp[0]), Some(2));
     // And while the writer holds the slot, a committer skips it (the
     // spare, `second`'s instance, is free once `second` is gone).
     drop(second);
@@ -213,25 +220,21 @@ fn touched_names_each_prefix_of_a_batch_once_in_order() {
 
 #[test]
 fn a_spare_is_not_caught_up_from_a_view_of_an_older_instance() {
-    let mut working = Working::new(Width::from_words(1).unwrap());
-    let (a, b) = (Addr::new(0, 1), Addr::new(0, 2));
-    // Instance A, held by `first` throughout.
-    let first = set(&mut working, a, 1, 1);
-    // A is held, so commit 2 copies it: live B.
-    let second = set(&mut working, b, 2, 2);
-    // A is held still, so commit 3 copies B: live C, spare B, behind
-    // by the change to `a`.
-    let third = set(&mut working, a, 3, 3);
+    // Instance one, held by `first` throughout; commit 2 copied it.
+    let (mut working, first, second) = two_commits();
+    // Instance one is held still, so commit 3 copies instance two: live
+    // three, spare two, behind by the change to `A`.
+    let third = set(&mut working, A, 3, 3);
     drop(second);
-    // The spare B is free now, but `first` holds A, not the live C:
-    // catching B up from A would give it `a` = 1.
+    // The spare (two) is free now, but `first` holds instance one, not
+    // the live three: catching two up from one would give it `A` = 1.
     let spares = working.spares();
     assert!(!spares.catch_up(&first, 0), "caught up from a stale view");
-    let fourth = set(&mut working, b, 4, 4);
-    assert_eq!(fourth.get(a).map(|e| (e.fp[0], e.version)), Some((3, 3)));
-    assert_eq!(third.get(b).map(|e| e.fp[0]), Some(2));
+    let fourth = set(&mut working, B, 4, 4);
+    assert_eq!(fourth.get(A).map(|e| (e.fp[0], e.version)), Some((3, 3)));
+    assert_eq!(third.get(B).map(|e| e.fp[0]), Some(2));
     assert_eq!(
-        first.get(a).map(|e| e.fp[0]),
+        first.get(A).map(|e| e.fp[0]),
         Some(1),
         "a held view changed"
     );
@@ -239,10 +242,7 @@ fn a_spare_is_not_caught_up_from_a_view_of_an_older_instance() {
 
 #[test]
 fn a_slot_whose_holder_panicked_is_still_caught_up() {
-    let mut working = Working::new(Width::from_words(1).unwrap());
-    let (a, b) = (Addr::new(0, 1), Addr::new(0, 2));
-    let first = set(&mut working, a, 1, 1);
-    let second = set(&mut working, b, 2, 2);
+    let (mut working, first, second) = two_commits();
     drop(first);
     let spares = working.spares();
     let holder = std::sync::Arc::clone(&spares);
@@ -256,8 +256,8 @@ fn a_slot_whose_holder_panicked_is_still_caught_up() {
         spares.catch_up(&second, 0),
         "a poisoned slot was skipped for good"
     );
-    let third = set(&mut working, a, 3, 3);
-    assert_eq!(third.get(b).map(|e| e.fp[0]), Some(2));
+    let third = set(&mut working, A, 3, 3);
+    assert_eq!(third.get(B).map(|e| e.fp[0]), Some(2));
 }
 
 #[test]
