@@ -66,7 +66,16 @@ fn search_shards(
         if best.len() >= k {
             best.sort_unstable();
             best.truncate(k);
-            cut.fetch_min(best[k - 1].distance, Ordering::Relaxed);
+            let mine = best[k - 1].distance;
+            // Published only when it improves on what every run already
+            // uses: a read-modify-write takes the cache line for itself
+            // even when it changes nothing, so an unconditional one per
+            // shard moved the line between the two processors all through
+            // the search (2 threads / 1 at 2 MiB from 1.42-1.45 to 1.57 in
+            // the bench's slower runs, docs/BENCHMARKS.md store run P).
+            if mine < known {
+                cut.fetch_min(mine, Ordering::Relaxed);
+            }
         }
     }
     best.sort_unstable();
