@@ -43,8 +43,8 @@ fn claim_and_run(part: &Part) {
 /// on 256 shards of 64 entries: 162 µs a search unbounded, 42 µs bounded
 /// by the run's own cut; sharing the cut keeps two threads' total work
 /// near one thread's.
-fn search_shards(
-    shards: &[&GrowableSpace],
+fn search_shards<'a>(
+    shards: impl IntoIterator<Item = &'a GrowableSpace>,
     query: &[u64],
     k: usize,
     opts: &SearchOptions,
@@ -140,7 +140,7 @@ pub(crate) fn search(
     };
     if rest.is_empty() {
         return search_shards(
-            &shards[first.clone()],
+            shards[first.clone()].iter().copied(),
             query,
             k,
             opts,
@@ -158,8 +158,12 @@ pub(crate) fn search(
         let (view, query, opts, tx) = (view.clone(), Arc::clone(&shared_query), *opts, tx.clone());
         let (range, cut) = (run.clone(), Arc::clone(&cut));
         let job: Box<dyn FnOnce() + Send> = Box::new(move || {
-            let shards: Vec<&GrowableSpace> = view.shards_in(opts.filter).collect();
-            let _ = tx.send(search_shards(&shards[range], &query, k, &opts, &cut));
+            // Walked again rather than collected: no allocation per job.
+            let run = view
+                .shards_in(opts.filter)
+                .skip(range.start)
+                .take(range.len());
+            let _ = tx.send(search_shards(run, &query, k, &opts, &cut));
         });
         let part: Part = Arc::new(Mutex::new(Some(job)));
         let for_worker = Arc::clone(&part);
@@ -170,7 +174,7 @@ pub(crate) fn search(
         parts.push(part);
     }
     drop(tx);
-    let mut all = search_shards(&shards[first.clone()], query, k, opts, &cut);
+    let mut all = search_shards(shards[first.clone()].iter().copied(), query, k, opts, &cut);
     parts.iter().for_each(claim_and_run);
     let mut received = 0;
     while received < rest.len() {
