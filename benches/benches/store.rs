@@ -614,21 +614,26 @@ fn side_by_side_searches(
     let half = rounds.div_ceil(2);
     let mut best = 0f64;
     for _ in 0..3 {
-        let start = Instant::now();
-        std::thread::scope(|s| {
-            let other = s.spawn(|| {
-                for _ in 0..half {
-                    core::hint::black_box(view.search(query, 10, opts, 1).unwrap());
-                }
-            });
+        let took = on_two_threads_at_once(|_| {
             for _ in 0..half {
                 core::hint::black_box(view.search(query, 10, opts, 1).unwrap());
             }
-            other.join().expect("a side-by-side searcher panicked");
         });
-        best = best.max((2 * half) as f64 / start.elapsed().as_secs_f64());
+        best = best.max((2 * half) as f64 / took.as_secs_f64());
     }
     best
+}
+
+/// Runs `work(0)` on this thread and `work(1)` on a second one at the
+/// same time; returns how long both took.
+fn on_two_threads_at_once(work: impl Fn(usize) + Sync) -> Duration {
+    let start = Instant::now();
+    std::thread::scope(|s| {
+        let other = s.spawn(|| work(1));
+        work(0);
+        other.join().expect("the second thread panicked");
+    });
+    start.elapsed()
 }
 
 /// What two threads can give on this machine right now: the same
@@ -643,11 +648,8 @@ fn parallel_ceiling(q: bool) -> f64 {
     let start = Instant::now();
     core::hint::black_box(spin(1));
     let one = start.elapsed().as_secs_f64();
-    let start = Instant::now();
-    std::thread::scope(|s| {
-        let other = s.spawn(|| core::hint::black_box(spin(2)));
-        core::hint::black_box(spin(3));
-        let _ = other.join();
+    let two = on_two_threads_at_once(|i| {
+        core::hint::black_box(spin(3 - i as u64));
     });
-    2.0 * one / start.elapsed().as_secs_f64()
+    2.0 * one / two.as_secs_f64()
 }
