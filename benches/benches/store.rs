@@ -35,6 +35,7 @@
 //! system being measured.
 
 use bindspace_benches::bare_group::bare_group_commit;
+use bindspace_benches::handoff::round_trip;
 use bindspace_benches::lineup::median;
 use bindspace_core::mutation::Mutation;
 use bindspace_core::prng::SplitMix64;
@@ -540,8 +541,8 @@ fn search_part(q: bool) {
     let mut rng = SplitMix64::new(3);
     let opts = SearchOptions::new();
     println!();
-    println!("| search, 1,024-bit entries | arena | 1 thread searches/s | 2 threads searches/s | 2 vs 1 | 2 whole searches side by side / 1 (this work's ceiling now) |");
-    println!("|---|---:|---:|---:|---:|---:|");
+    println!("| search, 1,024-bit entries | arena | 1 thread searches/s | 2 threads searches/s | 2 vs 1 | 2 whole searches side by side / 1 (this work's ceiling now) | a word to the other thread and back, µs |");
+    println!("|---|---:|---:|---:|---:|---:|---:|");
     for &entries in sizes {
         let step = 65_536 / entries;
         // Refill: every entry of this size at `i * step`.
@@ -581,23 +582,25 @@ fn search_part(q: bool) {
             per[slot] = best;
         }
         let side_by_side = side_by_side_searches(&view, &query, &opts, rounds);
+        let trip = round_trip(200);
         let goal = if entries == 16_384 {
             " (goal >= 1.6)"
         } else {
             ""
         };
         println!(
-            "| {entries} entries | {} KiB | {:.0} | {:.0} | {:.2}{goal} | {:.2} |",
+            "| {entries} entries | {} KiB | {:.0} | {:.0} | {:.2}{goal} | {:.2} | {:.2} |",
             entries * 128 / 1024,
             per[0],
             per[1],
             per[1] / per[0],
-            side_by_side / per[0]
+            side_by_side / per[0],
+            trip.as_secs_f64() * 1e6
         );
     }
     let ceiling = parallel_ceiling(q);
     println!(
-        "| anchor: pure integer work, 2 threads vs 1 (this machine's ceiling now) | | | | {ceiling:.2} | |"
+        "| anchor: pure integer work, 2 threads vs 1 (this machine's ceiling now) | | | | {ceiling:.2} | | |"
     );
 }
 

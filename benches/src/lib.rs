@@ -12,6 +12,8 @@
 //!   that take `&[u8]`.
 //! - [`anchor`]: plain memory-read passes, the physical limit a scanning
 //!   kernel is held to (several strategies; the fastest one counts).
+//! - [`handoff`]: the round trip of a word between two running threads,
+//!   which tells what kind of placement a parallel run had.
 //! - [`clock`]: the clock samples are timed with (thread CPU time where the
 //!   OS has it, so other processes' time is not counted).
 //! - [`lineup`]: cases doing the same work over the same bytes, measured by
@@ -25,6 +27,7 @@ pub mod arena;
 #[cfg(unix)]
 pub mod bare_group;
 pub mod clock;
+pub mod handoff;
 pub mod lineup;
 pub mod machine;
 pub mod mode;

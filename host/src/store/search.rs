@@ -31,18 +31,32 @@ fn claim_and_run(part: &Part) {
     }
 }
 
+/// How many shards at the start of each run are bounded by the cut the
+/// runs share (see [`search_shards`]); after them a run uses its own.
+///
+/// Sharing pays at the start, where a run has no `k`-th best of its own
+/// yet; later its own is nearly as tight. But every read of the shared
+/// line just after the other processor wrote it waits for the line to
+/// cross over, and on some placements of this project's virtual machine a
+/// word takes 0.4-0.5 µs to cross and come back (0.06 µs on others; the
+/// bench prints it). At 2 MiB, in five alternating pairs of runs on the
+/// slow placement, 2 threads / 1 went from 1.58-1.61 (shared throughout)
+/// to 1.62-1.68 with 16 shards; 8 gave 1.52-1.66 (docs/BENCHMARKS.md,
+/// store run Q).
+const SHARED_CUT_SHARDS: usize = 16;
+
 /// Searches `shards` one after another, keeping the best `k`.
 ///
 /// Each shard is a search of its own, which would rank its rows from
 /// scratch; instead the best `k`-th distance known so far bounds it (as
 /// its maximum distance, so the core screens the rows above it out). That
-/// bound is the lower of this run's own `k`-th best and `cut`, the lowest
-/// any run of the same search has published: either way `k` hits at or
-/// below it exist, so no row above it can be in the answer, and an equal
-/// distance is still searched (it may win its tie by address). Measured
-/// on 256 shards of 64 entries: 162 µs a search unbounded, 42 µs bounded
-/// by the run's own cut; sharing the cut keeps two threads' total work
-/// near one thread's.
+/// bound is the lower of this run's own `k`-th best and, for its first
+/// [`SHARED_CUT_SHARDS`] shards, `cut`, the lowest any run of the same
+/// search has published: either way `k` hits at or below it exist, so no
+/// row above it can be in the answer, and an equal distance is still
+/// searched (it may win its tie by address). Measured on 256 shards of 64
+/// entries: 162 µs a search unbounded, 42 µs bounded by the run's own cut;
+/// sharing the cut keeps two threads' total work near one thread's.
 fn search_shards<'a>(
     shards: impl IntoIterator<Item = &'a GrowableSpace>,
     query: &[u64],
@@ -54,8 +68,14 @@ fn search_shards<'a>(
     let mut found = vec![Hit::default(); k];
     let mut bounded = *opts;
     let bound = opts.max_distance.unwrap_or(u32::MAX);
-    for shard in shards {
-        let known = cut.load(Ordering::Relaxed).min(bound);
+    // The lowest bound this run knows: its own k-th best, or a shared one.
+    let mut own = u32::MAX;
+    for (i, shard) in shards.into_iter().enumerate() {
+        let sharing = i < SHARED_CUT_SHARDS;
+        if sharing {
+            own = own.min(cut.load(Ordering::Relaxed));
+        }
+        let known = own.min(bound);
         bounded.max_distance = (known != u32::MAX).then_some(known);
         // The query width was checked against the view; shards share it.
         let n = shard.nearest(query, &bounded, &mut found).unwrap_or(0);
@@ -67,14 +87,18 @@ fn search_shards<'a>(
             best.sort_unstable();
             best.truncate(k);
             let mine = best[k - 1].distance;
-            // Published only when it improves on what every run already
-            // uses: a read-modify-write takes the cache line for itself
-            // even when it changes nothing, so an unconditional one per
-            // shard moved the line between the two processors all through
-            // the search (2 threads / 1 at 2 MiB from 1.42-1.45 to 1.57 in
-            // the bench's slower runs, docs/BENCHMARKS.md store run P).
             if mine < known {
-                cut.fetch_min(mine, Ordering::Relaxed);
+                own = mine;
+                // Published only when it improves on what every run
+                // already uses: a read-modify-write takes the cache line
+                // for itself even when it changes nothing, so an
+                // unconditional one per shard moved the line between the
+                // two processors all through the search (2 threads / 1 at
+                // 2 MiB from 1.42-1.45 to 1.57 in the bench's slower runs,
+                // docs/BENCHMARKS.md store run P).
+                if sharing {
+                    cut.fetch_min(mine, Ordering::Relaxed);
+                }
             }
         }
     }
