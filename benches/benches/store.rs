@@ -299,6 +299,7 @@ fn add_stats(a: SyncStats, b: SyncStats) -> SyncStats {
         syncs: a.syncs + b.syncs,
         commits: a.commits + b.commits,
         sync_time: a.sync_time + b.sync_time,
+        gather_time: a.gather_time + b.gather_time,
     }
 }
 
@@ -384,11 +385,13 @@ fn commits_part(q: bool, words: usize) {
     let took: Duration = rounds.iter().map(|r| r.took).sum();
     println!();
     println!(
-        "16 writers, fresh addresses, all rounds: {} syncs, {:.1} commits per sync, {:.1} µs per sync, the disk syncing {:.0}% of the time",
+        "16 writers, fresh addresses, all rounds: {} syncs, {:.1} commits per sync, {:.1} µs per sync, the disk syncing {:.0}% of the time; the leaders gathering {:.1} µs before a sync ({:.0}% of the time)",
         all.syncs,
         all.commits_per_sync(),
         all.mean_sync().as_secs_f64() * 1e6,
-        all.sync_time.as_secs_f64() / took.as_secs_f64() * 100.0
+        all.sync_time.as_secs_f64() / took.as_secs_f64() * 100.0,
+        all.gather_time.as_secs_f64() * 1e6 / all.syncs.max(1) as f64,
+        all.gather_time.as_secs_f64() / took.as_secs_f64() * 100.0
     );
     // A group's sync writes about 16 commits' bytes, one writer's one
     // commit's: on the project disk the larger sync is the slower one,

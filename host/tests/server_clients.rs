@@ -165,6 +165,7 @@ fn every_command_of_the_language_over_resp() {
         "width_bits:64",
         "log_syncs:",
         "log_synced_commits:",
+        "log_gather_microseconds:",
     ] {
         assert!(info.contains(section), "INFO lacks {section}: {info}");
     }
@@ -386,6 +387,11 @@ fn max_clients_resp3_and_the_metrics_endpoint() {
     assert!(page.contains("bindspace_log_syncs_total 1\n"), "{page}");
     assert!(
         page.contains("bindspace_log_synced_commits_total 1\n"),
+        "{page}"
+    );
+    // One client's commit: nobody waited for its sync, so no gather.
+    assert!(
+        page.contains("bindspace_log_gather_microseconds_total 0\n"),
         "{page}"
     );
     assert!(

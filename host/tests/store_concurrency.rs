@@ -175,6 +175,8 @@ fn group_commit_shares_syncs() {
     assert_eq!(stats.commits, 640, "{stats:?}");
     assert_eq!(stats.syncs, syncs, "{stats:?}");
     assert!(stats.sync_time >= core::time::Duration::from_millis(2) * syncs as u32);
+    // Committers waited on the leaders, so the leaders gathered.
+    assert!(stats.gather_time > core::time::Duration::ZERO, "{stats:?}");
     println!(
         "bindspace group commit on the simulated disk: 640 commits, {syncs} fdatasyncs, {:.1} commits per sync",
         stats.commits_per_sync()
@@ -201,6 +203,8 @@ fn sync_stats_count_what_each_sync_covered() {
     store.sync().unwrap();
     let stats = store.sync_stats();
     assert_eq!((stats.syncs, stats.commits), (1, 5), "{stats:?}");
+    // Nobody waited for that sync, so its leader did not gather.
+    assert_eq!(stats.gather_time, core::time::Duration::ZERO);
     assert_eq!(stats.commits_per_sync(), 5.0);
     // Nothing new to cover: a second call syncs nothing.
     store.sync().unwrap();

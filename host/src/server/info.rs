@@ -62,7 +62,7 @@ pub(crate) fn render(
     sections.push(("memory", s));
     let syncs = store.sync_stats();
     let mut s = format!(
-        "data_dir:{}\r\nlast_seq:{}\r\nrecovered_batches:{}\r\nrecovered_from_snapshot:{}\r\npoisoned:{}\r\nlog_syncs:{}\r\nlog_synced_commits:{}\r\nlog_sync_microseconds:{}\r\n",
+        "data_dir:{}\r\nlast_seq:{}\r\nrecovered_batches:{}\r\nrecovered_from_snapshot:{}\r\npoisoned:{}\r\nlog_syncs:{}\r\nlog_synced_commits:{}\r\nlog_sync_microseconds:{}\r\nlog_gather_microseconds:{}\r\n",
         shared.config.data_dir.display(),
         view.seq(),
         store.recovery().batches,
@@ -71,6 +71,7 @@ pub(crate) fn render(
         syncs.syncs,
         syncs.commits,
         syncs.sync_time.as_micros(),
+        syncs.gather_time.as_micros(),
     );
     let last = stats
         .last_compaction

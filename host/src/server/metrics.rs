@@ -11,7 +11,7 @@ pub(crate) fn text(shared: &Shared) -> String {
     let s = &shared.stats;
     let view = shared.engine.store().view();
     let syncs = shared.engine.store().sync_stats();
-    let rows: [(&str, &str, &str, u64); 12] = [
+    let rows: [(&str, &str, &str, u64); 13] = [
         (
             "bindspace_connected_clients",
             "gauge",
@@ -77,6 +77,12 @@ pub(crate) fn text(shared: &Shared) -> String {
             "counter",
             "Time spent in those syncs.",
             u64::try_from(syncs.sync_time.as_micros()).unwrap_or(u64::MAX),
+        ),
+        (
+            "bindspace_log_gather_microseconds_total",
+            "counter",
+            "Time sync leaders spent gathering committers before those syncs.",
+            u64::try_from(syncs.gather_time.as_micros()).unwrap_or(u64::MAX),
         ),
         (
             "bindspace_resident_bytes",

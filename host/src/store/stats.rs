@@ -17,6 +17,11 @@ pub struct SyncStats {
     pub commits: u64,
     /// Time spent inside those fdatasyncs.
     pub sync_time: Duration,
+    /// Time sync leaders spent gathering before those syncs: waiting, with
+    /// other committers waiting on them, for the committers on their way
+    /// to append, so one fdatasync covers them too (zero when nobody
+    /// waited). Beside `sync_time` it shows where a group's cycle goes.
+    pub gather_time: Duration,
 }
 
 impl SyncStats {
@@ -47,14 +52,17 @@ pub(crate) struct SyncCounters {
     syncs: AtomicU64,
     commits: AtomicU64,
     nanos: AtomicU64,
+    gather_nanos: AtomicU64,
     /// How long the last sync took, in nanoseconds (the gather budget,
     /// writer.rs).
     last_nanos: AtomicU64,
 }
 
 impl SyncCounters {
-    /// Records one sync that took `nanos` and made `commits` durable.
-    pub(crate) fn record(&self, nanos: u64, commits: u64) {
+    /// Records one sync that took `nanos` and made `commits` durable,
+    /// after a gather of `gather_nanos`.
+    pub(crate) fn record(&self, nanos: u64, commits: u64, gather_nanos: u64) {
+        self.gather_nanos.fetch_add(gather_nanos, Ordering::Relaxed);
         self.syncs.fetch_add(1, Ordering::Relaxed);
         self.commits.fetch_add(commits, Ordering::Relaxed);
         self.nanos.fetch_add(nanos, Ordering::Relaxed);
@@ -71,6 +79,7 @@ impl SyncCounters {
             syncs: self.syncs.load(Ordering::Relaxed),
             commits: self.commits.load(Ordering::Relaxed),
             sync_time: Duration::from_nanos(self.nanos.load(Ordering::Relaxed)),
+            gather_time: Duration::from_nanos(self.gather_nanos.load(Ordering::Relaxed)),
         }
     }
 }

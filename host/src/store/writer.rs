@@ -259,7 +259,7 @@ impl Inner {
     /// The group-commit leader's work: fdatasync the active segment, then
     /// publish every view it covers. Returns the sequence number covered.
     pub(crate) fn sync_and_publish(&self) -> Result<u64, SyncFailure> {
-        self.gather()?;
+        let gathered = self.gather()?;
         let (file, path, appended) = self.write_unwritten()?;
         // The leader's role is held, so nothing else raises it meanwhile
         // (and its lock-free copy is exact).
@@ -271,7 +271,8 @@ impl Inner {
             return Err(failure);
         }
         let took = u64::try_from(started.elapsed().as_nanos()).unwrap_or(u64::MAX);
-        self.syncs.record(took, appended.saturating_sub(before));
+        self.syncs
+            .record(took, appended.saturating_sub(before), gathered);
         self.committers.take_peak();
         self.publish_through(appended);
         Ok(appended)
@@ -300,13 +301,17 @@ impl Inner {
     /// host store run M): 16 writers / 1 from 7.83 to 8.12 by median of
     /// ten alternating runs. A failed write poisons the store, as the
     /// sync's own write would.
-    fn gather(&self) -> Result<(), SyncFailure> {
+    ///
+    /// Returns how long it gathered, in nanoseconds (0 when it did not
+    /// wait), for [`super::SyncStats::gather_time`].
+    fn gather(&self) -> Result<u64, SyncFailure> {
         let budget = Duration::from_nanos(self.syncs.last_nanos()).min(GATHER_MAX);
         if budget < Duration::from_micros(10) || !self.group.has_waiters() {
-            return Ok(());
+            return Ok(0);
         }
         let expected = self.committers.expected();
         let start = Instant::now();
+        let waited = || u64::try_from(start.elapsed().as_nanos()).unwrap_or(u64::MAX);
         // The leader's role is held, so the watermark stays put meanwhile.
         let durable = self.group.durable_seen();
         let mut written = durable;
@@ -315,12 +320,12 @@ impl Inner {
             // the counts are read only after giving them the processor.
             std::thread::yield_now();
             if start.elapsed() >= budget {
-                return Ok(());
+                return Ok(waited());
             }
             let appended = self.committers.last_appended();
             let pending = appended.saturating_sub(durable);
             if self.committers.entering_now() == 0 && pending >= expected {
-                return Ok(());
+                return Ok(waited());
             }
             // The batches appended so far are written while the rest
             // arrive, so the write before the sync is a short one.
