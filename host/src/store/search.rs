@@ -11,23 +11,67 @@ use super::view::View;
 use bindspace_core::search::{Hit, SearchOptions};
 use bindspace_core::space::GrowableSpace;
 use core::ops::Range;
-use core::sync::atomic::{AtomicU32, Ordering};
-use std::sync::{mpsc, Arc, Mutex, PoisonError};
+use core::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::thread::Thread;
+use std::time::Instant;
 
-/// A part of a search that a pool worker or the caller runs, whichever
-/// claims it first. On a loaded machine a woken worker may wait
-/// milliseconds for a processor; the caller, done with its own part,
-/// then does the work itself instead of waiting for it (measured with the
-/// other core busy: two threads ran at 0.15 to 0.5 of one thread's rate
-/// while the caller waited).
-type Part = Arc<Mutex<Option<Box<dyn FnOnce() + Send>>>>;
+/// A helper's part of a split search, handed to a pool worker: whoever
+/// takes it first runs it, the worker or the caller. On a loaded machine
+/// a woken worker may wait milliseconds for a processor; the caller, done
+/// with its own part, then does the work itself instead of waiting for it
+/// (measured with the other core busy: two threads ran at 0.15 to 0.5 of
+/// one thread's rate while the caller waited).
+///
+/// The flags and the answer sit together, and nothing else of the search
+/// is written by both threads: each line that passes between the two
+/// processors is on the search's path, and on some placements of this
+/// project's virtual machine a line takes 0.2-0.25 µs each way (store run
+/// Q). A channel per search, as before, moved several lines and a block
+/// the worker allocated and the caller freed.
+struct HelperPart {
+    taken: AtomicBool,
+    /// Set once `answer` holds the worker's answer, or the worker's job
+    /// ended without one (it panicked).
+    done: AtomicBool,
+    answer: Mutex<Option<Vec<Hit>>>,
+    /// The caller, unparked when `done` is set.
+    caller: Thread,
+}
 
-/// Runs `part` unless someone already claimed it. The lock is held only
-/// to take the job, never while it runs.
-fn claim_and_run(part: &Part) {
-    let job = part.lock().unwrap_or_else(PoisonError::into_inner).take();
-    if let Some(job) = job {
-        job();
+impl HelperPart {
+    /// Takes the part; false if someone already did.
+    fn take(&self) -> bool {
+        !self.taken.swap(true, Ordering::AcqRel)
+    }
+
+    /// The worker's answer, once it is done: spins for [`pool::SPIN`],
+    /// then parks. `None` if the job ended without one.
+    fn wait(&self) -> Option<Vec<Hit>> {
+        let start = Instant::now();
+        while !self.done.load(Ordering::Acquire) {
+            if start.elapsed() < pool::SPIN {
+                core::hint::spin_loop();
+            } else {
+                // Unparked when `done` is set; a spurious wake looks again.
+                std::thread::park();
+            }
+        }
+        self.answer
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .take()
+    }
+}
+
+/// Marks a worker's part done when dropped, with or without an answer,
+/// so a job that panics cannot leave its caller waiting.
+struct Reply(Arc<HelperPart>);
+
+impl Drop for Reply {
+    fn drop(&mut self) {
+        self.0.done.store(true, Ordering::Release);
+        self.0.caller.unpark();
     }
 }
 
@@ -176,41 +220,56 @@ pub(crate) fn search(
     // index: a view never changes, so it is the same run.
     let shared_query: Arc<[u64]> = Arc::from(query);
     let cut = Arc::new(AtomicU32::new(u32::MAX));
-    let (tx, rx) = mpsc::channel();
-    let mut parts: Vec<Part> = Vec::with_capacity(rest.len());
+    let mut parts: Vec<Arc<HelperPart>> = Vec::with_capacity(rest.len());
     for (i, run) in rest.iter().enumerate() {
-        let (view, query, opts, tx) = (view.clone(), Arc::clone(&shared_query), *opts, tx.clone());
-        let (range, cut) = (run.clone(), Arc::clone(&cut));
+        let part = Arc::new(HelperPart {
+            taken: AtomicBool::new(false),
+            done: AtomicBool::new(false),
+            answer: Mutex::new(None),
+            caller: std::thread::current(),
+        });
+        let (view, query, opts) = (view.clone(), Arc::clone(&shared_query), *opts);
+        let (range, cut, reply) = (run.clone(), Arc::clone(&cut), Reply(Arc::clone(&part)));
         let job: Box<dyn FnOnce() + Send> = Box::new(move || {
+            if !reply.0.take() {
+                return;
+            }
             // Walked again rather than collected: no allocation per job.
             let run = view
                 .shards_in(opts.filter)
                 .skip(range.start)
                 .take(range.len());
-            let _ = tx.send(search_shards(run, &query, k, &opts, &cut));
+            let answer = search_shards(run, &query, k, &opts, &cut);
+            *reply
+                .0
+                .answer
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner) = Some(answer);
         });
-        let part: Part = Arc::new(Mutex::new(Some(job)));
-        let for_worker = Arc::clone(&part);
         // A job no worker could take is run here; it answers the same way.
-        if let Err(job) = pool::run(i, Box::new(move || claim_and_run(&for_worker))) {
+        if let Err(job) = pool::run(i, job) {
             job();
         }
         parts.push(part);
     }
-    drop(tx);
     let mut all = search_shards(shards[first.clone()].iter().copied(), query, k, opts, &cut);
-    parts.iter().for_each(claim_and_run);
-    let mut received = 0;
-    while received < rest.len() {
-        let Some(part) = pool::receive(&rx) else {
-            break;
-        };
-        all.extend(part);
-        received += 1;
+    for (part, run) in parts.iter().zip(rest) {
+        if part.take() {
+            // Not started by its worker: searched here instead.
+            all.extend(search_shards(
+                shards[run.clone()].iter().copied(),
+                query,
+                k,
+                opts,
+                &cut,
+            ));
+        } else {
+            // A job only reads immutable shards; one that did not answer
+            // panicked, which is a bug, and an answer without its part
+            // would be wrong.
+            all.extend(part.wait().expect("a search thread panicked"));
+        }
     }
-    // A job only reads immutable shards; one that did not answer panicked,
-    // which is a bug, and an answer without its part would be wrong.
-    assert_eq!(received, rest.len(), "a search thread panicked");
     all.sort_unstable();
     all.truncate(k);
     all
@@ -247,6 +306,75 @@ mod tests {
         all.sort_unstable();
         all.truncate(k);
         all
+    }
+
+    /// A view of `entries` random 1,024-bit entries spread over every
+    /// prefix: large enough to split.
+    fn random_view(entries: usize, seed: u64) -> View {
+        let width = Width::from_words(16).unwrap();
+        let mut rng = SplitMix64::new(seed);
+        let mut working = Working::new(width);
+        for (seq, i) in (1..).zip(0..entries) {
+            let fp: Vec<u64> = (0..16).map(|_| rng.next()).collect();
+            let addr = Addr((i * (65_536 / entries)) as u16);
+            working
+                .apply(&Mutation::Set { addr, fp: &fp }, seq)
+                .unwrap();
+        }
+        working.freeze()
+    }
+
+    #[test]
+    fn a_part_no_worker_starts_is_searched_by_the_caller() {
+        let view = random_view(4096, 7);
+        assert!(view.len() * 16 >= PARALLEL_MIN_WORDS);
+        let query: Vec<u64> = (0..16).map(|i| i * 0x9E37_79B9).collect();
+        let opts = SearchOptions::new();
+        let expected = brute_force(&view, &query, 10, &opts);
+        // Every worker busy until released: the helper's part waits in
+        // its worker's queue, so the caller takes it and searches it.
+        let (release, blocked) = std::sync::mpsc::channel::<()>();
+        let blocked = Arc::new(Mutex::new(blocked));
+        let (started_tx, started) = std::sync::mpsc::channel();
+        for i in 0..pool::workers() {
+            let (blocked, started_tx) = (Arc::clone(&blocked), started_tx.clone());
+            let job: Box<dyn FnOnce() + Send> = Box::new(move || {
+                started_tx.send(()).unwrap();
+                let _ = blocked.lock().unwrap().recv();
+            });
+            assert!(pool::run(i, job).is_ok(), "a pool thread takes jobs");
+        }
+        assert!(pool::workers() > 0, "the pool has a thread");
+        for _ in 0..pool::workers() {
+            started.recv().unwrap();
+        }
+        // On a thread of its own, so a caller that waited for the busy
+        // worker instead fails the test rather than hanging it.
+        let (answer_tx, answer) = std::sync::mpsc::channel();
+        let (v, q) = (view.clone(), query.clone());
+        std::thread::spawn(move || answer_tx.send(search(&v, &q, 10, &opts, 2)).unwrap());
+        let got = answer.recv_timeout(core::time::Duration::from_secs(30));
+        drop(release);
+        assert_eq!(got.expect("the caller searched the part itself"), expected);
+        // The workers, freed, find the queued part taken; the next split
+        // search runs on them as usual.
+        assert_eq!(search(&view, &query, 10, &opts, 2), expected);
+    }
+
+    #[test]
+    fn a_worker_that_ends_without_an_answer_still_wakes_its_caller() {
+        let part = Arc::new(HelperPart {
+            taken: AtomicBool::new(false),
+            done: AtomicBool::new(false),
+            answer: Mutex::new(None),
+            caller: std::thread::current(),
+        });
+        let reply = Reply(Arc::clone(&part));
+        assert!(reply.0.take(), "the first take wins");
+        assert!(!part.take(), "the second loses");
+        // As when the job panics: the reply is dropped unanswered.
+        std::thread::spawn(move || drop(reply)).join().unwrap();
+        assert_eq!(part.wait(), None);
     }
 
     #[test]
