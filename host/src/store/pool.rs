@@ -63,7 +63,7 @@ pub(crate) const SPIN: Duration = Duration::from_micros(100);
 
 /// The next message on `rx`: spins for [`SPIN`], then parks. `None` once
 /// every sender is gone.
-pub(crate) fn receive<T>(rx: &Receiver<T>) -> Option<T> {
+fn receive<T>(rx: &Receiver<T>) -> Option<T> {
     let start = Instant::now();
     loop {
         match rx.try_recv() {

@@ -40,6 +40,16 @@ struct HelperPart {
 }
 
 impl HelperPart {
+    /// A part not yet taken, answering the calling thread.
+    fn for_this_thread() -> HelperPart {
+        HelperPart {
+            taken: AtomicBool::new(false),
+            done: AtomicBool::new(false),
+            answer: Mutex::new(None),
+            caller: std::thread::current(),
+        }
+    }
+
     /// Takes the part; false if someone already did.
     fn take(&self) -> bool {
         !self.taken.swap(true, Ordering::AcqRel)
@@ -111,15 +121,14 @@ fn search_shards<'a>(
     let mut best: Vec<Hit> = Vec::with_capacity(2 * k);
     let mut found = vec![Hit::default(); k];
     let mut bounded = *opts;
-    let bound = opts.max_distance.unwrap_or(u32::MAX);
-    // The lowest bound this run knows: its own k-th best, or a shared one.
-    let mut own = u32::MAX;
+    // The lowest bound this run knows: the caller's, its own k-th best or
+    // a shared one.
+    let mut known = opts.max_distance.unwrap_or(u32::MAX);
     for (i, shard) in shards.into_iter().enumerate() {
         let sharing = i < SHARED_CUT_SHARDS;
         if sharing {
-            own = own.min(cut.load(Ordering::Relaxed));
+            known = known.min(cut.load(Ordering::Relaxed));
         }
-        let known = own.min(bound);
         bounded.max_distance = (known != u32::MAX).then_some(known);
         // The query width was checked against the view; shards share it.
         let n = shard.nearest(query, &bounded, &mut found).unwrap_or(0);
@@ -132,7 +141,7 @@ fn search_shards<'a>(
             best.truncate(k);
             let mine = best[k - 1].distance;
             if mine < known {
-                own = mine;
+                known = mine;
                 // Published only when it improves on what every run
                 // already uses: a read-modify-write takes the cache line
                 // for itself even when it changes nothing, so an
@@ -222,12 +231,7 @@ pub(crate) fn search(
     let cut = Arc::new(AtomicU32::new(u32::MAX));
     let mut parts: Vec<Arc<HelperPart>> = Vec::with_capacity(rest.len());
     for (i, run) in rest.iter().enumerate() {
-        let part = Arc::new(HelperPart {
-            taken: AtomicBool::new(false),
-            done: AtomicBool::new(false),
-            answer: Mutex::new(None),
-            caller: std::thread::current(),
-        });
+        let part = Arc::new(HelperPart::for_this_thread());
         let (view, query, opts) = (view.clone(), Arc::clone(&shared_query), *opts);
         let (range, cut, reply) = (run.clone(), Arc::clone(&cut), Reply(Arc::clone(&part)));
         let job: Box<dyn FnOnce() + Send> = Box::new(move || {
@@ -363,12 +367,7 @@ mod tests {
 
     #[test]
     fn a_worker_that_ends_without_an_answer_still_wakes_its_caller() {
-        let part = Arc::new(HelperPart {
-            taken: AtomicBool::new(false),
-            done: AtomicBool::new(false),
-            answer: Mutex::new(None),
-            caller: std::thread::current(),
-        });
+        let part = Arc::new(HelperPart::for_this_thread());
         let reply = Reply(Arc::clone(&part));
         assert!(reply.0.take(), "the first take wins");
         assert!(!part.take(), "the second loses");
