@@ -6,7 +6,7 @@ use bindspace_core::mutation::Mutation;
 use bindspace_core::space::{Filter, SpaceError};
 use bindspace_core::Addr;
 use bindspace_host::store::sim::{Fault, FaultOp, SimFs};
-use bindspace_host::store::{Options, Store, StoreError};
+use bindspace_host::store::{Batch, Options, Store, StoreError};
 use std::sync::Arc;
 use store_support::{segments, small_options, snapshot_of};
 
@@ -300,6 +300,74 @@ fn check_then_commit_race() {
         handles.into_iter().map(|h| h.join().unwrap()).sum()
     });
     assert_eq!(winners, 1);
+}
+
+/// Runs `then` while a commit to `addr` is appended and its sync is
+/// running, a sync that then fails; returns what `then` returned.
+fn while_a_failing_sync_runs<R>(then: impl FnOnce(&Store, Addr) -> R) -> R {
+    let sim = SimFs::new();
+    let store = open(&sim, &small_options(1, 1 << 20)).unwrap();
+    let addr = Addr::new(0x80, 9);
+    sim.set_sync_delay(core::time::Duration::from_millis(100));
+    sim.arm(Fault {
+        op: FaultOp::Sync,
+        skip: 0,
+        sticky: false,
+    });
+    let (appended, wait_appended) = std::sync::mpsc::channel();
+    std::thread::scope(|s| {
+        let first = s.spawn(|| {
+            store.commit_with(|_, batch| {
+                batch.set(addr, &[1]);
+                // The batch is appended before the `writer` lock is let go,
+                // so whatever `then` does next sees it.
+                appended.send(()).unwrap();
+                Ok::<_, StoreError>(())
+            })
+        });
+        wait_appended.recv().unwrap();
+        let result = then(&store, addr);
+        let first = first.join().unwrap().unwrap_err();
+        assert!(matches!(first, StoreError::Poisoned { .. }), "{first}");
+        result
+    })
+}
+
+/// A read-and-commit that sees the commit still syncing and answers with
+/// `answer`.
+fn decide_during_a_failing_sync(
+    answer: impl FnOnce(&mut Batch) -> Result<(), StoreError>,
+) -> Result<u64, StoreError> {
+    while_a_failing_sync_runs(|store, addr| {
+        let mut saw_it = false;
+        let result = store.commit_with(|view, batch| {
+            saw_it = view.get(addr).is_some();
+            answer(batch)
+        });
+        assert!(saw_it, "decide did not see the commit still syncing");
+        result
+    })
+}
+
+/// Seed defect (the write-behind log, seen from a reader): an answer
+/// decided on a commit that was not yet durable was returned at once, so
+/// a client could act on a state a failed sync then lost. Here a
+/// read-and-commit that changes nothing, or refuses, answers only once
+/// what it read is durable, and fails if that sync fails; so does an
+/// empty commit, which reports the current sequence number.
+#[test]
+fn an_answer_decided_on_an_unsynced_commit_waits_for_its_sync() {
+    let nothing = decide_during_a_failing_sync(|_| Ok(())).unwrap_err();
+    assert!(matches!(nothing, StoreError::Poisoned { .. }), "{nothing}");
+    let refusal = decide_during_a_failing_sync(|_| {
+        Err(StoreError::Rejected(SpaceError::NotFound {
+            addr: Addr::new(0, 0),
+        }))
+    })
+    .unwrap_err();
+    assert!(matches!(refusal, StoreError::Poisoned { .. }), "{refusal}");
+    let empty = while_a_failing_sync_runs(|store, _| store.commit(&[])).unwrap_err();
+    assert!(matches!(empty, StoreError::Poisoned { .. }), "{empty}");
 }
 
 /// Seed defect: a counter kept by read, add, write lost updates under

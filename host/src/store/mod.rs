@@ -168,23 +168,29 @@ impl Store {
     /// Commits `batch` atomically: logged, made durable as the durability
     /// mode promises, applied, visible. Returns the sequence number of its
     /// last mutation (an empty batch changes nothing and returns the
-    /// current one). The whole batch is checked first: a refused batch
-    /// logs and changes nothing.
+    /// current one, once it is durable). The whole batch is checked first:
+    /// a refused batch logs and changes nothing.
     pub fn commit(&self, batch: &[Mutation<'_>]) -> Result<u64, StoreError> {
         let inner = &self.inner;
         let _inside = inner.committers.inside();
-        let seq = {
+        let appended = {
             let _entering = inner.committers.entering();
             let mut w = lock(&inner.writer);
             inner.check_writable()?;
             if batch.is_empty() {
-                return Ok(w.working.seq());
+                Err(w.working.seq())
+            } else {
+                Ok(inner.append(&mut w, batch)?)
             }
-            inner.append(&mut w, batch)?
         };
-        self.finish(seq)?;
-        inner.catch_up_spares(&Touched::of(batch));
-        Ok(seq)
+        match appended {
+            Ok(seq) => {
+                self.finish(seq)?;
+                inner.catch_up_spares(&Touched::of(batch));
+                Ok(seq)
+            }
+            Err(current) => self.finish(current),
+        }
     }
 
     /// Reads and commits as one step: `decide` sees the newest state
@@ -192,6 +198,13 @@ impl Store {
     /// and fills the batch to commit, or returns an error to commit
     /// nothing. No other commit can land between the read and the write,
     /// so check-then-set and read-modify-write are safe here.
+    ///
+    /// Whatever `decide` answers, the caller hears it only once the state
+    /// it read is as durable as a commit would be: an error or an empty
+    /// batch decided on a commit whose sync then fails would otherwise
+    /// report something that never happened (a key "gone" that is still
+    /// there after a restart). If that sync fails, its failure is
+    /// returned instead.
     pub fn commit_with<F, E>(&self, decide: F) -> Result<u64, E>
     where
         F: FnOnce(&View, &mut Batch) -> Result<(), E>,
@@ -199,23 +212,33 @@ impl Store {
     {
         let inner = &self.inner;
         let _inside = inner.committers.inside();
-        let touched;
-        let seq = {
+        let outcome = {
             let _entering = inner.committers.entering();
             let mut w = lock(&inner.writer);
             inner.check_writable()?;
+            let read = w.working.seq();
             let mut batch = Batch::new();
-            decide(&w.working.freeze(), &mut batch)?;
-            if batch.is_empty() {
-                return Ok(w.working.seq());
+            match decide(&w.working.freeze(), &mut batch) {
+                Ok(()) if !batch.is_empty() => {
+                    let mutations = batch.mutations();
+                    let touched = Touched::of(&mutations);
+                    Decided::Appended(inner.append(&mut w, &mutations)?, touched)
+                }
+                Ok(()) => Decided::Nothing(read, None),
+                Err(e) => Decided::Nothing(read, Some(e)),
             }
-            let mutations = batch.mutations();
-            touched = Touched::of(&mutations);
-            inner.append(&mut w, &mutations)?
         };
-        self.finish(seq)?;
-        inner.catch_up_spares(&touched);
-        Ok(seq)
+        match outcome {
+            Decided::Appended(seq, touched) => {
+                self.finish(seq)?;
+                inner.catch_up_spares(&touched);
+                Ok(seq)
+            }
+            Decided::Nothing(read, refusal) => {
+                self.finish(read)?;
+                refusal.map_or(Ok(read), Err)
+            }
+        }
     }
 
     /// Waits, as the durability mode says, until commit `seq` is durable
@@ -385,4 +408,13 @@ impl Inner {
             .wait_durable(appended, || self.sync_and_publish())
             .map_err(StoreError::from)
     }
+}
+
+/// What [`Store::commit_with`]'s decision came to, under the `writer` lock.
+enum Decided<E> {
+    /// A batch was appended: its sequence number and the shards it changed.
+    Appended(u64, Touched),
+    /// Nothing was appended: the sequence number of the state `decide`
+    /// read, and its error if it refused.
+    Nothing(u64, Option<E>),
 }

@@ -200,11 +200,14 @@ pub(crate) fn search(
     opts: &SearchOptions,
     threads: usize,
 ) -> Vec<Hit> {
+    let shards: Vec<&GrowableSpace> = view.shards_in(opts.filter).collect();
+    let entries: usize = shards.iter().map(|s| s.len()).sum();
+    // No answer holds more than every entry: a `k` of `usize::MAX` ("all
+    // of them") must not size the runs' buffers.
+    let k = k.min(entries);
     if k == 0 {
         return Vec::new();
     }
-    let shards: Vec<&GrowableSpace> = view.shards_in(opts.filter).collect();
-    let entries: usize = shards.iter().map(|s| s.len()).sum();
     let words = entries * view.width().words();
     let threads = if words < PARALLEL_MIN_WORDS {
         1
@@ -363,6 +366,22 @@ mod tests {
         // The workers, freed, find the queued part taken; the next split
         // search runs on them as usual.
         assert_eq!(search(&view, &query, 10, &opts, 2), expected);
+    }
+
+    #[test]
+    fn a_k_past_every_entry_asks_for_no_more_memory_than_the_entries() {
+        // usize::MAX overflowed the runs' buffers (capacity 2k) and 1 << 40
+        // asked for terabytes before k was limited to the entry count.
+        let view = random_view(4096, 11);
+        let query: Vec<u64> = (0..16).map(|i| i * 0x51_7CC1).collect();
+        let opts = SearchOptions::new();
+        let every = brute_force(&view, &query, view.len(), &opts);
+        assert_eq!(every.len(), view.len());
+        for threads in [1, 2] {
+            for k in [usize::MAX, 1 << 40, view.len() + 1] {
+                assert_eq!(search(&view, &query, k, &opts, threads), every);
+            }
+        }
     }
 
     #[test]
