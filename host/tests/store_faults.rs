@@ -115,6 +115,58 @@ fn no_space_fails_the_commit_cleanly() {
     assert_eq!(snapshot_of(&reopened.view()), before);
 }
 
+/// A rotation that cut the closed segment's prefill and then failed to
+/// create the next segment left the store believing the cut space was
+/// still taken: the next commit skipped its prefill, and a full disk met
+/// it in the sync leader's write, which poisons the store. Here that
+/// commit fails cleanly too.
+#[test]
+fn a_full_disk_after_a_failed_rotation_fails_the_commit_cleanly() {
+    let sim = SimFs::new();
+    let mut options = small_options(4, 512);
+    options.prefill_bytes = 4096;
+    let store = open(&sim, &options).unwrap();
+    let six: Vec<Vec<u64>> = (0..6).map(|i| vec![i; 4]).collect();
+    let batch = |prefix: u8| -> Vec<Mutation<'_>> {
+        (0..6)
+            .map(|i| Mutation::Set {
+                addr: Addr::new(prefix, i as u8),
+                fp: &six[i],
+            })
+            .collect()
+    };
+    store.commit(&batch(0x10)).unwrap();
+    // The second batch does not fit: rotation, whose new segment cannot
+    // be created.
+    sim.arm(Fault {
+        op: FaultOp::Create,
+        skip: 0,
+        sticky: false,
+    });
+    let err = store.commit(&batch(0x11)).unwrap_err();
+    assert!(err.to_string().contains("creating segment"), "{err}");
+    assert!(store.poisoned().is_none(), "{err}");
+    // One set still fits in the old segment; the disk is full.
+    sim.arm(Fault {
+        op: FaultOp::Write,
+        skip: 0,
+        sticky: true,
+    });
+    let one = |word: u64| {
+        store.commit(&[Mutation::Set {
+            addr: Addr::new(0x12, 0),
+            fp: &[word; 4],
+        }])
+    };
+    let err = one(7).unwrap_err();
+    assert!(matches!(err, StoreError::NoSpace { .. }), "{err}");
+    assert!(store.poisoned().is_none(), "a full disk poisoned the store");
+    assert!(store.view().get(Addr::new(0x12, 0)).is_none());
+    sim.disarm();
+    one(8).unwrap();
+    assert_eq!(word_at(&store, Addr::new(0x12, 0)), Some(8));
+}
+
 /// Seed defect: a torn tail was taken for the end of the log (or worse,
 /// damage anywhere was). The torn tail of the last segment is cut and
 /// reported; damage in an earlier segment refuses to open, naming the

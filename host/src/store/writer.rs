@@ -378,6 +378,11 @@ impl Inner {
             self.publish_through(last);
             Ok(last)
         });
+        // The prefill was cut (or the store is poisoned): from `len` on
+        // the file holds nothing, so if no new segment follows (creating
+        // it failed), the next commit here must prefill its space again
+        // and meet a full disk there, cleanly, not in the sync's write.
+        w.segment.filled = w.segment.filled.min(w.segment.len);
         if synced.is_err() {
             return Err(self.poisoned_error());
         }
