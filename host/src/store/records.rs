@@ -179,6 +179,10 @@ fn frames(bytes: &[u8], width: Width) -> Result<(Header, Frames<'_>), ReadError>
 
 /// Calls `on_batch` with the mutations of `records` (one committed
 /// batch), decoded into `fps` (reused between batches).
+///
+/// Only set records carry a fingerprint, so only they get room in `fps`:
+/// a batch of a million deletes takes about 32 MB of log, and room for
+/// every record would have asked for 2 GiB at 16,384 bits on replay.
 fn deliver<F>(
     records: &[Record<'_>],
     fps: &mut Vec<u64>,
@@ -190,18 +194,27 @@ where
     F: FnMut(u64, &[Mutation<'_>]) -> Result<(), String>,
 {
     const UNDECODABLE: &str = "a mutation record does not decode";
+    let carries_fp = |r: &Record<'_>| matches!(r.body(), Body::Set { .. });
     if let [record] = records {
         // The common case, one mutation: no allocation at all.
         fps.resize(words, 0);
         let m = record.mutation(fps).ok_or(UNDECODABLE)?;
         return on_batch(seq, core::slice::from_ref(&m));
     }
-    fps.resize(records.len() * words.max(1), 0);
-    let mutations = records
-        .iter()
-        .zip(fps.chunks_mut(words.max(1)))
-        .map(|(r, fp)| r.mutation(fp).ok_or(UNDECODABLE))
-        .collect::<Result<Vec<_>, _>>()?;
+    fps.clear();
+    fps.resize(records.iter().filter(|r| carries_fp(r)).count() * words, 0);
+    let mut room = fps.as_mut_slice();
+    let mut mutations = Vec::with_capacity(records.len());
+    for record in records {
+        let fp: &mut [u64] = if carries_fp(record) {
+            let (fp, rest) = core::mem::take(&mut room).split_at_mut(words);
+            room = rest;
+            fp
+        } else {
+            &mut []
+        };
+        mutations.push(record.mutation(fp).ok_or(UNDECODABLE)?);
+    }
     on_batch(seq, &mutations)
 }
 
@@ -431,4 +444,60 @@ where
         });
     }
     Ok((header.first_seq, count))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use bindspace_core::Addr;
+
+    /// The records of one encoded batch (without its commit record).
+    fn records_of(image: &[u8], width: Width) -> Vec<Record<'_>> {
+        let (_, frames) = frames(image, width).unwrap();
+        frames
+            .filter_map(|event| match event {
+                Event::Record { record, .. } => Some(record),
+                _ => None,
+            })
+            .filter(|r| !matches!(r.body(), Body::Commit { .. }))
+            .collect()
+    }
+
+    #[test]
+    fn a_batch_gets_fingerprint_room_only_for_its_sets() {
+        let width = Width::from_bits(16_384).unwrap();
+        let words = width.words();
+        let fp: Vec<u64> = (0..words as u64).collect();
+        let mut batch: Vec<Mutation<'_>> = (0..1000u16)
+            .map(|i| Mutation::Delete { addr: Addr(i) })
+            .collect();
+        batch.insert(
+            500,
+            Mutation::Set {
+                addr: Addr(9_999),
+                fp: &fp,
+            },
+        );
+        batch.push(Mutation::Expire {
+            addr: Addr(3),
+            at: Some(7),
+        });
+        let mut image = Vec::new();
+        encode_header(width, 1, 1, &mut image);
+        encode_batch(width, 1, &batch, &mut image);
+        let records = records_of(&image, width);
+        assert_eq!(records.len(), batch.len());
+        let mut fps = Vec::new();
+        let mut seen = Vec::new();
+        deliver(&records, &mut fps, words, 1, &mut |seq, ms| {
+            assert_eq!(seq, 1);
+            seen = ms.iter().map(|m| format!("{m:?}")).collect();
+            Ok(())
+        })
+        .unwrap();
+        let expected: Vec<String> = batch.iter().map(|m| format!("{m:?}")).collect();
+        assert_eq!(seen, expected);
+        // Room for the one set, not for all 1,002 records (2 MiB).
+        assert_eq!(fps.len(), words);
+    }
 }
