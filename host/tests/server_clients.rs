@@ -22,8 +22,14 @@ impl Drop for Server {
 }
 
 fn start(dir: &Path, extra: &[&str]) -> Server {
+    start_wide(dir, 64, extra)
+}
+
+/// [`start`] with fingerprints of `width` bits.
+fn start_wide(dir: &Path, width: u32, extra: &[&str]) -> Server {
+    let width = width.to_string();
     let mut child = Command::new(env!("CARGO_BIN_EXE_bindspace"))
-        .args(["serve", "--port", "0", "--width", "64", "--data-dir"])
+        .args(["serve", "--port", "0", "--width", &width, "--data-dir"])
         .arg(dir)
         .args(extra)
         .stdout(Stdio::piped())
@@ -284,6 +290,114 @@ fn bad_input_is_answered_and_the_server_stays_up() {
     assert!(started.elapsed() < Duration::from_secs(5));
     // The server is still up for new clients (the first one idled out too).
     assert_eq!(ok(&mut connect(&s), &["PING"]), "PONG");
+}
+
+/// A client that pipelines requests and never reads the replies, until
+/// its own writes block (the server stopped reading: its replies have
+/// nowhere to go). Returns the socket, still open.
+fn stop_reading(port: u16) -> TcpStream {
+    let mut silent = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    silent
+        .set_write_timeout(Some(Duration::from_secs(1)))
+        .unwrap();
+    let requests = b"GET 0x10:01\r\n".repeat(4096);
+    let started = Instant::now();
+    while silent.write_all(&requests).is_ok() {
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "the server kept reading a client that reads nothing"
+        );
+    }
+    silent
+}
+
+/// One read of pipelined GETs makes far more reply bytes than request
+/// bytes; the server answers them a slice at a time (so its memory per
+/// client stays bounded) and every reply still comes, in order.
+#[test]
+fn a_long_pipeline_is_answered_whole_and_in_order() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = start_wide(dir.path(), 8192, &[]);
+    let c = &mut connect(&s);
+    for i in 0..4u8 {
+        ok(
+            c,
+            &["SET", &format!("0x10:0{i}"), &format!("{i}").repeat(2048)],
+        );
+    }
+    let requests: Vec<u8> = (0..4096)
+        .flat_map(|n| format!("GET 0x10:0{}\r\n", n % 4).into_bytes())
+        .collect();
+    let t = TcpStream::connect(("127.0.0.1", s.port)).unwrap();
+    t.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
+    let writer = {
+        let mut t = t.try_clone().unwrap();
+        std::thread::spawn(move || t.write_all(&requests))
+    };
+    let mut reader = BufReader::new(t);
+    let mut line = String::new();
+    for n in 0..4096 {
+        line.clear();
+        reader.read_line(&mut line).unwrap();
+        assert_eq!(line, "$2048\r\n", "reply {n}");
+        line.clear();
+        reader.read_line(&mut line).unwrap();
+        let digit = char::from(b'0' + (n % 4) as u8);
+        assert_eq!(line.len(), 2050, "reply {n}");
+        assert!(line[..2048].chars().all(|c| c == digit), "reply {n}");
+    }
+    writer.join().unwrap().unwrap();
+}
+
+/// A client that stopped reading held its server thread in a blocking
+/// write forever, and with it the server's shutdown (which joins every
+/// connection thread). Here it is let go at the idle timeout, or at once
+/// when the server stops.
+#[test]
+fn a_client_that_stops_reading_is_let_go() {
+    for idle in ["300", "1"] {
+        let dir = tempfile::tempdir().unwrap();
+        // 8,192-bit fingerprints: each 13-byte GET is answered with 2 KiB,
+        // so the replies fill the socket buffers soon.
+        let mut s = start_wide(dir.path(), 8192, &["--idle-timeout", idle]);
+        ok(&mut connect(&s), &["SET", "0x10:01", &"0".repeat(2048)]);
+        let mut silent = stop_reading(s.port);
+        if idle == "1" {
+            // The server gives up on it: what it already sent, then the
+            // end of the connection.
+            silent
+                .set_read_timeout(Some(Duration::from_secs(10)))
+                .unwrap();
+            let mut replies = Vec::new();
+            let ended = silent.read_to_end(&mut replies);
+            assert!(
+                ended.is_ok()
+                    || ended
+                        .as_ref()
+                        .is_err_and(|e| e.kind() == std::io::ErrorKind::ConnectionReset),
+                "{ended:?}"
+            );
+            assert!(replies.starts_with(b"$2048\r\n0000"));
+        }
+        assert_eq!(ok(&mut connect(&s), &["PING"]), "PONG");
+        Command::new("kill")
+            .arg(s.child.id().to_string())
+            .status()
+            .unwrap();
+        let stopping = Instant::now();
+        let status = loop {
+            if let Some(status) = s.child.try_wait().unwrap() {
+                break status;
+            }
+            assert!(
+                stopping.elapsed() < Duration::from_secs(10),
+                "the server did not stop with a client that reads nothing"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        };
+        assert!(status.success());
+        drop(silent);
+    }
 }
 
 #[test]

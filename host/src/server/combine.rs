@@ -26,7 +26,7 @@ use bindspace_core::command::{self, Input, Reply};
 use bindspace_core::fingerprint;
 use core::sync::atomic::{AtomicBool, Ordering};
 use std::borrow::Cow;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Condvar, Mutex};
 use std::thread::{self, Thread};
 
 /// The most writes combined into one transaction of the command language
@@ -158,17 +158,41 @@ impl Pending {
     }
 }
 
+/// How many batches a leader commits before the next client to write
+/// takes over: a leader's own connection reads nothing more while it
+/// leads, so under a steady stream of writes from others it would
+/// otherwise never get back to its client.
+const LEAD_ROUNDS: usize = 4;
+
 #[derive(Debug, Default)]
 struct State {
     waiting: Vec<Arc<Job>>,
     leading: bool,
+    /// Batches the current leader has committed.
+    rounds: usize,
+    /// A client is waiting to take the lead over.
+    successor: bool,
+    /// The leader has handed over to the waiting successor.
+    handed_over: bool,
 }
 
 /// The queue of writes waiting for a leader, and the leader's buffers.
 #[derive(Debug)]
 pub(crate) struct Combiner {
     state: Mutex<State>,
+    /// Where a successor waits for the leader to hand over.
+    handover: Condvar,
     buffers: Mutex<(ClientSession, ClientScratch)>,
+}
+
+/// What a client that queued a write does next.
+enum Role {
+    /// Nobody leads: commit the queue now.
+    Lead,
+    /// The leader has led long enough: take over once it hands over.
+    Succeed,
+    /// The leader will commit it.
+    Follow,
 }
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -180,6 +204,7 @@ impl Combiner {
     pub(crate) fn new(engine: &Engine) -> Combiner {
         Combiner {
             state: Mutex::new(State::default()),
+            handover: Condvar::new(),
             buffers: Mutex::new(engine.client_buffers()),
         }
     }
@@ -199,8 +224,7 @@ impl Combiner {
         Pending(self.submit(engine, args, Some(reply_to)))
     }
 
-    /// Queues a write; if no one is leading, leads until the queue is
-    /// empty.
+    /// Queues a write; if no one is leading, leads (see [`Combiner::lead`]).
     fn submit(&self, engine: &Engine, args: &[&[u8]], reply_to: Option<ReplyTo>) -> Arc<Job> {
         let work = match PlainSet::parse(args, engine.store().width()) {
             Some(set) => Work::Set(set),
@@ -213,26 +237,80 @@ impl Combiner {
             done: AtomicBool::new(false),
             waiter: thread::current(),
         });
-        let lead = {
-            let mut st = lock(&self.state);
-            st.waiting.push(Arc::clone(&job));
-            !core::mem::replace(&mut st.leading, true)
-        };
-        if lead {
-            loop {
-                let batch: Vec<Arc<Job>> = {
-                    let mut st = lock(&self.state);
-                    if st.waiting.is_empty() {
-                        st.leading = false;
-                        break;
-                    }
-                    let n = st.waiting.len().min(SETS_MAX);
-                    st.waiting.drain(..n).collect()
-                };
-                self.commit(engine, &batch);
-            }
-        }
+        self.enqueue(Arc::clone(&job), &mut |batch| self.commit(engine, batch));
         job
+    }
+
+    /// Queues `job`, and leads if nobody does, or takes over from a
+    /// leader that has committed [`LEAD_ROUNDS`] batches.
+    fn enqueue(&self, job: Arc<Job>, run: &mut dyn FnMut(&[Arc<Job>])) {
+        let role = {
+            let mut st = lock(&self.state);
+            st.waiting.push(job);
+            if !st.leading {
+                st.leading = true;
+                st.rounds = 0;
+                Role::Lead
+            } else if st.rounds >= LEAD_ROUNDS && !st.successor {
+                st.successor = true;
+                Role::Succeed
+            } else {
+                Role::Follow
+            }
+        };
+        match role {
+            Role::Lead => self.lead(run),
+            Role::Succeed => {
+                let mut st = lock(&self.state);
+                while !st.handed_over {
+                    st = self.handover.wait(st).unwrap_or_else(|e| e.into_inner());
+                }
+                st.handed_over = false;
+                drop(st);
+                self.lead(run);
+            }
+            Role::Follow => {}
+        }
+    }
+
+    /// Commits the queue a batch at a time with `run`, until it is empty
+    /// or a successor is waiting (then hands over to it). If `run`
+    /// panics, which is a bug, every write it took and every write still
+    /// queued is failed with an error, so no client waits forever, and
+    /// leading passes on ([`LeadGuard`]).
+    fn lead(&self, run: &mut dyn FnMut(&[Arc<Job>])) {
+        let mut guard = LeadGuard {
+            combiner: self,
+            batch: Vec::new(),
+        };
+        loop {
+            {
+                let mut st = lock(&self.state);
+                if st.successor {
+                    self.hand_over(&mut st);
+                    return;
+                }
+                if st.waiting.is_empty() {
+                    st.leading = false;
+                    return;
+                }
+                let n = st.waiting.len().min(SETS_MAX);
+                guard.batch = st.waiting.drain(..n).collect();
+                st.rounds += 1;
+            }
+            run(&guard.batch);
+            guard.batch.clear();
+        }
+    }
+
+    /// Passes the lead to the waiting successor (`leading` stays set).
+    fn hand_over(&self, st: &mut State) {
+        st.successor = false;
+        st.handed_over = true;
+        // Counted from here, so a client arriving before the successor
+        // wakes follows instead of queuing as a second successor.
+        st.rounds = 0;
+        self.handover.notify_one();
     }
 
     /// Commits `jobs` in order: each run of plain SETs as one commit,
@@ -290,6 +368,40 @@ impl Combiner {
                 let failure = failed(&Failure::Store(e));
                 jobs.iter().map(|_| Err(failure.clone())).collect()
             }
+        }
+    }
+}
+
+/// Fails the writes of a leader whose commit panicked (see
+/// [`Combiner::lead`]); does nothing when the leader returns normally.
+struct LeadGuard<'a> {
+    combiner: &'a Combiner,
+    /// The batch being committed.
+    batch: Vec<Arc<Job>>,
+}
+
+impl Drop for LeadGuard<'_> {
+    fn drop(&mut self) {
+        if !thread::panicking() {
+            return;
+        }
+        let lost = || Err(("ERR", "internal error: the write was not committed".into()));
+        for job in &self.batch {
+            if !job.done.load(Ordering::Acquire) {
+                job.finish(lost());
+            }
+        }
+        let mut st = lock(&self.combiner.state);
+        if st.successor {
+            // It commits what is queued.
+            self.combiner.hand_over(&mut st);
+        } else {
+            // Their clients may be asleep waiting for a leader that is
+            // gone: they get an error instead, and the next write leads.
+            for job in core::mem::take(&mut st.waiting) {
+                job.finish(lost());
+            }
+            st.leading = false;
         }
     }
 }
@@ -372,7 +484,127 @@ fn combined(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use bindspace_core::command::{Scratch, Session};
     use bindspace_core::{Addr, Width};
+    use core::sync::atomic::AtomicUsize;
+    use core::time::Duration;
+
+    /// A combiner with no engine behind it: the tests commit with
+    /// closures of their own.
+    fn bare_combiner() -> Combiner {
+        Combiner {
+            state: Mutex::new(State::default()),
+            handover: Condvar::new(),
+            buffers: Mutex::new((
+                Session::new(Vec::new()),
+                Scratch::new(Vec::new(), Vec::new()),
+            )),
+        }
+    }
+
+    /// A write from the calling thread.
+    fn job() -> Arc<Job> {
+        Arc::new(Job {
+            work: Work::Command(Vec::new()),
+            reply_to: None,
+            finished: Mutex::new(None),
+            done: AtomicBool::new(false),
+            waiter: thread::current(),
+        })
+    }
+
+    /// Commits a batch as a sync would: slowly, every write succeeding.
+    fn slow_commit(batch: &[Arc<Job>]) {
+        thread::sleep(Duration::from_millis(1));
+        for job in batch {
+            job.finish(Ok(Owned::ok()));
+        }
+    }
+
+    #[test]
+    fn a_leader_gets_back_to_its_client_while_others_keep_writing() {
+        let combiner = bare_combiner();
+        let (leading, wait_leading) = std::sync::mpsc::channel();
+        let stop = AtomicBool::new(false);
+        let fed = AtomicUsize::new(0);
+        thread::scope(|s| {
+            let (combiner, stop, fed) = (&combiner, &stop, &fed);
+            // Other clients writing steadily once this one leads, for at
+            // most 5 s: a few writes are always queued, never many.
+            s.spawn(move || {
+                wait_leading.recv().unwrap();
+                let start = std::time::Instant::now();
+                while !stop.load(Ordering::Acquire) && start.elapsed() < Duration::from_secs(5) {
+                    if lock(&combiner.state).waiting.len() >= 4 {
+                        thread::yield_now();
+                        continue;
+                    }
+                    combiner.enqueue(job(), &mut slow_commit);
+                    fed.fetch_add(1, Ordering::AcqRel);
+                }
+            });
+            let mine = job();
+            let mut rounds = 0;
+            let start = std::time::Instant::now();
+            combiner.enqueue(Arc::clone(&mine), &mut |batch| {
+                if rounds == 0 {
+                    leading.send(()).unwrap();
+                }
+                rounds += 1;
+                slow_commit(batch);
+            });
+            let took = start.elapsed();
+            stop.store(true, Ordering::Release);
+            assert!(
+                mine.done.load(Ordering::Acquire),
+                "my write was not committed"
+            );
+            assert!(
+                fed.load(Ordering::Acquire) > 0,
+                "the other client wrote nothing"
+            );
+            // It hands over after LEAD_ROUNDS (one more if the other
+            // client was slow to be scheduled); it used to lead until the
+            // others stopped, 5 s later, and their queue was empty.
+            assert!(
+                rounds <= LEAD_ROUNDS + 1 && took < Duration::from_secs(4),
+                "led {rounds} batches for {took:?} while the other client kept writing"
+            );
+        });
+    }
+
+    #[test]
+    fn a_leader_that_panics_fails_every_write_it_held_and_lets_the_next_lead() {
+        let combiner = bare_combiner();
+        let (follower_queued, wait_follower) = std::sync::mpsc::channel();
+        thread::scope(|s| {
+            let combiner = &combiner;
+            let leader = s.spawn(move || {
+                combiner.enqueue(job(), &mut |_| {
+                    wait_follower.recv().unwrap();
+                    panic!("a bug in a commit");
+                });
+            });
+            // Queued behind the leader (wait until it leads).
+            while !lock(&combiner.state).leading {
+                thread::yield_now();
+            }
+            let follower = job();
+            combiner.enqueue(Arc::clone(&follower), &mut |_| unreachable!());
+            follower_queued.send(()).unwrap();
+            assert!(leader.join().is_err(), "the leader's panic goes on");
+            let outcome = follower.wait().outcome.unwrap_err();
+            assert!(outcome.1.contains("not committed"), "{outcome:?}");
+        });
+        let next = job();
+        let mut ran = false;
+        combiner.enqueue(Arc::clone(&next), &mut |batch| {
+            ran = true;
+            slow_commit(batch);
+        });
+        assert!(ran, "nobody led after the panic");
+        assert_eq!(next.wait().outcome, Ok(Owned::ok()));
+    }
 
     #[test]
     fn a_plain_set_written_back_out_parses_to_itself() {

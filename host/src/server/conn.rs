@@ -19,17 +19,27 @@ use std::time::Instant;
 /// How often a waiting connection looks at the stop flag.
 const POLL: Duration = Duration::from_millis(200);
 
+/// Reply bytes gathered before they are sent: past this, the requests
+/// left in the input wait until the replies so far have gone out. A
+/// pipeline of short reads (a 10-byte GET answers a KiB at 8,192 bits)
+/// would otherwise make about 13 MiB of replies from one 64 KiB read.
+const OUTPUT_MAX: usize = 256 * 1024;
+
 /// Serves `stream` until the client leaves, breaks a bound, or the server
 /// stops.
 pub(crate) fn serve(stream: TcpStream, shared: &Shared) {
     let _ = stream.set_nonblocking(false);
     let _ = stream.set_nodelay(true);
     let _ = stream.set_read_timeout(Some(POLL));
+    // So a client that stops reading cannot hold this thread in a write
+    // (see `send`).
+    let _ = stream.set_write_timeout(Some(POLL));
     // Shared with the combiner's leader, which may send a write's reply.
     let stream = Arc::new(stream);
     let mut client = Client::new(shared);
     let mut conn = Conn {
         stream: &stream,
+        shared,
         pending: None,
     };
     let mut input: Vec<u8> = Vec::with_capacity(16 * 1024);
@@ -58,7 +68,7 @@ pub(crate) fn serve(stream: TcpStream, shared: &Shared) {
                     if conn.settle(&client).is_ok() {
                         let mut out = Out::new(&mut output, Protocol::Resp2);
                         out.error("ERR", "idle timeout: closing the connection");
-                        let _ = (&*stream).write_all(&output);
+                        let _ = send(&stream, &output, shared);
                     }
                     return;
                 }
@@ -72,25 +82,66 @@ pub(crate) fn serve(stream: TcpStream, shared: &Shared) {
         if conn.settle(&client).is_err() {
             return;
         }
-        let close = answer(&mut client, &mut conn, &mut input, &mut output, shared);
-        if !output.is_empty() && (&*stream).write_all(&output).is_err() {
-            return;
-        }
-        output.clear();
-        // On shutdown a busy client is let go after the replies to what it
-        // already sent: its commits are acknowledged, nothing is cut off.
-        if close || shared.stop.load(Ordering::Acquire) {
-            let _ = conn.settle(&client);
-            let _ = stream.shutdown(Shutdown::Both);
-            return;
+        loop {
+            let answered = answer(&mut client, &mut conn, &mut input, &mut output, shared);
+            if !output.is_empty() && send(&stream, &output, shared).is_err() {
+                return;
+            }
+            output.clear();
+            // On shutdown a busy client is let go after the replies to what
+            // it already sent: its commits are acknowledged, nothing is cut
+            // off.
+            if answered.close || shared.stop.load(Ordering::Acquire) {
+                let _ = conn.settle(&client);
+                let _ = stream.shutdown(Shutdown::Both);
+                return;
+            }
+            if !answered.more {
+                break;
+            }
+            // The requests left wait for the replies before them, as
+            // after a read.
+            if conn.settle(&client).is_err() {
+                return;
+            }
         }
     }
+}
+
+/// Sends all of `bytes`. The socket's writes time out every [`POLL`]:
+/// a client that has taken nothing for the idle timeout (or, once the
+/// server is stopping, for one poll) is given up on, so a client that
+/// stops reading cannot hold this thread, or the server's shutdown,
+/// forever.
+fn send(stream: &TcpStream, bytes: &[u8], shared: &Shared) -> std::io::Result<()> {
+    let mut rest = bytes;
+    let mut last_taken = Instant::now();
+    while !rest.is_empty() {
+        match (&*stream).write(rest) {
+            Ok(0) => return Err(ErrorKind::WriteZero.into()),
+            Ok(n) => {
+                rest = &rest[n..];
+                last_taken = Instant::now();
+            }
+            Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => {
+                if shared.stop.load(Ordering::Acquire)
+                    || last_taken.elapsed() >= shared.config.idle_timeout
+                {
+                    return Err(ErrorKind::TimedOut.into());
+                }
+            }
+            Err(e) if e.kind() == ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(())
 }
 
 /// The socket, and the write (if any) whose reply the combiner's leader
 /// sends on it.
 struct Conn<'a> {
     stream: &'a Arc<TcpStream>,
+    shared: &'a Shared,
     pending: Option<Pending>,
 }
 
@@ -101,7 +152,7 @@ impl Conn<'_> {
         match self.pending.take() {
             Some(pending) => {
                 let unsent = client.settle(pending);
-                (&**self.stream).write_all(&unsent)
+                send(self.stream, &unsent, self.shared)
             }
             None => Ok(()),
         }
@@ -111,21 +162,27 @@ impl Conn<'_> {
 /// Answers every complete request in `input` (removing them), appending
 /// replies to `output`. A write that is the last request leaves its reply
 /// to the combiner's leader (after the replies before it are sent), so
-/// this thread does not sleep a second time waiting for it. Returns
-/// whether to close the connection.
+/// this thread does not sleep a second time waiting for it. Stops early,
+/// with complete requests left in `input`, once `output` holds
+/// [`OUTPUT_MAX`] bytes.
 fn answer(
     client: &mut Client<'_>,
     conn: &mut Conn<'_>,
     input: &mut Vec<u8>,
     output: &mut Vec<u8>,
     shared: &Shared,
-) -> bool {
+) -> Answered {
     let max = shared.config.max_request;
     let mut pos = 0;
     let mut inline_buf = Vec::new();
     let mut close = false;
+    let mut more = false;
     loop {
         let rest = &input[pos..];
+        if output.len() >= OUTPUT_MAX && !rest.is_empty() {
+            more = true;
+            break;
+        }
         match next_frame(rest) {
             Ok(None) => {
                 if rest.len() > max {
@@ -151,7 +208,7 @@ fn answer(
                     Frame::Command { args, .. } => {
                         let args: Vec<&[u8]> = args.iter().map(|&(a, b)| &rest[a..b]).collect();
                         if last && client.detachable(&args) {
-                            if (&**conn.stream).write_all(output).is_err() {
+                            if send(conn.stream, output, shared).is_err() {
                                 close = true;
                                 break;
                             }
@@ -188,7 +245,16 @@ fn answer(
         }
     }
     input.drain(..pos);
-    close
+    Answered { close, more }
+}
+
+/// What [`answer`] did with the input.
+struct Answered {
+    /// Close the connection (after sending the replies).
+    close: bool,
+    /// Requests are left in the input, whole or in part, because the
+    /// output was full: answer again before reading.
+    more: bool,
 }
 
 fn too_big(client: &Client<'_>, output: &mut Vec<u8>, max: usize) {

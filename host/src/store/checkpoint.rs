@@ -81,15 +81,19 @@ impl Inner {
         };
         let snapshot = self.write_snapshot(&view)?;
         // The new snapshot is durable and in charge: drop what it covers.
-        let mut removed = 0;
-        for (_, path) in &covered {
-            if self.fs.remove(path).is_ok() {
-                removed += 1;
+        // A segment that could not be removed stays listed as closed, so
+        // the next checkpoint tries again (it is covered, so harmless
+        // meanwhile; recovery lists it as closed too).
+        let mut gone = Vec::with_capacity(covered.len());
+        for segment in &covered {
+            if self.fs.remove(&segment.1).is_ok() {
+                gone.push(segment);
             }
         }
+        let mut removed = gone.len();
         {
             let mut w = lock(&self.writer);
-            w.closed.retain(|c| !covered.contains(c));
+            w.closed.retain(|c| !gone.contains(&c));
         }
         let names = self
             .fs

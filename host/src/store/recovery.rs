@@ -339,7 +339,10 @@ pub(crate) fn open(fs: Arc<dyn Vfs>, dir: &Path, options: Options) -> Result<Inn
                 source: io::Error::other(cause),
             },
         })?;
-    let closed = live
+    // Every older segment is closed, those the snapshot covers too: one
+    // left behind (a crash between a checkpoint's rename and its removals,
+    // or a removal that failed) is removed by the next checkpoint.
+    let closed = segments
         .iter()
         .filter(|(first, _)| *first != seq + 1)
         .cloned()

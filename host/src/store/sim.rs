@@ -31,6 +31,8 @@ pub enum FaultOp {
     Rename,
     /// `Vfs::sync_dir` fails with EIO.
     SyncDir,
+    /// `Vfs::remove` fails with EIO (the file stays).
+    Remove,
 }
 
 /// A fault armed to fire on the `skip + 1`-th call of `op` from now, and
@@ -458,6 +460,9 @@ impl Vfs for SimFs {
     fn remove(&self, path: &Path) -> io::Result<()> {
         let mut state = self.lock_state();
         state.op();
+        if let Some(e) = state.fault(FaultOp::Remove) {
+            return Err(e);
+        }
         state.live_dir.remove(path).ok_or_else(|| not_found(path))?;
         state.pending_ns.push(NsOp::Unlink(path.to_path_buf()));
         Ok(())
