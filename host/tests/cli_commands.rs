@@ -148,3 +148,90 @@ fn errors_are_one_line_with_a_nonzero_exit() {
         assert!(err.starts_with("bindspace: error: "), "{err}");
     }
 }
+
+/// Every file in `dir`, by name, with its bytes.
+fn files_of(dir: &Path) -> Vec<(String, Vec<u8>)> {
+    let mut files: Vec<_> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| {
+            let e = e.unwrap();
+            (
+                e.file_name().into_string().unwrap(),
+                std::fs::read(e.path()).unwrap(),
+            )
+        })
+        .collect();
+    files.sort();
+    files
+}
+
+/// `check`, `get`, `search`, `stats` and `export` used to open the store
+/// for writing: `check` cut a torn tail (and so could destroy evidence of
+/// damage it was asked to look at), and a mistyped `--data-dir` became a
+/// new empty store. They now read and change nothing.
+#[test]
+fn reading_commands_change_nothing_on_disk() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let lines = dir.path().join("lines.txt");
+    std::fs::write(&lines, "one\ntwo\nthree\n").unwrap();
+    let d = ["--data-dir", path(&data), "--width", "256"];
+    stdout_of(&[&["import"][..], &d, &[path(&lines)]].concat());
+    // A torn tail: bytes after the last record that are neither a record
+    // nor erased.
+    let segment = files_of(&data)
+        .into_iter()
+        .map(|(name, _)| name)
+        .filter(|name| name.starts_with("wal-"))
+        .max()
+        .expect("a segment");
+    let mut bytes = std::fs::read(data.join(&segment)).unwrap();
+    bytes.extend_from_slice(b"not a record");
+    std::fs::write(data.join(&segment), &bytes).unwrap();
+    let before = files_of(&data);
+
+    let check = stdout_of(&[&["check"][..], &d].concat());
+    assert!(
+        check.contains(&format!(
+            "torn tail:      {}",
+            data.join(&segment).display()
+        )),
+        "{check}"
+    );
+    assert!(check.contains("entries:        3"), "{check}");
+    let export = dir.path().join("out.bslog");
+    for args in [
+        &["get", "0x10:01"][..],
+        &["search", "two", "-k", "1"],
+        &["stats"],
+        &["export", path(&export)],
+    ] {
+        stdout_of(&[&args[..1], &d, &args[1..]].concat());
+    }
+    assert!(
+        files_of(&data) == before,
+        "a reading command changed the data directory"
+    );
+
+    // A directory that does not exist stays that way.
+    let typo = dir.path().join("dta");
+    for args in [
+        &["get", "0x10:01"][..],
+        &["stats"],
+        &["search", "two"],
+        &["check"],
+    ] {
+        let out = bindspace(&[&args[..1], &["--data-dir", path(&typo)], &args[1..]].concat());
+        assert!(
+            !out.status.success(),
+            "{args:?} succeeded on a missing directory"
+        );
+        assert!(!typo.exists(), "{args:?} created {}", typo.display());
+    }
+
+    // A writer opening it cuts the tail, as recovery does after a crash.
+    stdout_of(&[&["compact"][..], &d].concat());
+    let check = stdout_of(&[&["check"][..], &d].concat());
+    assert!(check.contains("torn tail:      none"), "{check}");
+    assert!(check.contains("entries:        3"), "{check}");
+}

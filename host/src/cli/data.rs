@@ -3,8 +3,9 @@
 
 use super::print::render;
 use super::{CliError, StoreArgs};
-use crate::server::Engine;
-use crate::store::{Batch, Durability, Store};
+use crate::server::engine::{client_buffers, context};
+use crate::store::{Batch, Durability, Options, RecoveryReport, Store, View};
+use bindspace_core::command::{self, Input};
 use bindspace_core::log::{replay, Encoder, Header, Policy};
 use bindspace_core::space::{Filter, GrowableSpace};
 use bindspace_core::{fingerprint, Addr, Zone};
@@ -103,15 +104,44 @@ fn progress(len: u64, what: &str) -> ProgressBar {
     bar
 }
 
-/// Runs one command of the language against a store and prints its reply.
-fn run_one(store: &Store, args: &[&[u8]]) -> Result<(), CliError> {
-    let engine = Engine::new(store.clone());
-    let (mut session, mut scratch) = engine.client_buffers();
-    let reply = engine
-        .run(args, &mut session, &mut scratch)
-        .map_err(|e| CliError(e.to_string()))?;
-    println!("{}", render(&reply));
+/// Runs one reading command of the language (GET, SEARCH) on `view` and
+/// prints its reply.
+fn run_read(view: &View, args: &[&[u8]]) -> Result<(), CliError> {
+    let (mut session, mut scratch) = client_buffers(view.width());
+    let outcome = command::execute(
+        view,
+        &context(),
+        Input::Argv(args),
+        &mut session,
+        &mut scratch,
+    )
+    .map_err(|e| CliError(e.to_string()))?;
+    if !outcome.mutations().is_empty() {
+        return Err(CliError(
+            "internal error: a read-only command made changes; none were kept".into(),
+        ));
+    }
+    println!("{}", render(&outcome.reply()));
     Ok(())
+}
+
+/// Reads the store in the directory without changing anything on disk
+/// (no torn tail cut, no file created or removed); a directory that does
+/// not exist or holds no store is an error, not a new empty store.
+fn inspect(args: &StoreArgs) -> Result<(View, RecoveryReport), CliError> {
+    let dir = args.dir()?;
+    if !dir.is_dir() {
+        return Err(CliError(format!(
+            "{} is not a data directory (it does not exist)",
+            dir.display()
+        )));
+    }
+    let options = Options {
+        width: args.width()?,
+        ..Options::default()
+    };
+    Store::inspect(&dir, options)
+        .map_err(|e| CliError(format!("cannot read {}: {e}", dir.display())))
 }
 
 pub(crate) fn import(args: ImportArgs) -> Result<(), CliError> {
@@ -215,10 +245,9 @@ fn import_log(store: &Store, image: &[u8]) -> Result<usize, CliError> {
 }
 
 pub(crate) fn export(args: ExportArgs) -> Result<(), CliError> {
-    let store = args.store.open(Durability::Never)?;
-    let view = store.view();
-    let encoder = Encoder::new(store.width(), 8).map_err(|e| CliError(e.to_string()))?;
-    let header = Header::new(store.width(), 8, 0, view.seq() + 1);
+    let (view, _) = inspect(&args.store)?;
+    let encoder = Encoder::new(view.width(), 8).map_err(|e| CliError(e.to_string()))?;
+    let header = Header::new(view.width(), 8, 0, view.seq() + 1);
     let mut image = vec![0xFFu8; header.padded_len()];
     header
         .encode(&mut image)
@@ -243,11 +272,11 @@ pub(crate) fn export(args: ExportArgs) -> Result<(), CliError> {
 }
 
 pub(crate) fn search(args: SearchArgs) -> Result<(), CliError> {
-    let store = args.store.open(Durability::Never)?;
+    let (view, _) = inspect(&args.store)?;
     let hex = if args.hex {
         args.query.clone()
     } else {
-        let mut fp = vec![0u64; store.width().words()];
+        let mut fp = vec![0u64; view.width().words()];
         fingerprint::encode_text(&mut fp, &args.query).map_err(|e| CliError(e.to_string()))?;
         let mut out = vec![0u8; fp.len() * 16];
         fingerprint::to_hex(&fp, &mut out)
@@ -255,8 +284,8 @@ pub(crate) fn search(args: SearchArgs) -> Result<(), CliError> {
             .to_string()
     };
     let k = args.k.to_string();
-    run_one(
-        &store,
+    run_read(
+        &view,
         &[
             b"SEARCH",
             hex.as_bytes(),
@@ -268,23 +297,17 @@ pub(crate) fn search(args: SearchArgs) -> Result<(), CliError> {
 }
 
 pub(crate) fn get(args: GetArgs) -> Result<(), CliError> {
-    let store = args.store.open(Durability::Never)?;
-    run_one(&store, &[b"GET", args.addr.as_bytes()])
+    let (view, _) = inspect(&args.store)?;
+    run_read(&view, &[b"GET", args.addr.as_bytes()])
 }
 
 pub(crate) fn check(args: CheckArgs) -> Result<(), CliError> {
     let dir = args.store.dir()?;
-    if !dir.is_dir() {
-        return Err(CliError(format!(
-            "{} is not a data directory (it does not exist)",
-            dir.display()
-        )));
-    }
     let started = Instant::now();
-    // Opening replays every record and checks every CRC; strict mode
-    // refuses damage anywhere but a torn tail.
-    let store = args.store.open(Durability::Never)?;
-    let r = store.recovery();
+    // Replays every record and checks every CRC as opening does (strict:
+    // damage anywhere but the last segment's tail is refused), and
+    // changes nothing.
+    let (view, r) = inspect(&args.store)?;
     println!("data directory: {}", dir.display());
     match &r.snapshot {
         Some(s) => println!("snapshot:       {} (read and verified)", s.display()),
@@ -299,7 +322,7 @@ pub(crate) fn check(args: CheckArgs) -> Result<(), CliError> {
     println!("last sequence:  {}", r.seq);
     match &r.torn_tail {
         Some((file, at, len)) => println!(
-            "torn tail:      {} at byte {at} ({len} bytes of an unfinished write, ignored as a crash leaves it)",
+            "torn tail:      {} at byte {at} ({len} bytes of an unfinished write, as a crash leaves it; the next open cuts it)",
             file.display()
         ),
         None => println!("torn tail:      none"),
@@ -307,7 +330,6 @@ pub(crate) fn check(args: CheckArgs) -> Result<(), CliError> {
     if let Some(note) = &r.tail_note {
         println!("note:           {note}");
     }
-    let view = store.view();
     println!("entries:        {}", view.len());
     println!("checked in {:.2} s: OK", started.elapsed().as_secs_f64());
     Ok(())
@@ -330,8 +352,7 @@ pub(crate) fn compact(args: &StoreArgs) -> Result<(), CliError> {
 
 pub(crate) fn stats(args: &StoreArgs) -> Result<(), CliError> {
     let dir = args.dir()?;
-    let store = args.open(Durability::Never)?;
-    let view = store.view();
+    let (view, _) = inspect(args)?;
     let disk: u64 = std::fs::read_dir(&dir)
         .map(|rd| {
             rd.filter_map(|e| e.ok()?.metadata().ok())
@@ -340,7 +361,7 @@ pub(crate) fn stats(args: &StoreArgs) -> Result<(), CliError> {
         })
         .unwrap_or(0);
     println!("data directory: {}", dir.display());
-    println!("width:          {} bits", store.width().bits());
+    println!("width:          {} bits", view.width().bits());
     println!("entries:        {}", view.len());
     for (name, zone) in [
         ("surface", Zone::Surface),

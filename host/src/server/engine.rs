@@ -5,6 +5,7 @@
 
 use crate::store::{Store, StoreError};
 use bindspace_core::command::{self, CommandError, Context, Input, Reply, Scratch, Session};
+use bindspace_core::Width;
 use core::fmt;
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -66,6 +67,21 @@ pub fn now_ms() -> u64 {
         .map_or(0, |d| d.as_millis() as u64)
 }
 
+/// Fresh buffers for one client of a space `width` bits wide.
+pub fn client_buffers(width: Width) -> (ClientSession, ClientScratch) {
+    // A whole transaction's fingerprints plus a BUNDLE's operands.
+    let words = Scratch::<Vec<u64>, Vec<u8>>::words_for(width, 256);
+    (
+        Session::new(vec![0u8; QUEUE_BYTES]),
+        Scratch::new(vec![0u64; words], vec![0u8; REPLY_BYTES]),
+    )
+}
+
+/// The context a command runs in: the clock now, the detected kernel.
+pub fn context() -> Context {
+    Context::new(now_ms()).kernel(crate::kernels::detected())
+}
+
 impl Engine {
     /// An engine over `store`.
     pub fn new(store: Store) -> Engine {
@@ -79,17 +95,12 @@ impl Engine {
 
     /// Fresh buffers for one client.
     pub fn client_buffers(&self) -> (ClientSession, ClientScratch) {
-        // A whole transaction's fingerprints plus a BUNDLE's operands.
-        let words = Scratch::<Vec<u64>, Vec<u8>>::words_for(self.store.width(), 256);
-        (
-            Session::new(vec![0u8; QUEUE_BYTES]),
-            Scratch::new(vec![0u64; words], vec![0u8; REPLY_BYTES]),
-        )
+        client_buffers(self.store.width())
     }
 
     /// The context a command runs in: the clock now, the detected kernel.
     pub(crate) fn context(&self) -> Context {
-        Context::new(now_ms()).kernel(crate::kernels::detected())
+        context()
     }
 
     /// Executes one command (its name first) as seen by `session`; the

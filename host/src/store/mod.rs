@@ -155,6 +155,28 @@ impl Store {
         })
     }
 
+    /// Reads the store in `dir` as [`Store::open`] would and changes
+    /// nothing on disk: returns the state it holds and what opening would
+    /// report (a torn tail is reported, not cut; nothing is removed or
+    /// created). Refuses a directory that holds no store. Takes the
+    /// directory's lock while it reads, so it fails with
+    /// [`StoreError::Locked`] while a store has it open.
+    pub fn inspect(
+        dir: impl AsRef<Path>,
+        options: Options,
+    ) -> Result<(View, RecoveryReport), StoreError> {
+        Store::inspect_with(Arc::new(StdFs), dir, options)
+    }
+
+    /// [`Store::inspect`] through `fs`.
+    pub fn inspect_with(
+        fs: Arc<dyn Vfs>,
+        dir: impl AsRef<Path>,
+        options: Options,
+    ) -> Result<(View, RecoveryReport), StoreError> {
+        recovery::inspect(fs, dir.as_ref(), options)
+    }
+
     /// The fingerprint width.
     pub fn width(&self) -> Width {
         self.inner.options.width

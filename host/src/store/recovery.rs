@@ -2,16 +2,22 @@
 //! later segments, cut of a torn tail, and a fresh segment to append to.
 //!
 //! What counts as what:
-//! - A **torn tail** (the normal result of a crash) is damage at the end
-//!   of the *last* segment after which no record claims that the damaged
-//!   part was ever synced. It is cut off (durably) and reported.
+//! - A **torn tail** (the normal result of a crash) is damage in the
+//!   *last* segment: the only one that can hold unsynced writes, since
+//!   rotation syncs a segment before the next exists. It is cut off
+//!   (durably) and reported, with the number of valid frames that
+//!   followed it. Bit rot in that segment cannot be told from a torn
+//!   write by content alone (the format records no durability mark; see
+//!   docs/HOST.md, "Known limit"), so the report says how much was cut
+//!   and `bindspace check` shows it without cutting anything.
 //! - **Corruption** is anything else: damage in an earlier segment (those
-//!   were synced before the next one was created), damage followed by a
-//!   record whose durability mark says the damaged part had been synced,
-//!   a damaged snapshot (snapshots are synced before they are renamed into
-//!   place), or a gap in sequence numbers. Opening refuses with the file
-//!   and offset, unless `repair` is set: then every valid record is kept,
-//!   and what was dropped is listed in the [`RecoveryReport`].
+//!   were synced before the next one was created), a damaged snapshot
+//!   (snapshots are synced before they are renamed into place), or a gap
+//!   in sequence numbers. Opening refuses with the file and offset,
+//!   unless `repair` is set: then every valid record is kept, and what
+//!   was dropped is listed in the [`RecoveryReport`].
+//! - An **inspection** ([`inspect`]) judges the same way but changes
+//!   nothing on disk: no cut, no removal, no new segment.
 //! - An I/O error while reading is an I/O error, never an end of file.
 
 use super::committers::Committers;
@@ -45,9 +51,10 @@ pub struct RecoveryReport {
     pub bytes_read: u64,
     /// The last sequence number recovered.
     pub seq: u64,
-    /// A torn tail that was cut: file, offset, bytes removed.
+    /// A torn tail: file, offset, bytes from there to the end (cut when
+    /// the store is opened; left as it is by an inspection).
     pub torn_tail: Option<(PathBuf, u64, u64)>,
-    /// What the cut tail held, in words.
+    /// What the torn tail held, in words.
     pub tail_note: Option<String>,
     /// With `repair`: each damaged place skipped (file, offset, reason).
     pub dropped: Vec<(PathBuf, u64, String)>,
@@ -111,10 +118,65 @@ fn read_ahead(
     }
 }
 
+/// What replaying a directory found.
+struct Replayed {
+    working: Working,
+    report: RecoveryReport,
+    /// The last sequence number recovered.
+    seq: u64,
+    /// The last segment's number.
+    segment_no: u64,
+    /// Every segment file, by first sequence number, oldest first.
+    segments: Vec<(u64, PathBuf)>,
+    dir_lock: Box<dyn super::vfs::VfsLock>,
+}
+
+/// Reads the store in `dir` as opening it would, and changes nothing on
+/// disk: the state it holds and what recovery would report (a torn tail
+/// is reported, not cut). Refuses a directory that holds no store.
+pub(crate) fn inspect(
+    fs: Arc<dyn Vfs>,
+    dir: &Path,
+    options: Options,
+) -> Result<(super::View, RecoveryReport), StoreError> {
+    let names = fs.list(dir).map_err(|e| io_error("listing", dir, e))?;
+    let holds_a_store = names.iter().any(|name| {
+        matches!(
+            layout::classify(name),
+            Some(FileKind::Segment(_) | FileKind::Snapshot(..))
+        )
+    });
+    if !holds_a_store {
+        return Err(StoreError::Io {
+            op: "inspecting",
+            path: dir.to_path_buf(),
+            source: io::Error::new(
+                io::ErrorKind::NotFound,
+                "no bindspace store here (no log segment, no snapshot)",
+            ),
+        });
+    }
+    let replayed = replay(fs.as_ref(), dir, &options, true)?;
+    Ok((replayed.working.freeze(), replayed.report))
+}
+
 /// Opens the store in `dir`: the whole of recovery.
 pub(crate) fn open(fs: Arc<dyn Vfs>, dir: &Path, options: Options) -> Result<Inner, StoreError> {
     fs.create_dir_all(dir)
         .map_err(|e| io_error("creating directory", dir, e))?;
+    let replayed = replay(fs.as_ref(), dir, &options, false)?;
+    open_after(fs, dir, options, replayed)
+}
+
+/// Replays the store in `dir`. With `inspect`, nothing on disk changes:
+/// unfinished checkpoints stay, a torn tail or a header-less last
+/// segment is only reported, the prefill is not cut.
+fn replay(
+    fs: &dyn Vfs,
+    dir: &Path,
+    options: &Options,
+    inspect: bool,
+) -> Result<Replayed, StoreError> {
     let dir_lock = fs.lock(dir).map_err(|e| {
         if e.kind() == io::ErrorKind::WouldBlock {
             StoreError::Locked {
@@ -132,12 +194,12 @@ pub(crate) fn open(fs: Arc<dyn Vfs>, dir: &Path, options: Options) -> Result<Inn
         match layout::classify(&name) {
             Some(FileKind::Segment(seq)) => segments.push((seq, path)),
             Some(FileKind::Snapshot(seq, entries)) => snapshots.push((seq, entries, path)),
-            Some(FileKind::Temp) => {
-                // An unfinished checkpoint: never in charge.
+            // An unfinished checkpoint: never in charge.
+            Some(FileKind::Temp) if !inspect => {
                 fs.remove(&path)
                     .map_err(|e| io_error("removing", &path, e))?;
             }
-            None => {}
+            Some(FileKind::Temp) | None => {}
         }
     }
     segments.sort();
@@ -151,7 +213,7 @@ pub(crate) fn open(fs: Arc<dyn Vfs>, dir: &Path, options: Options) -> Result<Inn
     // sequence check below then reports the gap).
     let mut base = 0;
     for (seq, entries, path) in snapshots.iter().rev() {
-        let bytes = read(fs.as_ref(), path)?;
+        let bytes = read(fs, path)?;
         report.bytes_read += bytes.len() as u64;
         let mut candidate = Working::new(width);
         let loaded = records::read_snapshot(&bytes, width, |entry| {
@@ -206,7 +268,7 @@ pub(crate) fn open(fs: Arc<dyn Vfs>, dir: &Path, options: Options) -> Result<Inn
     let (full_tx, full_rx) = mpsc::sync_channel(1);
     let (spare_tx, spare_rx) = mpsc::channel();
     std::thread::scope(|scope| -> Result<(), StoreError> {
-        let (fs_ref, live_ref) = (fs.as_ref(), &live);
+        let (fs_ref, live_ref) = (fs, &live);
         scope.spawn(move || read_ahead(fs_ref, live_ref, &full_tx, &spare_rx));
         // Owned here: returning early drops it, which stops the reader.
         let full_rx = full_rx;
@@ -263,7 +325,9 @@ pub(crate) fn open(fs: Arc<dyn Vfs>, dir: &Path, options: Options) -> Result<Inn
                         // A segment whose header never fully reached the disk:
                         // rotation made it just before a crash; it holds nothing.
                         report.torn_tail = Some((path.clone(), 0, bytes.len() as u64));
-                        fs.remove(path).map_err(|e| io_error("removing", path, e))?;
+                        if !inspect {
+                            fs.remove(path).map_err(|e| io_error("removing", path, e))?;
+                        }
                         continue;
                     }
                     damage(&mut report, options.repair, path, offset, reason)?;
@@ -290,7 +354,9 @@ pub(crate) fn open(fs: Arc<dyn Vfs>, dir: &Path, options: Options) -> Result<Inn
                 // The prefill after the last record (erased bytes, never
                 // a record): cut so the segment, now closed, holds its
                 // records alone.
-                cut(fs.as_ref(), path, scanned.end)?;
+                if !inspect {
+                    cut(fs, path, scanned.end)?;
+                }
             }
             if let Tail::Damaged {
                 offset,
@@ -304,7 +370,9 @@ pub(crate) fn open(fs: Arc<dyn Vfs>, dir: &Path, options: Options) -> Result<Inn
                     // so damage here is what a crash leaves: everything from it
                     // on was never synced, hence never acknowledged. Cut it,
                     // durably, and say so.
-                    cut(fs.as_ref(), path, offset)?;
+                    if !inspect {
+                        cut(fs, path, offset)?;
+                    }
                     report.torn_tail = Some((path.clone(), offset, bytes.len() as u64 - offset));
                     report.tail_note = Some(format!(
                         "{reason}; {later_valid} later valid frames were unsynced"
@@ -326,19 +394,45 @@ pub(crate) fn open(fs: Arc<dyn Vfs>, dir: &Path, options: Options) -> Result<Inn
 
     working.set_seq(seq);
     report.seq = seq;
+    Ok(Replayed {
+        working,
+        report,
+        seq,
+        segment_no,
+        segments,
+        dir_lock,
+    })
+}
 
+/// The rest of opening, once replayed: a fresh segment and the store's
+/// state.
+fn open_after(
+    fs: Arc<dyn Vfs>,
+    dir: &Path,
+    options: Options,
+    replayed: Replayed,
+) -> Result<Inner, StoreError> {
+    let Replayed {
+        working,
+        report,
+        seq,
+        segment_no,
+        segments,
+        dir_lock,
+    } = replayed;
     // A fresh segment for new commits: appending after damage, or into a
     // file whose tail was just cut, is never needed.
     let segment_no = segment_no + 1;
-    let segment =
-        create_segment(fs.as_ref(), dir, width, segment_no, seq + 1).map_err(|e| match e {
+    let segment = create_segment(fs.as_ref(), dir, options.width, segment_no, seq + 1).map_err(
+        |e| match e {
             CreateError::Io(e) => e,
             CreateError::Sync(cause) => StoreError::Io {
                 op: "syncing",
                 path: dir.to_path_buf(),
                 source: io::Error::other(cause),
             },
-        })?;
+        },
+    )?;
     // Every older segment is closed, those the snapshot covers too: one
     // left behind (a crash between a checkpoint's rename and its removals,
     // or a removal that failed) is removed by the next checkpoint.
