@@ -73,6 +73,7 @@ APT_PACKAGES=(
     redis-server            # redis-benchmark and reference behaviour
     binutils                # readelf: the firmware's section sizes
     shellcheck              # lint of the test command and the other scripts
+    python3                 # a free port for the server benchmark (benches/server/run.sh)
 )
 RUST_TARGETS=(
     wasm32-unknown-unknown

@@ -177,6 +177,13 @@ fn every_command_of_the_language_over_resp() {
     }
     // What clients send on connect.
     assert_eq!(ok(c, &["CLIENT", "SETINFO", "LIB-NAME", "x"]), "OK");
+    assert_eq!(ok(c, &["CLIENT", "NO-EVICT", "ON"]), "OK");
+    assert_eq!(ok(c, &["CLIENT", "REPLY", "ON"]), "OK");
+    // Turning replies off is refused, not acknowledged and then ignored.
+    for mode in ["OFF", "SKIP"] {
+        assert!(err(c, &["CLIENT", "REPLY", mode]).contains("not supported"));
+    }
+    assert_eq!(ok(c, &["PING"]), "PONG");
     assert_eq!(ok(c, &["SELECT", "0"]), "OK");
     assert!(err(c, &["SELECT", "1"]).contains("out of range"));
     assert_eq!(ok(c, &["COMMAND"]), "[]");

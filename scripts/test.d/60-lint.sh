@@ -72,10 +72,18 @@ if [[ -f firmware/golden-gen/Cargo.toml ]]; then
     check "clippy: firmware/golden-gen, $(uname -m)" \
         cargo clippy --manifest-path firmware/golden-gen/Cargo.toml -- -D warnings
 fi
+# The fuzz crates, workspaces of their own that cargo-fuzz builds with
+# nightly (steps 51-52): their code is linted here on stable like the rest.
+for manifest in core/fuzz/Cargo.toml host/fuzz/Cargo.toml; do
+    [[ -f $manifest ]] || continue
+    check "clippy: ${manifest%/Cargo.toml}, all targets, $(uname -m)" \
+        cargo clippy --manifest-path "$manifest" --all-targets -- -D warnings
+done
 # The cross and debug builds end here: the steps after this one build only
 # in target/release (and their own sanitizer and loom directories).
 for dir in target/debug target/wasm32-scalar target/wasm32-simd128 target/aarch64-unknown-linux-gnu \
-    target/thumbv7em-none-eabihf target/thumbv6m-none-eabi target/wasm32-unknown-unknown firmware/target; do
+    target/thumbv7em-none-eabihf target/thumbv6m-none-eabi target/wasm32-unknown-unknown firmware/target \
+    core/fuzz/target/debug host/fuzz/target/debug; do
     drop_build_dir "$BINDSPACE_ROOT/$dir"
 done
 exit "$status"

@@ -271,9 +271,22 @@ impl<'s> Client<'s> {
                 _ => out.error("ERR", "wrong number of arguments for 'SELECT'"),
             }
         } else if is(name, "CLIENT") {
-            if is(sub, "SETINFO") || is(sub, "NO-EVICT") || is(sub, "NO-TOUCH") || is(sub, "REPLY")
-            {
+            // Nothing is evicted and no access time is kept, so NO-EVICT
+            // and NO-TOUCH ask for what always holds.
+            if is(sub, "SETINFO") || is(sub, "NO-EVICT") || is(sub, "NO-TOUCH") {
                 out.status("OK");
+            } else if is(sub, "REPLY") {
+                // Every command is answered: OFF and SKIP are refused, not
+                // acknowledged and then ignored.
+                match args.get(2) {
+                    Some(mode) if args.len() == 3 && is(mode, "ON") => out.status("OK"),
+                    Some(mode) if args.len() == 3 && (is(mode, "OFF") || is(mode, "SKIP")) => out
+                        .error(
+                        "ERR",
+                        "CLIENT REPLY OFF and SKIP are not supported: every command is answered",
+                    ),
+                    _ => out.error("ERR", "syntax error: CLIENT REPLY ON|OFF|SKIP"),
+                }
             } else if is(sub, "SETNAME") && args.len() == 3 {
                 self.name = args[2].to_vec();
                 out.status("OK");
