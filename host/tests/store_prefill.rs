@@ -208,3 +208,21 @@ fn a_failed_combined_write_fails_its_commits_and_poisons() {
     let reopened = Store::open_with(Arc::new(sim.crash(3)), DIR, options).unwrap();
     assert_eq!(snapshot_of(&reopened.view()), before);
 }
+
+/// A prefill step larger than anything (`u64::MAX`) fills to the segment's
+/// size limit; the arithmetic saturates instead of overflowing.
+#[test]
+fn a_prefill_step_of_any_size_fills_to_the_segment_limit() {
+    let sim = SimFs::new();
+    let mut options = small_options(1, 4096);
+    options.prefill_bytes = u64::MAX;
+    let store = open(&sim, &options);
+    for i in 0..3 {
+        set(&store, i);
+    }
+    let segment = segments(&sim, DIR).pop().unwrap();
+    assert_eq!(sim.len_of(&segment), Some(4096));
+    let before = snapshot_of(&store.view());
+    drop(store);
+    assert_eq!(snapshot_of(&open(&sim.crash(3), &options).view()), before);
+}

@@ -109,7 +109,11 @@ pub(crate) fn serve(listener: TcpListener, shared: &Shared) {
             continue;
         };
         let _ = stream.set_nonblocking(false);
-        let _ = stream.set_read_timeout(Some(core::time::Duration::from_secs(2)));
+        // One connection at a time: a scraper sends its request at once,
+        // and one that does not (or reads nothing) holds the next scrape
+        // up for a quarter of a second, not seconds.
+        let _ = stream.set_read_timeout(Some(core::time::Duration::from_millis(250)));
+        let _ = stream.set_write_timeout(Some(core::time::Duration::from_millis(250)));
         let mut request = [0u8; 4096];
         let _ = stream.read(&mut request);
         let body = text(shared);

@@ -232,7 +232,9 @@ impl Inner {
         if step == 0 {
             return Ok(());
         }
-        let to = (segment.filled + step)
+        let to = segment
+            .filled
+            .saturating_add(step)
             .min(self.options.segment_bytes)
             .max(end);
         if erased.is_empty() {
