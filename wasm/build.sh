@@ -13,9 +13,10 @@
 # the scalar kernel (into wasm/pkg-scalar/ unless --out is given).
 # The .wasm is rustc's release build as wasm-bindgen leaves it: every
 # wasm-opt level tried (-O2, -O3, -Os, -O3 with the kernel not inlined)
-# made the 1,024-bit search in Node about 12% slower (Node 20, same run:
-# ~440 µs plain, ~530 µs after -O3), for 12% fewer gzipped bytes (109 vs
-# 97 KiB; the budget is 150). --small runs wasm-opt -Oz for those who want
+# made the 1,024-bit search in Node about 12% slower (one run when this was
+# decided, Node 20: ~440 µs plain, ~530 µs after -O3), for 12% fewer gzipped
+# bytes (109 vs 97 KiB then; the budget is 150). The README has today's size
+# and timings, which step 45 of scripts/test.sh measures. --small runs wasm-opt -Oz for those who want
 # the bytes over the speed; wasm-opt comes from the npm package `binaryen`
 # in wasm/dev (Debian's is too old for current wasm-bindgen output).
 #

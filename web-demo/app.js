@@ -116,9 +116,11 @@ async function storeSentence(event) {
   try {
     const canonical = addrText(parseAddr($('address').value.trim() || nextFreeAddress()));
     const fp = store.space.encodeText(sentence);
-    saveText(canonical, sentence);
     await store.set(canonical, fp);
+    // The full text is kept only once the write is stored (until then the
+    // label, also stored, stands in for it).
     await store.setLabel(canonical, shortLabel(sentence));
+    saveText(canonical, sentence);
     message.textContent = `Stored at ${canonical}.`;
     $('sentence').value = '';
     $('address').value = '';
@@ -130,7 +132,11 @@ async function storeSentence(event) {
 
 // Accepts what the space accepts ("0x80:1F", "80:1f", "32799").
 function parseAddr(text) {
-  if (/^\d+$/.test(text)) return Number(text);
+  if (/^\d+$/.test(text)) {
+    const raw = Number(text);
+    if (raw > 0xffff) throw new BindSpaceError(`not an address: ${text} (addresses are 0 to 65535)`);
+    return raw;
+  }
   const m = /^(?:0x)?([0-9a-f]{1,2}):(?:0x)?([0-9a-f]{1,2})$/i.exec(text);
   if (!m) {
     store.space.has(text); // throws the space's AddressError with its message
@@ -170,20 +176,39 @@ function search(event) {
 }
 
 async function remove(addr) {
-  await store.delete(addr);
-  saveText(addr, undefined);
-  hits.delete(addr);
+  const message = $('store-message');
+  message.classList.remove('error');
+  try {
+    await store.delete(addr);
+    saveText(addr, undefined);
+    hits.delete(addr);
+    message.textContent = `Deleted ${addr}.`;
+  } catch (e) {
+    showError(message, e);
+  }
   renderStored();
 }
 
 async function clearAll() {
-  await store.close();
-  await IdbBindSpace.destroy(DB_NAME);
-  localStorage.removeItem(TEXTS_KEY);
-  hits.clear();
-  $('results').replaceChildren();
-  store = await IdbBindSpace.open({ name: DB_NAME, width: WIDTH });
-  renderStored();
+  const message = $('store-message');
+  message.classList.remove('error');
+  try {
+    await store.close();
+    await IdbBindSpace.destroy(DB_NAME);
+    localStorage.removeItem(TEXTS_KEY);
+    hits.clear();
+    $('results').replaceChildren();
+    message.textContent = 'Deleted everything.';
+  } catch (e) {
+    showError(message, e);
+  }
+  // Open again either way: the page always has a store to show.
+  try {
+    store = await IdbBindSpace.open({ name: DB_NAME, width: WIDTH });
+    renderStored();
+  } catch (e) {
+    showError(message, e);
+  }
 }
 
 async function main() {

@@ -19,8 +19,12 @@ export class IdbBindSpace {
   private constructor();
   /** Opens or creates a store. Call `init()` from 'bindspace' first. */
   static open(options?: IdbOpenOptions): Promise<IdbBindSpace>;
-  /** Deletes a whole store. */
-  static destroy(name?: string): Promise<void>;
+  /**
+   * Deletes a whole store; open instances close themselves and refuse
+   * later writes. Rejects with a LogError if one stays open longer than
+   * `blockedMs` (3000).
+   */
+  static destroy(name?: string, options?: { blockedMs?: number }): Promise<void>;
   /** The space, for reads. Write through this object, not the space. */
   readonly space: BindSpace;
   /** Runs one write on the space, stored in IndexedDB before it is applied. */

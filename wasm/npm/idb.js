@@ -12,9 +12,14 @@
 // the returned promise resolved. A failed transaction discards the batch:
 // nothing was applied, nothing was acknowledged.
 //
-// Chunks are added with `add`, which refuses an existing key: if another
-// tab (or a stale instance) already wrote at the same log offset, the write
-// fails with a LogError instead of two writers interleaving their batches.
+// One writer: every transaction that changes the stored log first checks,
+// in that same transaction, that the log ends where this instance expects
+// (a write adds at the stored end, a compaction replaces exactly what this
+// instance stored). If another tab (or a stale instance) wrote or compacted
+// meanwhile, the change fails with a LogError and nothing is stored, so
+// two writers never interleave their batches or erase each other's. The
+// space itself refuses writes made on it directly (requireStaging): only
+// this object's write methods store and apply.
 //
 // Durability: see DURABILITY.md in this package.
 import { BindSpace, LogError, OptionsError } from './web.js';
@@ -47,19 +52,70 @@ function openDatabase(name) {
   return request(req);
 }
 
+function byteLength(chunk) {
+  return chunk.byteLength;
+}
+
+/**
+ * Changes the stored log in one readwrite transaction, after checking in
+ * that transaction that it ends at byte `expectedEnd`: `change(store)` runs
+ * only then. Rejects with a LogError, storing nothing, if it ends elsewhere
+ * (another writer changed it).
+ */
+function changeAt(db, durability, expectedEnd, change) {
+  const tx = db.transaction(STORE, 'readwrite', { durability });
+  const store = tx.objectStore(STORE);
+  const done = transactionDone(tx);
+  let foundEnd;
+  const last = store.openCursor(null, 'prev');
+  last.onsuccess = () => {
+    const cursor = last.result;
+    const end = cursor ? cursor.key + byteLength(cursor.value) : 0;
+    if (end !== expectedEnd) {
+      foundEnd = end;
+      tx.abort();
+      return;
+    }
+    change(store);
+  };
+  return done.catch((e) => {
+    if (foundEnd !== undefined) {
+      throw new LogError(
+        `another writer (another tab?) changed this store: it ends at byte ${foundEnd}, ` +
+          `this instance expected ${expectedEnd}; nothing was stored, reopen the store`,
+      );
+    }
+    if (e && e.name === 'ConstraintError') {
+      throw new LogError('another writer (another tab?) already wrote at this log offset: reopen the store');
+    }
+    throw e;
+  });
+}
+
 /** A BindSpace kept in IndexedDB. Reads go to `space`; writes are async. */
 export class IdbBindSpace extends LoggedWrites {
   #db;
   #space;
   #durability;
   #queue = Promise.resolve();
-  #closed = false;
+  /** Why the store is closed, once it is. */
+  #closed = null;
 
   constructor(db, space, durability) {
     super();
     this.#db = db;
     this.#space = space;
     this.#durability = durability;
+    // Another tab deletes (destroy) or upgrades the database: let it, and
+    // refuse further writes here with the reason, rather than block it.
+    db.onversionchange = () => {
+      db.close();
+      this.#closed ??= 'the store was deleted or upgraded in another tab: reopen it';
+    };
+  }
+
+  #checkOpen() {
+    if (this.#closed) throw new LogError(this.#closed);
   }
 
   /**
@@ -76,7 +132,9 @@ export class IdbBindSpace extends LoggedWrites {
       let space;
       if (keys.length === 0) {
         space = new BindSpace({ width, capacity });
-        await IdbBindSpace.#rewrite(db, space.exportLog(), durability);
+        // If another tab created it meanwhile, this fails (the log no
+        // longer ends at 0) instead of replacing what that tab stored.
+        await IdbBindSpace.#rewrite(db, space.exportLog(), durability, 0);
       } else {
         const image = IdbBindSpace.#join(keys, chunks);
         space = BindSpace.openLog(image, { capacity, repair });
@@ -86,19 +144,20 @@ export class IdbBindSpace extends LoggedWrites {
           throw new LogError(`store "${name}" holds ${stored}-bit fingerprints, not ${width}`);
         }
         const r = space.recovery;
-        if (r.damagedRegions > 0 || r.brokenBatches > 0) {
+        if (r.damagedRegions > 0 || r.brokenBatches > 0 || r.outOfOrder > 0) {
           // Repair was asked for and skipped damage: store what was kept,
           // compacted, so the damage is not met again at the next open.
           const compacted = space.compactedLog();
-          await IdbBindSpace.#rewrite(db, compacted, durability);
+          await IdbBindSpace.#rewrite(db, compacted, durability, image.length);
           space.replaceLog(compacted);
         } else if (space.logLength !== image.length) {
           // A torn tail was cut (cannot come from IndexedDB's atomic
           // transactions, but a copied or edited store may have one):
           // keep only what was replayed.
-          await IdbBindSpace.#rewrite(db, space.exportLog(), durability);
+          await IdbBindSpace.#rewrite(db, space.exportLog(), durability, image.length);
         }
       }
+      space.requireStaging();
       return new IdbBindSpace(db, space, durability);
     } catch (e) {
       db.close();
@@ -106,9 +165,38 @@ export class IdbBindSpace extends LoggedWrites {
     }
   }
 
-  /** Deletes the whole store `name` (close every instance first). */
-  static async destroy(name = 'bindspace') {
-    await request(indexedDB.deleteDatabase(name));
+  /**
+   * Deletes the whole store `name`. Open instances (in this tab or
+   * others) close themselves and refuse further writes. If one stays open
+   * (an older version of this package in another tab), this rejects with
+   * a LogError after `blockedMs` instead of waiting for ever; the deletion
+   * then happens once that instance closes.
+   */
+  static async destroy(name = 'bindspace', { blockedMs = 3000 } = {}) {
+    const req = indexedDB.deleteDatabase(name);
+    let timer;
+    try {
+      await new Promise((resolve, reject) => {
+        req.onsuccess = () => resolve();
+        req.onerror = () => reject(req.error);
+        // "blocked" also fires while closing connections finish their last
+        // transaction, so it is only a failure if it lasts.
+        req.onblocked = () => {
+          timer ??= setTimeout(
+            () =>
+              reject(
+                new LogError(
+                  `store "${name}" is still open elsewhere after ${blockedMs} ms: ` +
+                    'close it there; it is deleted once it closes',
+                ),
+              ),
+            blockedMs,
+          );
+        };
+      });
+    } finally {
+      clearTimeout(timer);
+    }
   }
 
   // Chunks must tile the log exactly: each starts where the one before ends.
@@ -125,12 +213,12 @@ export class IdbBindSpace extends LoggedWrites {
     return image;
   }
 
-  static async #rewrite(db, image, durability) {
-    const tx = db.transaction(STORE, 'readwrite', { durability });
-    const store = tx.objectStore(STORE);
-    store.clear();
-    store.add(image, 0);
-    await transactionDone(tx);
+  // Replaces the stored log by `image`, if it still ends at `expectedEnd`.
+  static #rewrite(db, image, durability, expectedEnd) {
+    return changeAt(db, durability, expectedEnd, (store) => {
+      store.clear();
+      store.add(image, 0);
+    });
   }
 
   /** The space, for reads (get, has, count, search, entry, addresses, ...). */
@@ -163,16 +251,16 @@ export class IdbBindSpace extends LoggedWrites {
    */
   compact() {
     return this.#enqueue(async () => {
-      if (this.#closed) throw new LogError('this IdbBindSpace is closed');
+      this.#checkOpen();
       const image = this.#space.compactedLog();
-      await IdbBindSpace.#rewrite(this.#db, image, this.#durability);
+      await IdbBindSpace.#rewrite(this.#db, image, this.#durability, this.#space.logLength);
       this.#space.replaceLog(image);
       return image.length;
     });
   }
 
   async #writeNow(fn) {
-    if (this.#closed) throw new LogError('this IdbBindSpace is closed');
+    this.#checkOpen();
     const space = this.#space;
     space.stage();
     let result;
@@ -185,15 +273,11 @@ export class IdbBindSpace extends LoggedWrites {
       }
       bytes = space.stagedBytes();
       if (bytes) {
-        const tx = this.#db.transaction(STORE, 'readwrite', { durability: this.#durability });
-        tx.objectStore(STORE).add(bytes, space.logLength);
-        await transactionDone(tx);
+        const at = space.logLength;
+        await changeAt(this.#db, this.#durability, at, (store) => store.add(bytes, at));
       }
     } catch (e) {
       space.discardStaged();
-      if (e && e.name === 'ConstraintError') {
-        throw new LogError('another writer (another tab?) already wrote at this log offset: reopen the store');
-      }
       throw e;
     }
     space.commitStaged();
@@ -203,7 +287,8 @@ export class IdbBindSpace extends LoggedWrites {
   /** Waits for queued writes, then closes the database and frees the space. */
   async close() {
     await this.#queue;
-    this.#closed = true;
+    if (this.#closed === 'this IdbBindSpace is closed') return;
+    this.#closed = 'this IdbBindSpace is closed';
     this.#db.close();
     this.#space.free();
   }

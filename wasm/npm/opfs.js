@@ -12,11 +12,45 @@
 // damaged bytes.
 //
 // The access handle is exclusive: a second open of the same file, from any
-// worker or tab, fails until this one is closed.
+// worker or tab, fails until this one is closed. The space refuses writes
+// made on it directly (requireStaging): only this object's write methods
+// store and apply.
+//
+// A repair (open with `repair: true` that skipped damage) stores what it
+// kept without ever leaving the file half-written: the compacted log goes
+// to FILE.repairing, is flushed, renamed FILE.repaired (so a complete copy
+// has that name), the damaged file is removed, and FILE.repaired becomes
+// FILE. An open finishes an interrupted repair first (or drops an
+// unfinished FILE.repairing).
 //
 // Durability: see DURABILITY.md in this package.
 import { BindSpace, LogError, OptionsError } from './web.js';
 import { LoggedWrites } from './writes.js';
+
+// A log header is 40 bytes (docs/FORMAT.md, section 2), starting "BSLG".
+const HEADER_BYTES = 40;
+const MAGIC = [0x42, 0x53, 0x4c, 0x47];
+
+async function exists(dir, name) {
+  try {
+    await dir.getFileHandle(name);
+    return true;
+  } catch (e) {
+    if (e && e.name === 'NotFoundError') return false;
+    throw e;
+  }
+}
+
+function readAll(handle, size) {
+  const image = new Uint8Array(size);
+  let done = 0;
+  while (done < size) {
+    const n = handle.read(image.subarray(done), { at: done });
+    if (n <= 0) throw new LogError(`OPFS read made no progress at byte ${done} of ${size}`);
+    done += n;
+  }
+  return image;
+}
 
 /** A BindSpace kept in an OPFS file; only in a dedicated worker. */
 export class OpfsBindSpace extends LoggedWrites {
@@ -39,35 +73,85 @@ export class OpfsBindSpace extends LoggedWrites {
       throw new LogError('OPFS synchronous access needs a dedicated worker');
     }
     const root = await navigator.storage.getDirectory();
+    await OpfsBindSpace.#finishRepair(root, file);
     const fileHandle = await root.getFileHandle(file, { create: true });
-    const handle = await fileHandle.createSyncAccessHandle();
+    let handle = await fileHandle.createSyncAccessHandle();
+    let space;
     try {
-      const size = handle.getSize();
-      let space;
+      let size = handle.getSize();
+      if (size > 0 && size < HEADER_BYTES) {
+        // Creation was cut short before its header was whole (nothing was
+        // ever stored after it): start again, if it is a header's start.
+        const start = readAll(handle, size);
+        if (!start.every((b, i) => i >= MAGIC.length || b === MAGIC[i])) {
+          throw new LogError(`${file} is ${size} bytes and not the start of a bindspace log`);
+        }
+        handle.truncate(0);
+        size = 0;
+      }
       if (size === 0) {
         space = new BindSpace({ width, capacity });
         const header = space.exportLog();
         OpfsBindSpace.#writeAll(handle, header, 0);
         handle.flush();
       } else {
-        const image = new Uint8Array(size);
-        handle.read(image, { at: 0 });
+        const image = readAll(handle, size);
         space = BindSpace.openLog(image, { capacity, repair });
         if (width !== undefined && width !== space.width) {
           const stored = space.width;
-          space.free();
           throw new LogError(`${file} holds ${stored}-bit fingerprints, not ${width}`);
         }
-        if (space.logLength !== size) {
+        const r = space.recovery;
+        if (r.damagedRegions > 0 || r.brokenBatches > 0 || r.outOfOrder > 0) {
+          // Repair skipped damage: store what it kept, so the damage is
+          // not met again at the next open.
+          const compacted = space.compactedLog();
+          handle.close();
+          handle = null;
+          await OpfsBindSpace.#replace(root, file, compacted);
+          handle = await (await root.getFileHandle(file)).createSyncAccessHandle();
+          space.replaceLog(compacted);
+        } else if (space.logLength !== size) {
           // A torn tail was cut: drop it from the file too.
           handle.truncate(space.logLength);
           handle.flush();
         }
       }
+      space.requireStaging();
       return new OpfsBindSpace(handle, space);
     } catch (e) {
-      handle.close();
+      if (handle) handle.close();
+      if (space) space.free();
       throw e;
+    }
+  }
+
+  // Replaces `file` by a file holding `image`, never leaving neither whole
+  // (see the module comment); `file` must not be open.
+  static async #replace(root, file, image) {
+    const repairing = `${file}.repairing`;
+    const temp = await root.getFileHandle(repairing, { create: true });
+    const h = await temp.createSyncAccessHandle();
+    try {
+      h.truncate(0);
+      OpfsBindSpace.#writeAll(h, image, 0);
+      h.flush();
+    } finally {
+      h.close();
+    }
+    await temp.move(`${file}.repaired`);
+    await OpfsBindSpace.#finishRepair(root, file);
+  }
+
+  // Completes a replacement that stopped after FILE.repaired was whole, or
+  // drops one that stopped before.
+  static async #finishRepair(root, file) {
+    if (await exists(root, `${file}.repairing`)) {
+      await root.removeEntry(`${file}.repairing`);
+    }
+    if (await exists(root, `${file}.repaired`)) {
+      if (await exists(root, file)) await root.removeEntry(file);
+      await (await root.getFileHandle(`${file}.repaired`)).move(file);
     }
   }
 

@@ -94,6 +94,7 @@ impl BindSpace {
             &mut self.space,
             &mut self.journal,
             &mut self.staging,
+            self.staged_only,
             outcome.mutations(),
         )?;
         Ok(reply_to_js(outcome.reply()))

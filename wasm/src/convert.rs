@@ -114,3 +114,49 @@ pub fn zone_from_js(value: &JsValue) -> Result<Zone, JsValue> {
 pub fn addr_to_js(addr: Addr) -> String {
     addr.to_string()
 }
+
+/// The largest integer a JavaScript number holds exactly (2^53).
+const SAFE_MAX: f64 = 9_007_199_254_740_992.0;
+
+/// Reads an integer argument in `min..=max` from a JavaScript number:
+/// fractions, NaN, infinities and values out of range are an
+/// `OptionsError` naming `what`, never rounded or wrapped.
+pub fn integer_from_js(value: f64, min: i64, max: i64, what: &str) -> Result<i64, JsValue> {
+    let fits = value.fract() == 0.0
+        && value.abs() <= SAFE_MAX
+        && (min as f64..=max as f64).contains(&value);
+    if fits {
+        Ok(value as i64)
+    } else {
+        Err(js_error(
+            ErrorKind::Options,
+            format_args!("{what} must be an integer from {min} to {max}, got {value}"),
+        ))
+    }
+}
+
+/// Reads a 64-bit unsigned integer from a `BigInt` (`0n..2n**64n - 1n`)
+/// or a non-negative integer number (up to 2^53), refusing anything else
+/// (a negative or too large `BigInt` is not wrapped).
+pub fn u64_from_js(value: &JsValue, what: &str) -> Result<u64, JsValue> {
+    if let Some(n) = value.as_f64() {
+        let n = integer_from_js(n, 0, SAFE_MAX as i64, what)?;
+        return Ok(n as u64);
+    }
+    if value.is_bigint() {
+        let text: String = js_sys::BigInt::unchecked_from_js_ref(value)
+            .to_string(10)
+            .map_err(|_| js_error(ErrorKind::Options, format_args!("{what}: not a BigInt")))?
+            .into();
+        return text.parse::<u64>().map_err(|_| {
+            js_error(
+                ErrorKind::Options,
+                format_args!("{what} must be from 0 to 2^64 - 1, got {text}n"),
+            )
+        });
+    }
+    Err(js_error(
+        ErrorKind::Options,
+        format_args!("{what} must be a BigInt or a non-negative integer number"),
+    ))
+}

@@ -45,6 +45,9 @@ export interface Recovery {
   damagedBytes: number;
   /** Batches not applied because damage broke them (only with `repair: true`). */
   brokenBatches: number;
+  /** Batches not applied because their sequence number was not above the
+   * one before (only with `repair: true`). */
+  outOfOrder: number;
 }
 "#;
 
@@ -72,7 +75,7 @@ fn recovery_object(r: &Replayed) -> Result<JsValue, JsValue> {
         End::Torn { len, .. } => len,
         End::Clean { .. } => 0,
     };
-    let fields: [(&str, f64); 8] = [
+    let fields: [(&str, f64); 9] = [
         ("batches", r.counts.batches as f64),
         ("mutations", r.counts.mutations as f64),
         ("copies", r.counts.copies as f64),
@@ -81,6 +84,7 @@ fn recovery_object(r: &Replayed) -> Result<JsValue, JsValue> {
         ("damagedRegions", f64::from(r.damage.regions)),
         ("damagedBytes", r.damage.bytes as f64),
         ("brokenBatches", f64::from(r.damage.broken_batches)),
+        ("outOfOrder", f64::from(r.damage.out_of_order)),
     ];
     for (k, v) in fields {
         js_sys::Reflect::set(&obj, &JsValue::from_str(k), &JsValue::from_f64(v))?;
@@ -188,12 +192,29 @@ impl BindSpace {
     }
 
     /// Compacts the in-memory log at once (`replaceLog(compactedLog())`);
-    /// returns its new length in bytes.
+    /// returns its new length in bytes. Refused for a space that belongs
+    /// to a durable store (its log is the stored one: compact the store).
     #[wasm_bindgen(js_name = compactLog)]
     pub fn compact_log(&mut self) -> Result<usize, JsValue> {
+        if self.staged_only {
+            return Err(js_error(
+                ErrorKind::Log,
+                "this space belongs to a durable store: compact the store, not the space",
+            ));
+        }
         let image = self.compacted_log()?;
         self.replace_log(&image)?;
         Ok(image.len())
+    }
+
+    /// From now on, refuses every write that is not staged (and
+    /// `compactLog`): for a durable store that owns this space (IndexedDB,
+    /// OPFS), so that a write made on the space directly, which the store
+    /// would never store, fails instead of showing an undurable change and
+    /// leaving the stored log behind the space's. Cannot be undone.
+    #[wasm_bindgen(js_name = requireStaging)]
+    pub fn require_staging(&mut self) {
+        self.staged_only = true;
     }
 
     /// Holds the next write back: it is checked and framed but not applied

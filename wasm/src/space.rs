@@ -46,6 +46,10 @@ pub struct BindSpace {
     /// Whether the next write is held back for the caller to make durable
     /// first (see `stage`).
     pub(crate) staging: Staging,
+    /// Whether the space belongs to a durable store (`requireStaging`):
+    /// then a write that is not staged is refused, since the store would
+    /// never store it.
+    pub(crate) staged_only: bool,
     /// The tick reads and searches are made at: entries whose expiry is at
     /// or before it are invisible.
     now: u64,
@@ -85,6 +89,7 @@ pub(crate) fn commit_to(
     space: &mut Space<Capped>,
     journal: &mut Journal,
     staging: &mut Staging,
+    staged_only: bool,
     batch: &[Mutation<'_>],
 ) -> Result<(), JsValue> {
     if matches!(staging, Staging::Held(_)) {
@@ -95,6 +100,14 @@ pub(crate) fn commit_to(
     }
     if batch.is_empty() {
         return Ok(());
+    }
+    if staged_only && matches!(staging, Staging::Off) {
+        return Err(js_error(
+            ErrorKind::Log,
+            "this space belongs to a durable store: write through the store \
+             (set, delete, setLabel, expire, exec, write), which stores the write \
+             before applying it",
+        ));
     }
     space.check_batch(batch).map_err(space_error)?;
     let framed = journal
@@ -146,6 +159,7 @@ impl BindSpace {
             space,
             journal,
             staging: Staging::Off,
+            staged_only: false,
             now: 0,
             recovery: None,
             commands: None,
@@ -163,7 +177,13 @@ impl BindSpace {
     /// While staging is armed the framed batch is held instead: it is
     /// applied only by `commitStaged`, after the caller made it durable.
     pub fn commit(&mut self, batch: &[Mutation<'_>]) -> Result<(), JsValue> {
-        commit_to(&mut self.space, &mut self.journal, &mut self.staging, batch)
+        commit_to(
+            &mut self.space,
+            &mut self.journal,
+            &mut self.staging,
+            self.staged_only,
+            batch,
+        )
     }
 
     pub(crate) fn fp(&self, bytes: &[u8]) -> Result<Vec<u64>, JsValue> {

@@ -33,10 +33,11 @@ impl BindSpace {
     }
 
     /// `fp` rotated by `n` bits towards higher positions (negative: back).
-    pub fn permute(&self, fp: &[u8], n: i32) -> Result<Vec<u8>, JsValue> {
+    pub fn permute(&self, fp: &[u8], n: f64) -> Result<Vec<u8>, JsValue> {
+        let n = crate::fingerprint_ops::rotation_from_js(n)?;
         let src = self.fp(fp)?;
         let mut out = self.zeroed();
-        fingerprint::permute(&mut out, &src, i64::from(n)).map_err(fp_error)?;
+        fingerprint::permute(&mut out, &src, n).map_err(fp_error)?;
         Ok(fp_to_bytes(&out))
     }
 

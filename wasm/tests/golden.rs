@@ -19,8 +19,8 @@ fn field(v: &JsValue, k: &str) -> JsValue {
 
 fn bytes_of(fp: Fp, bits: u32) -> Vec<u8> {
     match fp {
-        Fp::Seed(seed) => ops::from_seed(seed, bits).unwrap(),
-        Fp::Text(text) => ops::encode_text(text, bits).unwrap(),
+        Fp::Seed(seed) => ops::from_seed(seed.into(), f64::from(bits)).unwrap(),
+        Fp::Text(text) => ops::encode_text(text, f64::from(bits)).unwrap(),
     }
 }
 

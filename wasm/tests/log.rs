@@ -206,6 +206,55 @@ fn a_discarded_stage_changes_nothing() {
 }
 
 #[wasm_bindgen_test]
+fn a_repair_reports_the_batches_it_dropped_as_out_of_order() {
+    // A log with another log's first batch appended: its sequence number
+    // (1) is not above the last one's, so repair drops it, and says so.
+    let s = filled();
+    let mut other = space(256, 100);
+    let header_len = other.log_length();
+    other
+        .set(&a("0x10:0A"), &other.encode_text("theta").unwrap())
+        .unwrap();
+    let mut image = s.export_log();
+    image.extend_from_slice(&other.export_log()[header_len..]);
+    assert_throws(BindSpace::open_log(&image, None), "LogError", "");
+    let repaired = BindSpace::open_log(&image, opts(&[("repair", true.into())])).unwrap();
+    let r = repaired.recovery().unwrap();
+    assert_eq!(field(&r, "outOfOrder").as_f64(), Some(1.0));
+    assert!(!repaired.has(&a("0x10:0A")).unwrap());
+    same_contents(&s, &repaired);
+}
+
+#[wasm_bindgen_test]
+fn a_space_that_requires_staging_refuses_every_other_write() {
+    // What the durable stores do with their space: a write made on it
+    // directly would never be stored, so it is refused instead.
+    let mut s = filled();
+    s.require_staging();
+    let before = s.export_log();
+    let fp = s.encode_text("eta").unwrap();
+    assert_throws(s.set(&a("0x10:09"), &fp), "LogError", "durable store");
+    assert_throws(s.exec("DEL 0x80:00"), "LogError", "durable store");
+    assert_throws(s.compact_log(), "LogError", "durable store");
+    assert!(!s.has(&a("0x10:09")).unwrap());
+    assert!(s.has(&a("0x80:00")).unwrap());
+    assert_eq!(s.export_log(), before, "nothing reached the log");
+    // Reads still work, on the space and through the language.
+    assert!(s.exec("GET 0x80:00").is_ok());
+    // A staged write goes through, and afterwards unstaged ones are still
+    // refused.
+    s.stage().unwrap();
+    s.set(&a("0x10:09"), &fp).unwrap();
+    s.commit_staged().unwrap();
+    assert!(s.has(&a("0x10:09")).unwrap());
+    assert_throws(s.delete(&a("0x10:09")), "LogError", "durable store");
+    s.stage().unwrap();
+    assert!(s.delete(&a("0x10:09")).unwrap());
+    s.discard_staged();
+    assert_throws(s.delete(&a("0x10:09")), "LogError", "durable store");
+}
+
+#[wasm_bindgen_test]
 fn compaction_keeps_every_entry_version_and_the_sequence() {
     let mut s = filled();
     for round in 0..20u8 {

@@ -160,6 +160,30 @@ test('bindspace/idb in Chromium: write-ahead, one writer, reopen', () => withChr
     try { await IdbBindSpace.open({ name: 'adapter-test', width: 128 }); } catch (e) { out.width = `${e.name}: ${e.message}`; }
     await IdbBindSpace.destroy('adapter-test');
 
+    // Two instances of one store (two tabs): a stale one's compaction
+    // never erases the other's write, and it cannot write after the
+    // other's compaction either (that would leave a gap).
+    const x = await IdbBindSpace.open({ name: 'adapter-two', width: 64 });
+    const y = await IdbBindSpace.open({ name: 'adapter-two', width: 64 });
+    await y.set('0x10:01', fp(1));
+    try { await x.compact(); out.staleCompact = 'compacted'; } catch (e) { out.staleCompact = `${e.name}: ${e.message}`; }
+    await y.set('0x10:02', fp(2));
+    await y.compact();
+    try { await x.set('0x10:03', fp(3)); out.afterCompact = 'accepted'; } catch (e) { out.afterCompact = `${e.name}: ${e.message}`; }
+    // A write made on the space directly would never be stored: refused.
+    try { y.space.set('0x10:04', fp(4)); out.direct = 'accepted'; } catch (e) { out.direct = `${e.name}: ${e.message}`; }
+    out.directApplied = y.space.has('0x10:04');
+    const w = await IdbBindSpace.open({ name: 'adapter-two' });
+    out.twoReopened = Array.from(w.space.addresses());
+    // Deleting the store closes every open instance instead of waiting.
+    await IdbBindSpace.destroy('adapter-two');
+    try { await y.set('0x10:05', fp(5)); out.afterDestroy = 'accepted'; } catch (e) { out.afterDestroy = `${e.name}: ${e.message}`; }
+    await Promise.all([x.close(), y.close(), w.close()]);
+    const fresh = await IdbBindSpace.open({ name: 'adapter-two', width: 64 });
+    out.afterDestroyCount = fresh.space.count();
+    await fresh.close();
+    await IdbBindSpace.destroy('adapter-two');
+
     // A store whose log is damaged in the middle: refused, unless repair
     // is asked for; a repaired store is rewritten and then opens cleanly.
     const { BindSpace } = await import('bindspace');
@@ -205,6 +229,13 @@ test('bindspace/idb in Chromium: write-ahead, one writer, reopen', () => withChr
   assert.equal(r.copies, 1, 'the compacted entry');
   assert.equal(r.batches, 1, 'the write after compaction');
   assert.match(r.width, /^LogError: .*64-bit fingerprints, not 128/);
+  assert.match(r.staleCompact, /^LogError: another writer/, 'a stale compaction is refused');
+  assert.match(r.afterCompact, /^LogError: another writer/, 'a stale write after a compaction is refused');
+  assert.match(r.direct, /^LogError: .*durable store/);
+  assert.equal(r.directApplied, false);
+  assert.deepEqual(r.twoReopened, [0x1001, 0x1002], 'nothing of the other instance was lost');
+  assert.match(r.afterDestroy, /^LogError: .*deleted or upgraded in another tab/);
+  assert.equal(r.afterDestroyCount, 0);
   assert.match(r.strict, /^LogError: .*corrupted at byte 40/, 'damage is refused by default');
   assert.deepEqual(r.repaired, [0x1002, 0x1003], 'repair keeps every valid batch after the damage');
   assert.deepEqual(r.again, [0x1002, 0x1003], 'the repaired store opens without repair');
@@ -214,7 +245,7 @@ test('bindspace/opfs in a Chromium worker: flushed before applied, exclusive, to
   const page = await demoPage(browser, url);
   const r = await page.evaluate(async () => {
     const code = `
-      import init from '${location.origin}/bindspace/web.js';
+      import init, { BindSpace } from '${location.origin}/bindspace/web.js';
       import { OpfsBindSpace } from '${location.origin}/bindspace/opfs.js';
       self.onmessage = async () => {
         try {
@@ -239,6 +270,7 @@ test('bindspace/opfs in a Chromium worker: flushed before applied, exclusive, to
           out.afterTorn = Array.from(b.space.addresses());
           out.torn = b.space.recovery.tornBytes;
           out.lengthMatches = b.space.logLength === length;
+          try { b.space.set('0x10:09', new Uint8Array(8)); out.direct = 'accepted'; } catch (e) { out.direct = e.name; }
           b.set('0x10:04', new Uint8Array(8).fill(4));
           b.close();
           const c = await OpfsBindSpace.open({ file: 't.log', width: 64 });
@@ -246,6 +278,46 @@ test('bindspace/opfs in a Chromium worker: flushed before applied, exclusive, to
           out.tornAgain = c.space.recovery.tornBytes;
           c.close();
           await root.removeEntry('t.log');
+
+          // Damage in the middle: refused, unless repair is asked for; a
+          // repair stores what it kept (through a second file), so the
+          // file then opens without repair and nothing else is left.
+          const src = new BindSpace({ width: 64 });
+          for (const v of [1, 2, 3]) src.set(0x1000 + v, new Uint8Array(8).fill(v));
+          const image = src.exportLog();
+          image[60] ^= 1; // inside the first record (the header is 40 bytes)
+          src.free();
+          const write = async (name, bytes) => {
+            const h = await (await root.getFileHandle(name, { create: true })).createSyncAccessHandle();
+            h.truncate(0);
+            h.write(bytes, { at: 0 });
+            h.flush();
+            h.close();
+          };
+          await write('r.log', image);
+          try { await OpfsBindSpace.open({ file: 'r.log' }); out.strict = 'opened'; } catch (e) { out.strict = e.name; }
+          const r1 = await OpfsBindSpace.open({ file: 'r.log', repair: true });
+          out.repaired = Array.from(r1.space.addresses());
+          r1.set('0x10:07', new Uint8Array(8).fill(7));
+          r1.close();
+          const r2 = await OpfsBindSpace.open({ file: 'r.log' });
+          out.repairedAgain = Array.from(r2.space.addresses());
+          r2.close();
+          // A repair cut off after its copy was whole is finished at open.
+          await write('q.log', new Uint8Array([1, 2, 3]));
+          const whole = new Uint8Array(await (await (await root.getFileHandle('r.log')).getFile()).arrayBuffer());
+          await write('q.log.repaired', whole);
+          const q = await OpfsBindSpace.open({ file: 'q.log' });
+          out.finished = Array.from(q.space.addresses());
+          q.close();
+          // A file whose header was cut short at creation starts again.
+          await write('h.log', new Uint8Array([0x42, 0x53, 0x4c]));
+          const h1 = await OpfsBindSpace.open({ file: 'h.log', width: 64 });
+          out.shortHeader = h1.space.count();
+          h1.close();
+          out.leftovers = [];
+          for await (const name of root.keys()) out.leftovers.push(name);
+          for (const name of out.leftovers) await root.removeEntry(name);
           postMessage({ out });
         } catch (e) {
           postMessage({ error: e.name + ': ' + e.message });
@@ -271,4 +343,11 @@ test('bindspace/opfs in a Chromium worker: flushed before applied, exclusive, to
   assert.equal(o.lengthMatches, true, 'the torn bytes were cut from the file');
   assert.deepEqual(o.final, [0x1001, 0x1002, 0x1004]);
   assert.equal(o.tornAgain, 0, 'the write after the cut follows the last valid record');
+  assert.equal(o.direct, 'LogError', 'a write on the space directly is refused');
+  assert.equal(o.strict, 'LogError', 'damage is refused by default');
+  assert.deepEqual(o.repaired, [0x1002, 0x1003], 'repair keeps every valid batch after the damage');
+  assert.deepEqual(o.repairedAgain, [0x1002, 0x1003, 0x1007], 'the repaired file opens without repair, writes kept');
+  assert.deepEqual(o.finished, [0x1002, 0x1003, 0x1007], 'an interrupted repair is finished at open');
+  assert.equal(o.shortHeader, 0);
+  assert.deepEqual(o.leftovers.sort(), ['h.log', 'q.log', 'r.log'], 'no repair file is left behind');
 }));
