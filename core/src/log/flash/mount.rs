@@ -15,6 +15,10 @@ use crate::log::replay::{apply_one, Batcher, Counts, Damage, Policy, Step};
 /// What replaying the live sectors gave: counts, damage, the head's end.
 type Replayed = (Counts, Damage, SectorEnd);
 
+/// Live sectors lost before the oldest found: the sector just before it,
+/// and how many (see `FlashLog::lost_sectors`).
+type Lost = Option<(u32, u32)>;
+
 /// What mounting found and did.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Recovery {
@@ -94,7 +98,8 @@ impl<'b, F: NorFlash> FlashLog<'b, F> {
 
         // Sectors a retire record names are dead, whatever an interrupted
         // erase left in them.
-        if let Some(retired) = log.find_retired().map_err(Error::widen)? {
+        let retired = log.find_retired().map_err(Error::widen)?;
+        if let Some(retired) = retired {
             let oldest_seg = log.oldest_segment();
             if retired >= oldest_seg {
                 // A counted retire record names an older segment than its
@@ -104,8 +109,17 @@ impl<'b, F: NorFlash> FlashLog<'b, F> {
                 log.live -= drop;
             }
         }
+        let lost = log.lost_sectors(retired)?;
 
-        let (counts, damage, head_end) = log.replay_live(target)?;
+        let (counts, mut damage, head_end) = log.replay_live(target)?;
+        if let Some((phys, sectors)) = lost {
+            // Only reached under repair: the sectors' records are gone.
+            damage.regions += 1;
+            damage.bytes += u64::from(sectors) * u64::from(log.sector_size);
+            damage
+                .first
+                .get_or_insert((log.abs(phys, 0) as usize, log.sector_size as usize));
+        }
         log.head_write = head_end.offset();
         log.head_writable = matches!(head_end, SectorEnd::Clean(_));
         let first_seq = log
@@ -127,6 +141,45 @@ impl<'b, F: NorFlash> FlashLog<'b, F> {
         };
         log.stale_check_pending = recovery.stale_sectors > 0;
         Ok((log, recovery))
+    }
+
+    /// Live sectors before the oldest one found whose header was damaged.
+    /// A sector with a damaged header reads as free, so the ring walked
+    /// back from the head stops short of it: its records (and those of
+    /// any sector before it) would not be replayed, and the next write
+    /// would erase it. Every segment from the first (0) to the head is
+    /// live or retired, and garbage collection retires the oldest sector
+    /// only after writing a retire record naming it, so the newest retire
+    /// record names the segment just before the oldest live one (none:
+    /// the oldest is segment 0). An oldest segment above that means the
+    /// sectors in between lost their headers.
+    ///
+    /// Under [`Policy::Strict`] that is [`Error::Corrupted`] at the sector
+    /// before the oldest found; under repair, returns that sector and how
+    /// many were lost, to be counted as damage.
+    ///
+    /// Known limit: the same damage in the *head* sector's header is not
+    /// found. The sector before it is then taken for the head, and one
+    /// after a head whose header does not check cannot be told, by what
+    /// the format records, from a sector whose opening a power cut tore
+    /// or one left by a cut erase (docs/FORMAT.md, section 6.6).
+    fn lost_sectors<E>(&mut self, retired: Option<u64>) -> Result<Lost, Error<F::Error, E>> {
+        let n = self.cfg.sectors;
+        let oldest_seg = self.oldest_segment();
+        let first_kept = retired.map_or(0, |r| r.saturating_add(1));
+        if oldest_seg <= first_kept {
+            return Ok(None);
+        }
+        let missing = (oldest_seg - first_kept).min(u64::from(n)) as u32;
+        let phys = (self.oldest + n - 1) % n;
+        if self.cfg.policy == Policy::Strict {
+            return Err(Error::Corrupted {
+                offset: self.abs(phys, 0),
+                skipped: missing.saturating_mul(self.sector_size),
+                error: FormatError::Checksum,
+            });
+        }
+        Ok(Some((phys, missing)))
     }
 
     /// The highest segment named by a valid retire record in the live
