@@ -293,3 +293,36 @@ fn versions_come_from_the_log_counter() {
     // Reads do not use a number.
     assert_eq!(h.versions.next_version(), 101);
 }
+
+/// A command queued inside MULTI whose `QUEUED` reply did not fit the
+/// scratch was left in the queue, so EXEC ran a command the client had
+/// been told failed. Now that failure aborts the transaction too.
+#[test]
+fn a_command_queued_without_room_for_its_reply_aborts_the_transaction() {
+    use bindspace_core::command::{execute, Context, Input, Scratch};
+    let line = format!("SET 0x10:01 {A}");
+    let mut refused_after_queuing = 0;
+    for room in line.len()..line.len() + 24 {
+        let mut h = Harness::new(64, 64, 16);
+        assert_eq!(h.line("MULTI"), "OK");
+        let mut tight = Scratch::new(vec![0u64; 70], vec![0u8; room]);
+        let ctx = Context::new(0);
+        let queued = execute(
+            &h.space,
+            &ctx,
+            Input::Line(line.as_bytes()),
+            &mut h.session,
+            &mut tight,
+        );
+        let exec = h.line("EXEC");
+        match queued {
+            Ok(_) => assert_eq!(exec, "1) OK", "room {room}"),
+            Err(_) => {
+                refused_after_queuing += 1;
+                assert!(exec.contains("EXECABORT"), "room {room}: {exec}");
+                assert_eq!(h.line("GET 0x10:01"), "(nil)", "room {room}");
+            }
+        }
+    }
+    assert!(refused_after_queuing > 0, "no room size refused the reply");
+}

@@ -174,7 +174,9 @@ impl fmt::Debug for Outcome<'_> {
 /// changing nothing: returns the reply and the mutations to commit (see
 /// the module docs for the order), or the error to reply with. A refused
 /// command yields no mutations; inside MULTI it also makes EXEC discard
-/// the transaction.
+/// the transaction, except for misuse of the transaction commands
+/// themselves (a nested MULTI, WATCH inside MULTI), which is refused and
+/// leaves the transaction as it was, as in Redis.
 pub fn execute<'a, R, Q, W, B>(
     src: &R,
     ctx: &Context,
@@ -278,7 +280,12 @@ where
                 session.abort();
                 return Err(e.into());
             }
-            Ok(exec.tape.status("QUEUED")?)
+            // Queued already: if the reply cannot be written, the client
+            // hears an error, so EXEC must not run what it queued.
+            exec.tape
+                .status("QUEUED")
+                .inspect_err(|_| session.abort())?;
+            Ok(())
         }
         _ => {
             exec.run(cmd)?;
