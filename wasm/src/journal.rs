@@ -59,9 +59,13 @@ impl Journal {
         policy: Policy,
     ) -> Result<(Journal, Replayed), ReplayError<SpaceError>> {
         let replayed = replay(image, Some(space.width()), space, policy)?;
-        let end = replayed.end.offset().min(image.len());
+        let end = replayed.end.offset();
+        let mut kept = image[..end.min(image.len())].to_vec();
+        // An image that stops inside its last record's padding: the next
+        // record still starts at the aligned end (the reader's offset).
+        kept.resize(end, 0xFF);
         let journal = Journal {
-            image: image[..end].to_vec(),
+            image: kept,
             header_len: replayed.header.padded_len(),
             encoder: Encoder::for_header(&replayed.header),
             next_seq: replayed.next_seq.max(1),

@@ -206,6 +206,39 @@ fn a_discarded_stage_changes_nothing() {
 }
 
 #[wasm_bindgen_test]
+fn an_image_that_stops_inside_padding_takes_later_writes_at_the_aligned_end() {
+    // A compacted log ends with a standalone entry record; a 3-byte label
+    // leaves it 5 bytes of padding, which nothing checks, so a copy may
+    // drop them. Writes after reopening must still start aligned, or the
+    // next open would take them for a torn tail and cut them.
+    let mut s = space(256, 100);
+    s.set(&a("0x80:01"), &s.encode_text("one").unwrap())
+        .unwrap();
+    s.set_label(&a("0x80:01"), "abc", None).unwrap();
+    let compacted = s.compacted_log().unwrap();
+    let trimmed_len = compacted.iter().rposition(|&b| b != 0xFF).unwrap() + 1;
+    assert!(trimmed_len < compacted.len(), "the last record has padding");
+    let mut t = BindSpace::open_log(&compacted[..trimmed_len], None).unwrap();
+    assert_eq!(
+        t.log_length() % 8,
+        0,
+        "the log goes on at an aligned offset"
+    );
+    t.set(&a("0x80:02"), &t.encode_text("two").unwrap())
+        .unwrap();
+    let again = BindSpace::open_log(&t.export_log(), None).unwrap();
+    assert!(
+        again.has(&a("0x80:02")).unwrap(),
+        "the write after reopening was lost"
+    );
+    assert_eq!(
+        field(&again.recovery().unwrap(), "tornBytes").as_f64(),
+        Some(0.0)
+    );
+    same_contents(&t, &again);
+}
+
+#[wasm_bindgen_test]
 fn a_repair_reports_the_batches_it_dropped_as_out_of_order() {
     // A log with another log's first batch appended: its sequence number
     // (1) is not above the last one's, so repair drops it, and says so.

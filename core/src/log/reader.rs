@@ -35,7 +35,10 @@ pub enum End {
     /// (`0xFF`) bytes.
     Clean {
         /// Where the last valid record ends (padding included): where a
-        /// writer goes on.
+        /// writer goes on. Always aligned, so it may lie past the image's
+        /// end by part of that padding when the image stops inside it
+        /// (padding is erased bytes no checksum covers, so a copy may have
+        /// dropped them); a writer pads the image with `0xFF` up to it.
         offset: usize,
     },
     /// After the last valid record there are bytes that are not a valid
@@ -138,9 +141,7 @@ impl<'a> Iterator for Reader<'a> {
         }
         let pos = self.pos;
         let Some(rest) = self.image.get(pos..).filter(|r| !r.is_empty()) else {
-            self.end = Some(End::Clean {
-                offset: pos.min(self.image.len()),
-            });
+            self.end = Some(End::Clean { offset: pos });
             return None;
         };
         match Record::new_checked(rest, self.width) {
