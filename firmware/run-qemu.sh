@@ -8,7 +8,7 @@ set -euo pipefail
 elf="$1"
 limit="${BINDSPACE_FW_TIMEOUT:-300}"
 for tool in qemu-system-arm defmt-print; do
-    command -v "$tool" >/dev/null || { echo "run-qemu.sh: $tool not found (scripts/test.d/55-firmware.sh installs it)" >&2; exit 2; }
+    command -v "$tool" >/dev/null || { echo "run-qemu.sh: $tool not found (scripts/test.sh firmware installs it)" >&2; exit 2; }
 done
 set +e
 timeout --signal=KILL "$limit" \

