@@ -125,11 +125,14 @@ export class IdbBindSpace extends LoggedWrites {
    */
   static async open({ name = 'bindspace', width, capacity, durability = 'strict', repair = false } = {}) {
     const db = await openDatabase(name);
+    // Until the instance exists (and installs its own handler), a delete
+    // or upgrade from elsewhere closes this connection, so it never waits.
+    db.onversionchange = () => db.close();
+    let space;
     try {
       const tx = db.transaction(STORE, 'readonly');
       const store = tx.objectStore(STORE);
       const [keys, chunks] = await Promise.all([request(store.getAllKeys()), request(store.getAll())]);
-      let space;
       if (keys.length === 0) {
         space = new BindSpace({ width, capacity });
         // If another tab created it meanwhile, this fails (the log no
@@ -139,9 +142,7 @@ export class IdbBindSpace extends LoggedWrites {
         const image = IdbBindSpace.#join(keys, chunks);
         space = BindSpace.openLog(image, { capacity, repair });
         if (width !== undefined && width !== space.width) {
-          const stored = space.width;
-          space.free();
-          throw new LogError(`store "${name}" holds ${stored}-bit fingerprints, not ${width}`);
+          throw new LogError(`store "${name}" holds ${space.width}-bit fingerprints, not ${width}`);
         }
         const r = space.recovery;
         if (r.damagedRegions > 0 || r.brokenBatches > 0 || r.outOfOrder > 0) {
@@ -161,6 +162,7 @@ export class IdbBindSpace extends LoggedWrites {
       return new IdbBindSpace(db, space, durability);
     } catch (e) {
       db.close();
+      if (space) space.free();
       throw e;
     }
   }

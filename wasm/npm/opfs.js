@@ -21,7 +21,10 @@
 // to FILE.repairing, is flushed, renamed FILE.repaired (so a complete copy
 // has that name), the damaged file is removed, and FILE.repaired becomes
 // FILE. An open finishes an interrupted repair first (or drops an
-// unfinished FILE.repairing).
+// unfinished FILE.repairing). Opening runs holding FILE.lock's access
+// handle (exclusive like every other), so two workers opening the same
+// file at once never interleave a repair's steps: the second waits for
+// nothing, it fails as a second open always does.
 //
 // Durability: see DURABILITY.md in this package.
 import { BindSpace, LogError, OptionsError } from './web.js';
@@ -73,6 +76,15 @@ export class OpfsBindSpace extends LoggedWrites {
       throw new LogError('OPFS synchronous access needs a dedicated worker');
     }
     const root = await navigator.storage.getDirectory();
+    const lock = await (await root.getFileHandle(`${file}.lock`, { create: true })).createSyncAccessHandle();
+    try {
+      return await OpfsBindSpace.#openLocked(root, file, width, capacity, repair);
+    } finally {
+      lock.close();
+    }
+  }
+
+  static async #openLocked(root, file, width, capacity, repair) {
     await OpfsBindSpace.#finishRepair(root, file);
     const fileHandle = await root.getFileHandle(file, { create: true });
     let handle = await fileHandle.createSyncAccessHandle();

@@ -212,6 +212,9 @@ impl BindSpace {
     /// OPFS), so that a write made on the space directly, which the store
     /// would never store, fails instead of showing an undurable change and
     /// leaving the stored log behind the space's. Cannot be undone.
+    /// `replaceLog` stays open: the store itself uses it once it has stored
+    /// a compacted log (one called from elsewhere makes the store's next
+    /// write fail, as another writer would, rather than lose anything).
     #[wasm_bindgen(js_name = requireStaging)]
     pub fn require_staging(&mut self) {
         self.staged_only = true;

@@ -239,6 +239,30 @@ fn an_image_that_stops_inside_padding_takes_later_writes_at_the_aligned_end() {
 }
 
 #[wasm_bindgen_test]
+fn an_image_that_stops_inside_its_header_padding_goes_on_aligned() {
+    // A log aligned to 64 bytes: its 40-byte header is padded to 64. A copy
+    // that dropped that padding must still take writes at 64.
+    let header =
+        bindspace_core::log::Header::new(bindspace_core::Width::from_bits(256).unwrap(), 64, 0, 1);
+    let mut full = vec![0xFFu8; header.padded_len()];
+    header.encode(&mut full).unwrap();
+    assert_eq!(full.len(), 64);
+    let mut t = BindSpace::open_log(&full[..40], None).unwrap();
+    assert_eq!(
+        t.log_length(),
+        64,
+        "the log goes on at the header's padded end"
+    );
+    t.set(&a("0x80:01"), &t.encode_text("one").unwrap())
+        .unwrap();
+    let again = BindSpace::open_log(&t.export_log(), None).unwrap();
+    assert!(
+        again.has(&a("0x80:01")).unwrap(),
+        "the write after reopening was lost"
+    );
+}
+
+#[wasm_bindgen_test]
 fn a_repair_reports_the_batches_it_dropped_as_out_of_order() {
     // A log with another log's first batch appended: its sequence number
     // (1) is not above the last one's, so repair drops it, and says so.

@@ -349,5 +349,9 @@ test('bindspace/opfs in a Chromium worker: flushed before applied, exclusive, to
   assert.deepEqual(o.repairedAgain, [0x1002, 0x1003, 0x1007], 'the repaired file opens without repair, writes kept');
   assert.deepEqual(o.finished, [0x1002, 0x1003, 0x1007], 'an interrupted repair is finished at open');
   assert.equal(o.shortHeader, 0);
-  assert.deepEqual(o.leftovers.sort(), ['h.log', 'q.log', 'r.log'], 'no repair file is left behind');
+  assert.deepEqual(
+    o.leftovers.filter((n) => !n.endsWith('.lock')).sort(),
+    ['h.log', 'q.log', 'r.log'],
+    'no repair file is left behind',
+  );
 }));

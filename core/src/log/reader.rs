@@ -82,10 +82,12 @@ pub struct Reader<'a> {
 
 impl<'a> Reader<'a> {
     /// Checks the image's header and returns it with a reader positioned at
-    /// the first record.
+    /// the first record: the header's padded end, even when the image
+    /// stops inside that padding (the log is then empty and ends there,
+    /// aligned, where a writer goes on).
     pub fn open(image: &'a [u8]) -> Result<(Header, Reader<'a>), FormatError> {
         let header = Header::new_checked(image)?;
-        let start = header.padded_len().min(image.len());
+        let start = header.padded_len();
         Ok((
             header,
             Reader::new(image, header.width, header.align, start),

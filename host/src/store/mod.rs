@@ -160,7 +160,9 @@ impl Store {
     /// report (a torn tail is reported, not cut; nothing is removed or
     /// created). Refuses a directory that holds no store. Takes the
     /// directory's lock while it reads, so it fails with
-    /// [`StoreError::Locked`] while a store has it open.
+    /// [`StoreError::Locked`] while a store has it open; the lock is a file
+    /// (`LOCK`) made on first use, so a directory copied without it gains
+    /// one, and a read-only directory without one cannot be inspected.
     pub fn inspect(
         dir: impl AsRef<Path>,
         options: Options,

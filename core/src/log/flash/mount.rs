@@ -8,6 +8,7 @@ use super::scan::{ScanEvent, SectorEnd, SectorScan};
 use super::{Config, Error, FlashLog};
 use crate::log::apply::Apply;
 use crate::log::error::FormatError;
+use crate::log::header::HEADER_LEN;
 use crate::log::padded_len;
 use crate::log::record::{field, frame_len_field, Body, Kind, Record};
 use crate::log::replay::{apply_one, Batcher, Counts, Damage, Policy, Step};
@@ -109,10 +110,10 @@ impl<'b, F: NorFlash> FlashLog<'b, F> {
                 log.live -= drop;
             }
         }
-        let lost = log.lost_sectors(retired)?;
-
+        // Replayed first, so that damage inside the ring (which may also
+        // hide the newest retire record) is reported where it is.
         let (counts, mut damage, head_end) = log.replay_live(target)?;
-        if let Some((phys, sectors)) = lost {
+        if let Some((phys, sectors)) = log.lost_sectors(retired)? {
             // Only reached under repair: the sectors' records are gone.
             damage.regions += 1;
             damage.bytes += u64::from(sectors) * u64::from(log.sector_size);
@@ -150,9 +151,13 @@ impl<'b, F: NorFlash> FlashLog<'b, F> {
     /// would erase it. Every segment from the first (0) to the head is
     /// live or retired, and garbage collection retires the oldest sector
     /// only after writing a retire record naming it, so the newest retire
-    /// record names the segment just before the oldest live one (none:
-    /// the oldest is segment 0). An oldest segment above that means the
-    /// sectors in between lost their headers.
+    /// record names the segment just before the oldest live one. An
+    /// oldest segment above that means the sectors in between lost their
+    /// headers. With no retire record (no garbage collection yet), the
+    /// oldest live segment is the first, 0; one above 0 is a gap only if
+    /// the sector before it has a header that was programmed and no longer
+    /// checks (an image written elsewhere and programmed into flash may
+    /// start at any segment, after erased sectors).
     ///
     /// Under [`Policy::Strict`] that is [`Error::Corrupted`] at the sector
     /// before the oldest found; under repair, returns that sector and how
@@ -170,8 +175,14 @@ impl<'b, F: NorFlash> FlashLog<'b, F> {
         if oldest_seg <= first_kept {
             return Ok(None);
         }
-        let missing = (oldest_seg - first_kept).min(u64::from(n)) as u32;
         let phys = (self.oldest + n - 1) % n;
+        if retired.is_none() {
+            self.header(phys).map_err(Error::widen)?;
+            if self.buf[..HEADER_LEN].iter().all(|&b| b == 0xFF) {
+                return Ok(None);
+            }
+        }
+        let missing = (oldest_seg - first_kept).min(u64::from(n)) as u32;
         if self.cfg.policy == Policy::Strict {
             return Err(Error::Corrupted {
                 offset: self.abs(phys, 0),
