@@ -549,6 +549,15 @@ mod tests {
             combiner.enqueue(Arc::clone(&mine), &mut |batch| {
                 if rounds == 0 {
                     leading.send(()).unwrap();
+                    // The other client's first write is queued before this
+                    // batch ends, however slowly its thread is scheduled
+                    // (under an emulator it may take milliseconds).
+                    let waiting = std::time::Instant::now();
+                    while lock(&combiner.state).waiting.is_empty()
+                        && waiting.elapsed() < Duration::from_secs(10)
+                    {
+                        thread::yield_now();
+                    }
                 }
                 rounds += 1;
                 slow_commit(batch);
