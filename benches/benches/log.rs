@@ -276,7 +276,13 @@ fn wear_tables() -> String {
          |---|---:|---:|---:|---:|---:|---:|---:|---:|:---:|\n",
     );
     for w in &runs {
-        let ratio = w.erases_max as f64 / w.erases_min.max(1) as f64;
+        // A sector never erased while others were makes the spread
+        // unbounded, not `max`: it fails the goal.
+        let ratio = if w.erases_min == 0 && w.erases_max > 0 {
+            f64::INFINITY
+        } else {
+            w.erases_max as f64 / w.erases_min.max(1) as f64
+        };
         let _ = writeln!(
             s,
             "| {} bits | {} | {:.0}% | {} | {:.2} | {:.0}% | {} | {} / {} | {:.2} | {} |",

@@ -10,6 +10,14 @@
 //!
 //! Every strategy folds all words into a result, so no load can be
 //! skipped, and returns it.
+//!
+//! Known limit: every strategy reads one sequential stream. The AVX-512
+//! kernel reads long arenas as two streams (half the rows each), which
+//! keeps more misses in flight than one stream does, so on that kernel a
+//! search can come in *under* this anchor (ratios below 1.0 in
+//! docs/BENCHMARKS.md, search run K). The anchor is then a floor the
+//! kernel has beaten, not the limit; a two-stream read strategy would be
+//! the fairer anchor there and has not been added.
 
 /// One way of reading a buffer.
 #[derive(Clone, Copy)]

@@ -23,12 +23,17 @@ pub fn available() -> Vec<Kernel> {
             // SAFETY: AVX2 and POPCNT were detected on this CPU just above.
             kernels.push(unsafe { Avx2::new_unchecked() }.kernel());
         }
+        // AVX2 too: the kernel is compiled with it and uses 256-bit AVX2
+        // operations, and a virtual machine may hide one CPUID bit and
+        // show the other.
         if std::is_x86_feature_detected!("avx512f")
             && std::is_x86_feature_detected!("avx512vl")
             && std::is_x86_feature_detected!("avx512vpopcntdq")
+            && std::is_x86_feature_detected!("avx2")
             && std::is_x86_feature_detected!("popcnt")
         {
-            // SAFETY: AVX-512F, VL, VPOPCNTDQ and POPCNT were detected just above.
+            // SAFETY: AVX-512F, VL, VPOPCNTDQ, AVX2 and POPCNT were detected
+            // just above (everything `Avx512::new_unchecked` requires).
             kernels.push(unsafe { Avx512::new_unchecked() }.kernel());
         }
     }

@@ -34,6 +34,16 @@ host_line="$(extract_line 'bindspace host kernels available' "$SCRATCH/test.log"
 grep -q 'on aarch64: .*neon' <<<"$core_line" || fail "NEON was not exercised: $core_line"
 exercised "$target under qemu-aarch64: core tests: ${core_line#bindspace kernels exercised on aarch64: }"
 exercised "$target under qemu-aarch64: host run-time choice: ${host_line#bindspace host kernels available: }"
+
+# The committed golden log images (tests/golden/), opened here too: the
+# core's unit tests write fresh images, these are the bytes other targets
+# wrote.
+section "golden log images on $target"
+run_logged "$SCRATCH/golden.log" env CARGO_PROFILE_TEST_OPT_LEVEL=2 CARGO_PROFILE_DEV_OPT_LEVEL=2 \
+    cargo test --target "$target" -p bindspace-tests --test golden -- --nocapture
+golden_line="$(extract_line 'golden log images checked' "$SCRATCH/golden.log")" ||
+    fail "the golden images were not checked on $target"
+exercised "$target under qemu-aarch64: ${golden_line}"
 # Built at opt-level 2 for emulation, so nothing later reuses it (the lint
 # step's aarch64 clippy run checks without building).
 drop_build_dir "$BINDSPACE_ROOT/target/$target"

@@ -31,6 +31,7 @@ pub(crate) fn available() -> Vec<Kernel> {
         if std::is_x86_feature_detected!("avx512f")
             && std::is_x86_feature_detected!("avx512vl")
             && std::is_x86_feature_detected!("avx512vpopcntdq")
+            && std::is_x86_feature_detected!("avx2")
             && std::is_x86_feature_detected!("popcnt")
         {
             // SAFETY: detected just above.
