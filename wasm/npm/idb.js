@@ -26,6 +26,8 @@ import { BindSpace, LogError, OptionsError } from './web.js';
 import { LoggedWrites } from './writes.js';
 
 const STORE = 'log';
+// Why writes are refused after `close()` (also: it was called already).
+const CLOSED = 'this IdbBindSpace is closed';
 
 function request(req) {
   return new Promise((resolve, reject) => {
@@ -52,10 +54,6 @@ function openDatabase(name) {
   return request(req);
 }
 
-function byteLength(chunk) {
-  return chunk.byteLength;
-}
-
 /**
  * Changes the stored log in one readwrite transaction, after checking in
  * that transaction that it ends at byte `expectedEnd`: `change(store)` runs
@@ -70,7 +68,7 @@ function changeAt(db, durability, expectedEnd, change) {
   const last = store.openCursor(null, 'prev');
   last.onsuccess = () => {
     const cursor = last.result;
-    const end = cursor ? cursor.key + byteLength(cursor.value) : 0;
+    const end = cursor ? cursor.key + cursor.value.byteLength : 0;
     if (end !== expectedEnd) {
       foundEnd = end;
       tx.abort();
@@ -289,8 +287,8 @@ export class IdbBindSpace extends LoggedWrites {
   /** Waits for queued writes, then closes the database and frees the space. */
   async close() {
     await this.#queue;
-    if (this.#closed === 'this IdbBindSpace is closed') return;
-    this.#closed = 'this IdbBindSpace is closed';
+    if (this.#closed === CLOSED) return;
+    this.#closed = CLOSED;
     this.#db.close();
     this.#space.free();
   }

@@ -85,7 +85,7 @@ pub fn addr_from_js(value: &JsValue) -> Result<Addr, JsValue> {
             .map_err(|e| js_error(ErrorKind::Address, format_args!("{e}: {text:?}")));
     }
     if let Some(n) = value.as_f64() {
-        if n.fract() == 0.0 && (0.0..=65535.0).contains(&n) {
+        if whole_number_in(n, 0.0..=65535.0) {
             return Ok(Addr(n as u16));
         }
         return Err(js_error(
@@ -116,16 +116,20 @@ pub fn addr_to_js(addr: Addr) -> String {
 }
 
 /// The largest integer a JavaScript number holds exactly (2^53).
-const SAFE_MAX: f64 = 9_007_199_254_740_992.0;
+pub const SAFE_MAX: f64 = 9_007_199_254_740_992.0;
 
-/// Reads an integer argument in `min..=max` from a JavaScript number:
-/// fractions, NaN, infinities and values out of range are an
-/// `OptionsError` naming `what`, never rounded or wrapped.
+/// Whether the JavaScript number `value` is a whole number in `range`
+/// (NaN, infinities and fractions never are): the one test behind every
+/// integer argument, each caller giving its own error.
+pub fn whole_number_in(value: f64, range: core::ops::RangeInclusive<f64>) -> bool {
+    value.fract() == 0.0 && range.contains(&value)
+}
+
+/// Reads an integer argument in `min..=max` (both within ±2^53) from a
+/// JavaScript number: fractions, NaN, infinities and values out of range
+/// are an `OptionsError` naming `what`, never rounded or wrapped.
 pub fn integer_from_js(value: f64, min: i64, max: i64, what: &str) -> Result<i64, JsValue> {
-    let fits = value.fract() == 0.0
-        && value.abs() <= SAFE_MAX
-        && (min as f64..=max as f64).contains(&value);
-    if fits {
+    if whole_number_in(value, min as f64..=max as f64) {
         Ok(value as i64)
     } else {
         Err(js_error(

@@ -84,7 +84,7 @@ fn integer(options: &JsValue, name: &str, lo: u32, hi: u32) -> Result<Option<u32
         return Ok(None);
     };
     match value.as_f64() {
-        Some(n) if n.fract() == 0.0 && n >= f64::from(lo) && n <= f64::from(hi) => {
+        Some(n) if crate::convert::whole_number_in(n, f64::from(lo)..=f64::from(hi)) => {
             Ok(Some(n as u32))
         }
         _ => Err(js_error(

@@ -134,7 +134,7 @@ pub(crate) fn commit_to(
 /// Reads a tick (a non-negative integer number) from JavaScript.
 fn tick_from_js(value: f64, what: &str) -> Result<u64, JsValue> {
     // 2^53: beyond it a JS number no longer holds every integer.
-    if value.fract() == 0.0 && (0.0..=9_007_199_254_740_992.0).contains(&value) {
+    if crate::convert::whole_number_in(value, 0.0..=crate::convert::SAFE_MAX) {
         Ok(value as u64)
     } else {
         Err(js_error(

@@ -96,13 +96,10 @@ pub(crate) fn serve(stream: TcpStream, shared: &Shared) {
                 let _ = stream.shutdown(Shutdown::Both);
                 return;
             }
+            // Nothing is pending here when more is left: a write is only
+            // handed off as the last request of the input.
             if !answered.more {
                 break;
-            }
-            // The requests left wait for the replies before them, as
-            // after a read.
-            if conn.settle(&client).is_err() {
-                return;
             }
         }
     }

@@ -197,24 +197,19 @@ impl Store {
     pub fn commit(&self, batch: &[Mutation<'_>]) -> Result<u64, StoreError> {
         let inner = &self.inner;
         let _inside = inner.committers.inside();
-        let appended = {
+        let decided = {
             let _entering = inner.committers.entering();
             let mut w = lock(&inner.writer);
             inner.check_writable()?;
             if batch.is_empty() {
-                Err(w.working.seq())
+                Decided::Nothing(w.working.seq(), None)
             } else {
-                Ok(inner.append(&mut w, batch)?)
+                let seq = inner.append(&mut w, batch)?;
+                drop(w);
+                Decided::Appended(seq, Touched::of(batch))
             }
         };
-        match appended {
-            Ok(seq) => {
-                self.finish(seq)?;
-                inner.catch_up_spares(&Touched::of(batch));
-                Ok(seq)
-            }
-            Err(current) => self.finish(current),
-        }
+        self.conclude(decided)
     }
 
     /// Reads and commits as one step: `decide` sees the newest state
@@ -252,10 +247,17 @@ impl Store {
                 Err(e) => Decided::Nothing(read, Some(e)),
             }
         };
-        match outcome {
+        self.conclude(outcome)
+    }
+
+    /// The end of a commit, outside the `writer` lock: waits until what
+    /// was appended (or, if nothing was, what was read) is durable, then
+    /// catches the changed shards' spares up, or returns the refusal.
+    fn conclude<E: From<StoreError>>(&self, decided: Decided<E>) -> Result<u64, E> {
+        match decided {
             Decided::Appended(seq, touched) => {
                 self.finish(seq)?;
-                inner.catch_up_spares(&touched);
+                self.inner.catch_up_spares(&touched);
                 Ok(seq)
             }
             Decided::Nothing(read, refusal) => {
@@ -434,11 +436,12 @@ impl Inner {
     }
 }
 
-/// What [`Store::commit_with`]'s decision came to, under the `writer` lock.
+/// What a commit came to under the `writer` lock ([`Store::commit`],
+/// [`Store::commit_with`]).
 enum Decided<E> {
     /// A batch was appended: its sequence number and the shards it changed.
     Appended(u64, Touched),
-    /// Nothing was appended: the sequence number of the state `decide`
-    /// read, and its error if it refused.
+    /// Nothing was appended: the sequence number of the state the commit
+    /// saw (what `decide` read), and the refusal, if any.
     Nothing(u64, Option<E>),
 }

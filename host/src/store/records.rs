@@ -6,7 +6,7 @@
 //! the host opens wherever the core runs.
 
 use bindspace_core::log::record::field;
-use bindspace_core::log::{Body, Encoder, End, Event, Header, Reader, Record};
+use bindspace_core::log::{Body, Encoder, End, Event, Header, Kind, Reader, Record};
 use bindspace_core::mutation::Mutation;
 use bindspace_core::space::Entry;
 use bindspace_core::Width;
@@ -194,7 +194,8 @@ where
     F: FnMut(u64, &[Mutation<'_>]) -> Result<(), String>,
 {
     const UNDECODABLE: &str = "a mutation record does not decode";
-    let carries_fp = |r: &Record<'_>| matches!(r.body(), Body::Set { .. });
+    // The kind byte alone says it, without decoding the body.
+    let carries_fp = |r: &Record<'_>| r.kind() == Kind::Set;
     if let [record] = records {
         // The common case, one mutation: no allocation at all.
         fps.resize(words, 0);

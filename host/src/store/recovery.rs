@@ -121,9 +121,9 @@ fn read_ahead(
 /// What replaying a directory found.
 struct Replayed {
     working: Working,
+    /// What recovery found, `seq` (the last sequence number recovered)
+    /// included.
     report: RecoveryReport,
-    /// The last sequence number recovered.
-    seq: u64,
     /// The last segment's number.
     segment_no: u64,
     /// Every segment file, by first sequence number, oldest first.
@@ -397,7 +397,6 @@ fn replay(
     Ok(Replayed {
         working,
         report,
-        seq,
         segment_no,
         segments,
         dir_lock,
@@ -415,11 +414,11 @@ fn open_after(
     let Replayed {
         working,
         report,
-        seq,
         segment_no,
         segments,
         dir_lock,
     } = replayed;
+    let seq = report.seq;
     // A fresh segment for new commits: appending after damage, or into a
     // file whose tail was just cut, is never needed.
     let segment_no = segment_no + 1;

@@ -177,7 +177,7 @@ impl<'b, F: NorFlash> FlashLog<'b, F> {
         }
         let phys = (self.oldest + n - 1) % n;
         if retired.is_none() {
-            self.header(phys).map_err(Error::widen)?;
+            self.read(phys, 0, HEADER_LEN).map_err(Error::Storage)?;
             if self.buf[..HEADER_LEN].iter().all(|&b| b == 0xFF) {
                 return Ok(None);
             }
