@@ -225,7 +225,16 @@ fn periodic_durability_syncs_in_the_background() {
             fp: &[1],
         }])
         .unwrap();
-    std::thread::sleep(core::time::Duration::from_millis(100));
+    // The periodic syncer makes it durable on its own: wait for its sync
+    // (no sleep of a guessed length), never calling `sync` ourselves.
+    let deadline = std::time::Instant::now() + core::time::Duration::from_secs(30);
+    while store.sync_stats().commits < 1 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the periodic syncer never synced"
+        );
+        std::thread::sleep(core::time::Duration::from_millis(1));
+    }
     // Whatever the cut drops now, the commit is already durable.
     let reopened = Store::open_with(Arc::new(sim.crash(0)), "/p", options).unwrap();
     assert_eq!(reopened.view().get(Addr(1)).map(|e| e.fp[0]), Some(1));

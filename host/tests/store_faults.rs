@@ -6,7 +6,7 @@ use bindspace_core::mutation::Mutation;
 use bindspace_core::space::{Filter, SpaceError};
 use bindspace_core::Addr;
 use bindspace_host::store::sim::{Fault, FaultOp, SimFs};
-use bindspace_host::store::{Batch, Options, Store, StoreError};
+use bindspace_host::store::{Batch, Options, Store, StoreError, Vfs};
 use std::sync::Arc;
 use store_support::{segments, small_options, snapshot_of};
 
@@ -713,4 +713,124 @@ fn repair_resumes_after_mid_segment_damage() {
     }
     // The repaired store takes new commits after the recovered ones.
     assert_eq!(set(&repaired, Addr(999), 7).unwrap(), 21);
+}
+
+/// Seed defect: work orphaned at a hand-off. `close` raced a commit that
+/// had passed its writable check: in `Never` mode that commit could be
+/// acknowledged after `close` read how far to sync, and nobody synced it.
+/// Here every commit acknowledged while `close` runs is durable after it.
+#[test]
+fn a_commit_acknowledged_while_closing_is_synced_by_close() {
+    let mut options = small_options(1, 1 << 20);
+    options.durability = bindspace_host::store::Durability::Never;
+    for round in 0..300u64 {
+        let sim = SimFs::new();
+        let store = open(&sim, &options).unwrap();
+        let acknowledged: Vec<u64> = std::thread::scope(|s| {
+            let writer = s.spawn(|| {
+                let mut acked = Vec::new();
+                for i in 0..10_000u64 {
+                    let addr = Addr::new(0x82, (i % 250) as u8);
+                    match set(&store, addr, i) {
+                        Ok(_) => acked.push(i),
+                        Err(_) => break,
+                    }
+                }
+                acked
+            });
+            // Let the writer get going, for a varying while.
+            for _ in 0..round % 40 {
+                std::thread::yield_now();
+            }
+            store.close().unwrap();
+            writer.join().unwrap()
+        });
+        drop(store);
+        let reopened = open(&sim.crash(round), &options).unwrap();
+        // The last acknowledged write to each address must have survived.
+        let mut last = std::collections::BTreeMap::new();
+        for i in acknowledged {
+            last.insert(i % 250, i);
+        }
+        for (slot, i) in last {
+            assert_eq!(
+                word_at(&reopened, Addr::new(0x82, slot as u8)),
+                Some(i),
+                "round {round}: a commit acknowledged before close returned was lost"
+            );
+        }
+    }
+}
+
+/// Seed defect: no rollback on partial failure, for every step of a
+/// checkpoint. A fault at any write, sync, create, rename, directory sync
+/// or removal a compaction makes either fails it cleanly (old files in
+/// charge, no temporary file left, the store writable) or, for a failed
+/// fsync, poisons the store (writes refused without another fsync); and
+/// what reopens after a crash is exactly what was acknowledged.
+#[test]
+fn a_fault_at_any_step_of_a_checkpoint_rolls_back_or_poisons() {
+    let options = small_options(1, 400);
+    let mut poisoned_by = std::collections::BTreeSet::new();
+    let mut clean_failures = 0;
+    for op in [
+        FaultOp::Write,
+        FaultOp::Sync,
+        FaultOp::SyncDir,
+        FaultOp::Create,
+        FaultOp::Rename,
+        FaultOp::Remove,
+    ] {
+        for skip in 0..6 {
+            let sim = SimFs::new();
+            let store = open(&sim, &options).unwrap();
+            for i in 0..30u8 {
+                set(&store, Addr::new(0x81, i % 7), u64::from(i)).unwrap();
+            }
+            let mut want = snapshot_of(&store.view());
+            sim.arm(Fault {
+                op,
+                skip,
+                sticky: false,
+            });
+            let result = store.compact();
+            sim.disarm();
+            let case = format!("{op:?} skip {skip}");
+            assert_eq!(snapshot_of(&store.view()), want, "{case}");
+            let temps = sim
+                .list(std::path::Path::new(DIR))
+                .unwrap()
+                .into_iter()
+                .filter(|n| n.ends_with(".tmp"))
+                .count();
+            assert_eq!(temps, 0, "{case}: a temporary snapshot was left behind");
+            match result {
+                Err(StoreError::Poisoned { .. }) => {
+                    assert!(
+                        matches!(op, FaultOp::Sync | FaultOp::SyncDir),
+                        "{case}: only a failed fsync may poison"
+                    );
+                    poisoned_by.insert(format!("{op:?}"));
+                    let syncs = sim.syncs();
+                    assert!(set(&store, Addr::new(0x81, 0), 99).is_err(), "{case}");
+                    assert_eq!(sim.syncs(), syncs, "{case}: a failed fsync was retried");
+                }
+                other => {
+                    assert!(
+                        !matches!(op, FaultOp::Sync | FaultOp::SyncDir) || other.is_ok(),
+                        "{case}: a failed fsync did not poison: {other:?}"
+                    );
+                    clean_failures += usize::from(other.is_err());
+                    set(&store, Addr::new(0x81, 0), 99).unwrap();
+                    want.get_mut(&Addr::new(0x81, 0).0).unwrap().0 = vec![99];
+                }
+            }
+            drop(store);
+            let reopened = open(&sim.crash(skip as u64), &options).unwrap();
+            assert_eq!(snapshot_of(&reopened.view()), want, "{case}");
+        }
+    }
+    // The faults reached the checkpoint's own fsyncs, not only rotation's.
+    assert!(poisoned_by.contains("Sync") && poisoned_by.contains("SyncDir"));
+    assert!(clean_failures > 0);
 }

@@ -4,8 +4,8 @@
 //! 1. Under the writer lock, for an instant: freeze the working state at
 //!    commit `S` and rotate, so every closed segment holds only commits
 //!    `<= S` (rotation syncs the old segment first).
-//! 2. No lock held: write the frozen view to `snap-S.snap.tmp`, fsync it,
-//!    rename it to `snap-S.snap`, fsync the directory. Writers append to
+//! 2. No lock held: write the frozen view to `snap-S-N.snap.tmp`, fsync it,
+//!    rename it to `snap-S-N.snap`, fsync the directory. Writers append to
 //!    the new segment meanwhile; readers read whatever view is current.
 //! 3. Only now remove the closed segments and older snapshots, and fsync
 //!    the directory again.
@@ -123,7 +123,7 @@ impl Inner {
         })
     }
 
-    /// Writes `view` as `snap-<seq>.snap`, atomically and durably.
+    /// Writes `view` as `snap-<seq>-<entries>.snap`, atomically and durably.
     fn write_snapshot(&self, view: &View) -> Result<PathBuf, StoreError> {
         let name = layout::snapshot_name(view.seq(), view.len() as u64);
         let path = self.dir.join(&name);

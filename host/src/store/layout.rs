@@ -52,6 +52,15 @@ fn hex_between(name: &str, prefix: &str, suffix: &str) -> Option<u64> {
 }
 
 /// Classifies a file name; `None` for files that are not the store's.
+/// Whether a file of this name is a store's data (a segment or a
+/// snapshot): a directory with none holds no store.
+pub(crate) fn holds_store_data(name: &str) -> bool {
+    matches!(
+        classify(name),
+        Some(FileKind::Segment(_) | FileKind::Snapshot(..))
+    )
+}
+
 pub(crate) fn classify(name: &str) -> Option<FileKind> {
     if name.ends_with(TEMP_SUFFIX) {
         return Some(FileKind::Temp);

@@ -179,6 +179,20 @@ impl Store {
         recovery::inspect(fs, dir.as_ref(), options)
     }
 
+    /// Whether directory `dir` holds a store (a log segment or a
+    /// snapshot); false for a directory that does not exist, or a path
+    /// that is not a directory.
+    pub fn exists(dir: impl AsRef<Path>) -> Result<bool, StoreError> {
+        let dir = dir.as_ref();
+        if !dir.is_dir() {
+            return Ok(false);
+        }
+        let names = StdFs
+            .list(dir)
+            .map_err(|e| error::io_error("listing", dir, e))?;
+        Ok(names.iter().any(|name| layout::holds_store_data(name)))
+    }
+
     /// The fingerprint width.
     pub fn width(&self) -> Width {
         self.inner.options.width
@@ -421,7 +435,16 @@ impl Inner {
     }
 
     fn close(&self) -> Result<(), StoreError> {
-        if self.closed.swap(true, Ordering::AcqRel) {
+        // Closed under the `writer` lock: a commit holding it has passed
+        // its writable check and is counted in `appended` before the flag
+        // turns, so the sync below covers it; every later one is refused.
+        // Without the lock a commit could append after `appended` was
+        // read and be acknowledged with nobody left to sync it.
+        let already = {
+            let _w = lock(&self.writer);
+            self.closed.swap(true, Ordering::AcqRel)
+        };
+        if already {
             return Ok(());
         }
         *lock(&self.stop.0) = true;

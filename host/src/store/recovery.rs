@@ -140,12 +140,7 @@ pub(crate) fn inspect(
     options: Options,
 ) -> Result<(super::View, RecoveryReport), StoreError> {
     let names = fs.list(dir).map_err(|e| io_error("listing", dir, e))?;
-    let holds_a_store = names.iter().any(|name| {
-        matches!(
-            layout::classify(name),
-            Some(FileKind::Segment(_) | FileKind::Snapshot(..))
-        )
-    });
+    let holds_a_store = names.iter().any(|name| layout::holds_store_data(name));
     if !holds_a_store {
         return Err(StoreError::Io {
             op: "inspecting",

@@ -130,8 +130,12 @@ fn search_shards<'a>(
             known = known.min(cut.load(Ordering::Relaxed));
         }
         bounded.max_distance = (known != u32::MAX).then_some(known);
-        // The query width was checked against the view; shards share it.
-        let n = shard.nearest(query, &bounded, &mut found).unwrap_or(0);
+        // The query width was checked against the view and shards share
+        // it, so an error here is a bug: reading it as "no hits" would
+        // answer a wrong search silently.
+        let n = shard
+            .nearest(query, &bounded, &mut found)
+            .expect("a query of the view's width searches every shard");
         if n == 0 {
             continue;
         }
