@@ -235,3 +235,167 @@ fn reading_commands_change_nothing_on_disk() {
     assert!(check.contains("torn tail:      none"), "{check}");
     assert!(check.contains("entries:        3"), "{check}");
 }
+
+/// A store is read at its own width: after it was created at 256 bits,
+/// reading commands need no `--width`; a wrong `--width` is refused with
+/// what to do instead.
+#[test]
+fn a_store_is_read_at_its_own_width() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let lines = dir.path().join("lines.txt");
+    std::fs::write(&lines, "one\ntwo\nthree\n").unwrap();
+    let d = ["--data-dir", path(&data)];
+    stdout_of(&[&["import", "--width", "256"][..], &d, &[path(&lines)]].concat());
+    let stats = stdout_of(&[&["stats"][..], &d].concat());
+    assert!(stats.contains("width:          256 bits"), "{stats}");
+    assert!(stats.contains("entries:        3"), "{stats}");
+    let search = stdout_of(&[&["search", "two", "-k", "1"][..], &d].concat());
+    assert!(search.contains("0x10:01"), "{search}");
+    // A second import without --width writes at the store's width.
+    stdout_of(&[&["import", "--start", "0x11:00"][..], &d, &[path(&lines)]].concat());
+    let stats = stdout_of(&[&["stats"][..], &d].concat());
+    assert!(stats.contains("entries:        6"), "{stats}");
+    let out = bindspace(&[&["get", "0x10:01", "--width", "512"][..], &d].concat());
+    assert!(!out.status.success());
+    let err = String::from_utf8(out.stderr).unwrap();
+    assert!(err.contains("leave --width out"), "{err}");
+}
+
+/// An import whose input or options are refused creates no store, and
+/// `compact` and `repair` refuse a directory that holds none.
+#[test]
+fn a_refused_import_or_a_mistyped_directory_creates_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let lines = dir.path().join("lines.txt");
+    std::fs::write(&lines, "one\ntwo\n").unwrap();
+    let raw = dir.path().join("odd.raw");
+    std::fs::write(&raw, [0u8; 13]).unwrap();
+    let d = ["--data-dir", path(&data)];
+    let cases: [&[&str]; 5] = [
+        &["import", "--start", "zz", path(&lines)],
+        &["import", "--start", "0xFF:FF", path(&lines)],
+        &["import", "--format", "log", path(&lines)],
+        &["import", "--format", "raw", path(&raw)],
+        &["compact"],
+    ];
+    for args in cases.iter().chain([&["repair"][..]].iter()) {
+        let out = bindspace(&[&args[..1], &d, &args[1..]].concat());
+        assert!(!out.status.success(), "{args:?} succeeded");
+        let err = String::from_utf8(out.stderr).unwrap();
+        assert_eq!(err.lines().count(), 1, "{args:?}: {err}");
+        assert!(!data.exists(), "{args:?} created {}", data.display());
+    }
+    // A file where a directory should be is called what it is.
+    let out = bindspace(&["check", "--data-dir", path(&lines)]);
+    let err = String::from_utf8(out.stderr).unwrap();
+    assert!(err.contains("it is a file"), "{err}");
+}
+
+/// `stats` counts what reads see: an entry whose expiry has passed is not
+/// among the entries (it was counted as live while GET said nil).
+#[test]
+fn stats_leaves_expired_entries_out() {
+    let dir = tempfile::tempdir().unwrap();
+    let copy = dir.path().join("copy");
+    // 0x10:00 never expires; 0x10:01 expires at tick 1 (long past).
+    let store = bindspace_host::store::Store::open(
+        &copy,
+        bindspace_host::store::Options {
+            width: bindspace_core::Width::from_bits(64).unwrap(),
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    let a = bindspace_core::Addr::new(0x10, 0);
+    let b = bindspace_core::Addr::new(0x10, 1);
+    store
+        .commit(&[
+            bindspace_core::mutation::Mutation::Set { addr: a, fp: &[1] },
+            bindspace_core::mutation::Mutation::Set { addr: b, fp: &[2] },
+            bindspace_core::mutation::Mutation::Expire {
+                addr: b,
+                at: Some(1),
+            },
+        ])
+        .unwrap();
+    drop(store);
+    let c = ["--data-dir", path(&copy)];
+    let stats = stdout_of(&[&["stats"][..], &c].concat());
+    assert!(stats.contains("entries:        1\n"), "{stats}");
+    assert!(stats.contains("expired:        1"), "{stats}");
+    let get = stdout_of(&[&["get", "0x10:01"][..], &c].concat());
+    assert!(get.contains("(nil)"), "{get}");
+}
+
+/// A command line that does not parse is one line and exit status 2;
+/// help is clap's own text.
+#[test]
+fn a_command_line_that_does_not_parse_is_one_line() {
+    for args in [
+        &["fly"][..],
+        &["get"],
+        &["serve", "--bind", "localhost"],
+        &["serve", "--port", "70000"],
+    ] {
+        let out = bindspace(args);
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        let err = String::from_utf8(out.stderr).unwrap();
+        assert_eq!(err.lines().count(), 1, "{args:?}: {err}");
+        assert!(err.starts_with("bindspace: error: "), "{err}");
+    }
+    let missing = String::from_utf8(bindspace(&["get"]).stderr).unwrap();
+    assert!(missing.contains("<ADDR>"), "{missing}");
+    assert!(bindspace(&["--help"]).status.success());
+}
+
+/// A damaged segment that is not the last refuses to open and says how to
+/// repair; `bindspace repair` keeps every valid record, says what it
+/// dropped, and leaves a directory that opens without repair.
+#[test]
+fn repair_keeps_every_valid_record_and_removes_the_damage() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let options = bindspace_host::store::Options {
+        width: bindspace_core::Width::from_bits(64).unwrap(),
+        segment_bytes: 4096,
+        ..Default::default()
+    };
+    let store = bindspace_host::store::Store::open(&data, options).unwrap();
+    for i in 0..200u16 {
+        store
+            .commit(&[bindspace_core::mutation::Mutation::Set {
+                addr: bindspace_core::Addr(0x1000 + i),
+                fp: &[u64::from(i)],
+            }])
+            .unwrap();
+    }
+    drop(store);
+    let first = files_of(&data)
+        .into_iter()
+        .map(|(name, _)| name)
+        .filter(|name| name.starts_with("wal-"))
+        .min()
+        .unwrap();
+    let mut bytes = std::fs::read(data.join(&first)).unwrap();
+    bytes[200] ^= 0x40;
+    std::fs::write(data.join(&first), &bytes).unwrap();
+    let d = ["--data-dir", path(&data)];
+    let out = bindspace(&[&["stats"][..], &d].concat());
+    assert!(!out.status.success());
+    let err = String::from_utf8(out.stderr).unwrap();
+    assert!(err.contains("bindspace repair --data-dir"), "{err}");
+    let repaired = stdout_of(&[&["repair"][..], &d].concat());
+    assert!(repaired.contains("dropped: "), "{repaired}");
+    let stats = stdout_of(&[&["stats"][..], &d].concat());
+    let entries: usize = stats
+        .lines()
+        .find_map(|l| l.strip_prefix("entries:"))
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
+    assert!((190..200).contains(&entries), "{stats}");
+    assert!(stdout_of(&[&["check"][..], &d].concat()).contains("OK"));
+}

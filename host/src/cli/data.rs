@@ -1,14 +1,14 @@
 //! The data-directory subcommands: import, export, search, get, check,
-//! compact, stats.
+//! compact, repair, stats.
 
 use super::print::render;
-use super::{CliError, StoreArgs};
+use super::{no_store, CliError, StoreArgs};
 use crate::server::engine::{client_buffers, context};
 use crate::store::{Batch, Durability, Options, RecoveryReport, Store, View};
 use bindspace_core::command::{self, Input};
 use bindspace_core::log::{replay, Encoder, Header, Policy};
 use bindspace_core::space::{Filter, GrowableSpace};
-use bindspace_core::{fingerprint, Addr, Zone};
+use bindspace_core::{fingerprint, Addr, Width, Zone};
 use clap::ValueEnum;
 use indicatif::{ProgressBar, ProgressStyle};
 use std::path::PathBuf;
@@ -80,18 +80,14 @@ pub struct CheckArgs {
     store: StoreArgs,
 }
 
+/// An address as every command writes it (`Addr::parse`, the same rule
+/// as GET's), with what is wrong said in the error.
 fn parse_addr(s: &str) -> Result<Addr, CliError> {
-    let bad = || {
+    s.parse::<Addr>().map_err(|e| {
         CliError(format!(
-            "'{s}' is not an address: write prefix:slot in hex, e.g. 0x10:01"
+            "'{s}' is not an address ({e}): write prefix:slot in hex, e.g. 0x10:01"
         ))
-    };
-    let (p, q) = s.split_once(':').ok_or_else(bad)?;
-    let hex = |t: &str| u8::from_str_radix(t.trim_start_matches("0x").trim_start_matches("0X"), 16);
-    Ok(Addr::new(
-        hex(p).map_err(|_| bad())?,
-        hex(q).map_err(|_| bad())?,
-    ))
+    })
 }
 
 fn progress(len: u64, what: &str) -> ProgressBar {
@@ -130,29 +126,53 @@ fn run_read(view: &View, args: &[&[u8]]) -> Result<(), CliError> {
 /// not exist or holds no store is an error, not a new empty store.
 fn inspect(args: &StoreArgs) -> Result<(View, RecoveryReport), CliError> {
     let dir = args.dir()?;
-    if !dir.is_dir() {
-        return Err(CliError(format!(
-            "{} is not a data directory (it does not exist)",
-            dir.display()
-        )));
+    if !Store::exists(&dir).map_err(|e| CliError(e.to_string()))? {
+        return Err(no_store(&dir));
     }
-    let options = Options {
-        width: args.width()?,
-        ..Options::default()
-    };
-    Store::inspect(&dir, options)
-        .map_err(|e| CliError(format!("cannot read {}: {e}", dir.display())))
+    args.at_stored_width(|width| {
+        let options = Options {
+            width,
+            ..Options::default()
+        };
+        Store::inspect(&dir, options)
+    })
+}
+
+/// The width an import writes at: the one asked for, else the existing
+/// store's, else (a new store) the log file's own or the default.
+fn import_width(args: &ImportArgs, bytes: &[u8]) -> Result<Width, CliError> {
+    if args.store.width.is_some() {
+        return args.store.width();
+    }
+    let dir = args.store.dir()?;
+    if Store::exists(&dir).map_err(|e| CliError(e.to_string()))? {
+        return Ok(inspect(&args.store)?.0.width());
+    }
+    if let Format::Log = args.format {
+        // A header that does not read is reported by the replay that follows.
+        if let Ok(header) = Header::new_checked(bytes) {
+            return Ok(header.width);
+        }
+    }
+    Ok(Width::DEFAULT)
 }
 
 pub(crate) fn import(args: ImportArgs) -> Result<(), CliError> {
     let bytes = std::fs::read(&args.file)
         .map_err(|e| CliError(format!("cannot read {}: {e}", args.file.display())))?;
-    let store = args.store.open(Durability::Never)?;
-    let started = Instant::now();
-    let words = store.width().words();
+    // Everything about the input is checked before the store is opened:
+    // a refused import creates no store and changes none.
     let start = parse_addr(&args.start)?;
-    let count = match args.format {
-        Format::Log => import_log(&store, &bytes)?,
+    let width = import_width(&args, &bytes)?;
+    let words = width.words();
+    match args.format {
+        Format::Log => {
+            let entries = read_log(&bytes, width)?;
+            let store = open_for_import(&args, width)?;
+            let started = Instant::now();
+            import_log(&store, &entries)?;
+            finish_import(&args, &store, entries.len(), started)
+        }
         Format::Text | Format::Raw => {
             let texts: Vec<&[u8]> = match args.format {
                 Format::Text => bytes
@@ -179,6 +199,8 @@ pub(crate) fn import(args: ImportArgs) -> Result<(), CliError> {
                     start
                 )));
             }
+            let store = open_for_import(&args, width)?;
+            let started = Instant::now();
             let bar = progress(texts.len() as u64, "importing");
             let mut fp = vec![0u64; words];
             for (n, chunk) in texts.chunks(256).enumerate() {
@@ -204,9 +226,27 @@ pub(crate) fn import(args: ImportArgs) -> Result<(), CliError> {
                 bar.inc(chunk.len() as u64);
             }
             bar.finish_and_clear();
-            texts.len()
+            finish_import(&args, &store, texts.len(), started)
         }
+    }
+}
+
+/// Opens (or creates) the store an import writes to, at `width`.
+fn open_for_import(args: &ImportArgs, width: Width) -> Result<Store, CliError> {
+    let asked = StoreArgs {
+        data_dir: Some(args.store.dir()?),
+        width: Some(width.bits()),
     };
+    asked.open(Durability::Never)
+}
+
+/// Syncs and closes an import's store, and says what it did.
+fn finish_import(
+    args: &ImportArgs,
+    store: &Store,
+    count: usize,
+    started: Instant,
+) -> Result<(), CliError> {
     store.sync()?;
     let secs = started.elapsed().as_secs_f64();
     println!(
@@ -219,11 +259,16 @@ pub(crate) fn import(args: ImportArgs) -> Result<(), CliError> {
     Ok(())
 }
 
-/// Replays a portable log into a scratch space, then commits its entries.
-fn import_log(store: &Store, image: &[u8]) -> Result<usize, CliError> {
-    let mut space = GrowableSpace::growable(store.width());
-    replay(image, Some(store.width()), &mut space, Policy::Strict)
+/// Replays a portable log into a scratch space of `width`.
+fn read_log(image: &[u8], width: Width) -> Result<GrowableSpace, CliError> {
+    let mut space = GrowableSpace::growable(width);
+    replay(image, Some(width), &mut space, Policy::Strict)
         .map_err(|e| CliError(format!("the log file is not a readable bindspace log: {e}")))?;
+    Ok(space)
+}
+
+/// Commits the entries of a replayed portable log.
+fn import_log(store: &Store, space: &GrowableSpace) -> Result<(), CliError> {
     let entries: Vec<_> = space.iter(Filter::All).collect();
     let bar = progress(entries.len() as u64, "importing");
     for chunk in entries.chunks(128) {
@@ -241,7 +286,7 @@ fn import_log(store: &Store, image: &[u8]) -> Result<usize, CliError> {
         bar.inc(chunk.len() as u64);
     }
     bar.finish_and_clear();
-    Ok(entries.len())
+    Ok(())
 }
 
 pub(crate) fn export(args: ExportArgs) -> Result<(), CliError> {
@@ -336,7 +381,7 @@ pub(crate) fn check(args: CheckArgs) -> Result<(), CliError> {
 }
 
 pub(crate) fn compact(args: &StoreArgs) -> Result<(), CliError> {
-    let store = args.open(Durability::Always)?;
+    let store = args.open_existing(Durability::Always, false)?;
     let r = store.compact()?;
     println!(
         "compacted to sequence {}: {} -> {} bytes, {} records kept, {} files removed, {:.1} ms",
@@ -346,6 +391,31 @@ pub(crate) fn compact(args: &StoreArgs) -> Result<(), CliError> {
         r.records_kept,
         r.files_removed,
         r.elapsed.as_secs_f64() * 1e3
+    );
+    Ok(())
+}
+
+pub(crate) fn repair(args: &StoreArgs) -> Result<(), CliError> {
+    let store = args.open_existing(Durability::Always, true)?;
+    let report = store.recovery().clone();
+    if report.dropped.is_empty() {
+        println!("no damage found");
+    }
+    for (file, offset, reason) in &report.dropped {
+        println!("dropped: {} at byte {offset}: {reason}", file.display());
+    }
+    if let (Some((file, at, len)), Some(note)) = (&report.torn_tail, &report.tail_note) {
+        println!(
+            "cut:     {} at byte {at} ({len} bytes): {note}",
+            file.display()
+        );
+    }
+    // A snapshot of what was kept covers every segment, the damaged ones
+    // too: they are removed, and the next plain open reads no damage.
+    let r = store.compact()?;
+    println!(
+        "kept {} entries (sequence {}); the directory was rewritten: {} -> {} bytes",
+        r.records_kept, r.seq, r.bytes_before, r.bytes_after
     );
     Ok(())
 }
@@ -361,14 +431,27 @@ pub(crate) fn stats(args: &StoreArgs) -> Result<(), CliError> {
         })
         .unwrap_or(0);
     println!("data directory: {}", dir.display());
+    // Counted as reads see them: an entry whose expiry has passed is gone
+    // for GET and COUNT, so it is not counted here either.
+    let now = context().now;
+    let live = |zone: Option<Zone>| {
+        let filter = zone.map_or(Filter::All, Filter::Zone);
+        view.iter(filter)
+            .filter(|e| e.expires_at.is_none_or(|t| t > now))
+            .count()
+    };
     println!("width:          {} bits", view.width().bits());
-    println!("entries:        {}", view.len());
+    println!("entries:        {}", live(None));
     for (name, zone) in [
         ("surface", Zone::Surface),
         ("fluid", Zone::Fluid),
         ("nodes", Zone::Nodes),
     ] {
-        println!("  {name:<8}      {}", view.count(Filter::Zone(zone)));
+        println!("  {name:<8}      {}", live(Some(zone)));
+    }
+    let expired = view.len() - live(None);
+    if expired > 0 {
+        println!("expired:        {expired} (kept on disk until a compaction)");
     }
     println!("last sequence:  {}", view.seq());
     println!("bytes on disk:  {disk}");

@@ -1,5 +1,5 @@
 //! The `bindspace` command line: `serve`, `demo`, `import`, `export`,
-//! `search`, `get`, `check`, `compact`, `stats`. Every failure is one line
+//! `search`, `get`, `check`, `compact`, `repair`, `stats`. Every failure is one line
 //! a person can act on and a non-zero exit code (see `bin/bindspace.rs`).
 
 mod data;
@@ -9,11 +9,11 @@ mod serve;
 
 pub use data::Format;
 
-use crate::store::{Durability, Options, Store};
+use crate::store::{Durability, Options, Store, StoreError};
 use bindspace_core::Width;
 use clap::{Parser, Subcommand, ValueEnum};
 use core::fmt;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 /// A failure, said in one line.
 #[derive(Debug)]
@@ -57,9 +57,11 @@ pub struct StoreArgs {
     /// The data directory [default: $XDG_DATA_HOME/bindspace or ~/.local/share/bindspace].
     #[arg(long, value_name = "DIR")]
     pub data_dir: Option<PathBuf>,
-    /// Fingerprint width in bits of a new store (an existing one must match).
-    #[arg(long, default_value_t = Width::DEFAULT.bits())]
-    pub width: u32,
+    /// Fingerprint width in bits of a new store [default: 8192]; an
+    /// existing store is read at its own width, which this must match if
+    /// given.
+    #[arg(long)]
+    pub width: Option<u32>,
 }
 
 /// When acknowledged writes reach stable storage.
@@ -92,6 +94,9 @@ pub enum Cmd {
     Check(data::CheckArgs),
     /// Rewrite the log down to the live entries.
     Compact(StoreOnly),
+    /// Open a damaged data directory keeping every valid record, list what
+    /// was dropped, and rewrite the directory without the damage.
+    Repair(StoreOnly),
     /// Counts, sizes and sequence numbers of a data directory.
     Stats(StoreOnly),
 }
@@ -112,17 +117,43 @@ impl StoreArgs {
         default_data_dir()
     }
 
-    /// The width asked for.
+    /// The width asked for, or the default one.
     pub fn width(&self) -> Result<Width, CliError> {
-        Width::from_bits(self.width).map_err(|_| {
+        let Some(bits) = self.width else {
+            return Ok(Width::DEFAULT);
+        };
+        Width::from_bits(bits).map_err(|_| {
             CliError(format!(
-                "--width {} is not a fingerprint width: use a multiple of 64 from 64 to 16384",
-                self.width
+                "--width {bits} is not a fingerprint width: use a multiple of 64 from 64 to 16384"
             ))
         })
     }
 
-    /// Opens the store with `durability`.
+    /// Runs `read` (an open or an inspection of the data directory) at the
+    /// width asked for; with none asked, at the width the store holds
+    /// (tried at the default first: a store of another width is refused
+    /// at its first header, before anything is replayed or changed).
+    /// Errors name the directory and what to do about them.
+    pub(crate) fn at_stored_width<T>(
+        &self,
+        read: impl Fn(Width) -> Result<T, StoreError>,
+    ) -> Result<T, CliError> {
+        let dir = self.dir()?;
+        let first = read(self.width()?);
+        let result = match first {
+            Err(StoreError::WidthMismatch { found, .. }) if self.width.is_none() => {
+                match Width::from_bits(found) {
+                    Ok(width) => read(width),
+                    Err(_) => first,
+                }
+            }
+            other => other,
+        };
+        result.map_err(|e| explain(&dir, &e))
+    }
+
+    /// Opens the store with `durability`, creating it if the directory
+    /// holds none.
     pub fn open(&self, durability: Durability) -> Result<Store, CliError> {
         let dir = self.dir()?;
         std::fs::create_dir_all(&dir).map_err(|e| {
@@ -131,14 +162,64 @@ impl StoreArgs {
                 dir.display()
             ))
         })?;
-        let options = Options {
-            width: self.width()?,
-            durability,
-            ..Options::default()
-        };
-        Store::open(&dir, options)
-            .map_err(|e| CliError(format!("cannot open {}: {e}", dir.display())))
+        self.at_stored_width(|width| {
+            let options = Options {
+                width,
+                durability,
+                ..Options::default()
+            };
+            Store::open(&dir, options)
+        })
     }
+
+    /// Opens the store with `durability`; a directory that holds no store
+    /// is an error, not a new empty store (for commands that only make
+    /// sense on data: compact, repair).
+    pub fn open_existing(&self, durability: Durability, repair: bool) -> Result<Store, CliError> {
+        let dir = self.dir()?;
+        if !Store::exists(&dir).map_err(|e| explain(&dir, &e))? {
+            return Err(no_store(&dir));
+        }
+        self.at_stored_width(|width| {
+            let options = Options {
+                width,
+                durability,
+                repair,
+                ..Options::default()
+            };
+            Store::open(&dir, options)
+        })
+    }
+}
+
+/// The error for a directory without a store.
+pub(crate) fn no_store(dir: &Path) -> CliError {
+    let why = if dir.is_file() {
+        "it is a file"
+    } else if dir.is_dir() {
+        "it holds no log segment or snapshot"
+    } else {
+        "it does not exist"
+    };
+    CliError(format!(
+        "{} is not a bindspace data directory ({why}); check --data-dir",
+        dir.display()
+    ))
+}
+
+/// A store error said with what to do about it on the command line.
+fn explain(dir: &Path, e: &StoreError) -> CliError {
+    let hint = match e {
+        StoreError::WidthMismatch { found, .. } => {
+            format!("; leave --width out to read it at its own width ({found})")
+        }
+        StoreError::Corrupt { .. } => format!(
+            "; `bindspace repair --data-dir {}` does that and rewrites the directory without the damage",
+            dir.display()
+        ),
+        _ => String::new(),
+    };
+    CliError(format!("cannot open {}: {e}{hint}", dir.display()))
 }
 
 /// `$XDG_DATA_HOME/bindspace`, else `~/.local/share/bindspace`.
@@ -165,6 +246,7 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
         Cmd::Get(args) => data::get(args),
         Cmd::Check(args) => data::check(args),
         Cmd::Compact(args) => data::compact(&args.store),
+        Cmd::Repair(args) => data::repair(&args.store),
         Cmd::Stats(args) => data::stats(&args.store),
     }
 }
