@@ -15,7 +15,10 @@
 //!   the cut are programmed, the rest are not; with [`CutMode::RandomWord`]
 //!   the rest of the word being programmed gets random bits instead, and an
 //!   interrupted erase leaves random bytes. After the cut every operation
-//!   fails with [`MockFlashError::PowerLost`] until [`MockFlash::power_on`].
+//!   fails with [`MockFlashError::PowerLost`] until [`MockFlash::power_on`];
+//! - [`MockFlash::fail_read_after`] makes one later read call fail with
+//!   [`MockFlashError::ReadFailed`], its buffer filled with `0xFF` (what a
+//!   caller that ignored the error would take for erased flash).
 //!
 //! No heap: the geometry is const generic and the whole flash is one value
 //! (`SECTORS * SECTOR_SIZE * 2` bytes plus counters), so the firmware can
@@ -50,6 +53,11 @@ pub enum MockFlashError {
     },
     /// Power was cut; nothing works until [`MockFlash::power_on`].
     PowerLost,
+    /// An injected read fault ([`MockFlash::fail_read_after`]).
+    ReadFailed {
+        /// The offset asked for.
+        offset: u32,
+    },
 }
 
 impl fmt::Display for MockFlashError {
@@ -66,6 +74,9 @@ impl fmt::Display for MockFlashError {
                 "flash word at {offset:#x} written twice without an erase"
             ),
             MockFlashError::PowerLost => f.write_str("flash power was cut"),
+            MockFlashError::ReadFailed { offset } => {
+                write!(f, "flash read at {offset:#x} failed")
+            }
         }
     }
 }
@@ -117,6 +128,8 @@ pub struct MockFlash<const SECTORS: usize, const SECTOR_SIZE: usize, const WRITE
     mode: CutMode,
     powered: bool,
     rng: SplitMix64,
+    /// Read calls left to succeed before the injected read fault.
+    read_fault: Option<u64>,
 }
 
 impl<const SECTORS: usize, const SECTOR_SIZE: usize, const WRITE_SIZE: usize>
@@ -149,6 +162,7 @@ impl<const SECTORS: usize, const SECTOR_SIZE: usize, const WRITE_SIZE: usize>
             mode: CutMode::Clean,
             powered: true,
             rng: SplitMix64::new(0x0B5E_55ED),
+            read_fault: None,
         }
     }
 
@@ -171,6 +185,18 @@ impl<const SECTORS: usize, const SECTOR_SIZE: usize, const WRITE_SIZE: usize>
     /// Whether power has been cut.
     pub const fn power_lost(&self) -> bool {
         !self.powered
+    }
+
+    /// After `reads` more read calls succeed, the next one fails with
+    /// [`MockFlashError::ReadFailed`] and fills its buffer with `0xFF`;
+    /// reads after it succeed again. Contents and power are untouched.
+    pub fn fail_read_after(&mut self, reads: u64) {
+        self.read_fault = Some(reads);
+    }
+
+    /// Whether a read fault is scheduled and has not happened yet.
+    pub const fn read_fault_pending(&self) -> bool {
+        self.read_fault.is_some()
     }
 
     /// Programmed bytes left before the scheduled cut, if one is scheduled.
@@ -269,6 +295,15 @@ impl<const SECTORS: usize, const SECTOR_SIZE: usize, const WRITE_SIZE: usize> Re
 
     fn read(&mut self, offset: u32, bytes: &mut [u8]) -> Result<(), MockFlashError> {
         self.check(offset, bytes.len(), 1)?;
+        match &mut self.read_fault {
+            Some(0) => {
+                self.read_fault = None;
+                bytes.fill(0xFF);
+                return Err(MockFlashError::ReadFailed { offset });
+            }
+            Some(left) => *left -= 1,
+            None => {}
+        }
         let mut at = offset as usize;
         let mut out = bytes;
         while !out.is_empty() {
@@ -457,6 +492,28 @@ mod tests {
         assert!(s[..5].iter().all(|&b| b == 0));
         assert_ne!(&s[5..8], &[0xFF; 3], "random bits (fixed seed)");
         assert!(s[8..].iter().all(|&b| b == 0xFF));
+    }
+
+    #[test]
+    fn an_injected_read_fault_fails_one_read_only() {
+        let mut f = Flash::new();
+        f.write(0, &[1, 2, 3, 4]).unwrap();
+        f.fail_read_after(2);
+        let mut b = [0u8; 4];
+        for _ in 0..2 {
+            f.read(0, &mut b).unwrap();
+            assert_eq!(b, [1, 2, 3, 4]);
+        }
+        assert!(f.read_fault_pending());
+        assert_eq!(
+            f.read(0, &mut b),
+            Err(MockFlashError::ReadFailed { offset: 0 })
+        );
+        assert_eq!(b, [0xFF; 4], "a failed read looks erased");
+        assert!(!f.read_fault_pending());
+        f.read(0, &mut b).unwrap();
+        assert_eq!(b, [1, 2, 3, 4]);
+        assert_eq!(f.sector(0)[..4], [1, 2, 3, 4], "contents untouched");
     }
 
     #[test]

@@ -3,6 +3,8 @@
 
 use super::error::FormatError;
 use super::header::Header;
+#[cfg(test)]
+use super::record::{field, frame_len_field};
 use super::record::{Record, RECORD_HEADER_LEN};
 use crate::width::Width;
 
@@ -78,6 +80,9 @@ pub struct Reader<'a> {
     align: usize,
     pos: usize,
     end: Option<End>,
+    /// Bytes the walk's CRC checks covered, for tests to bound its work.
+    #[cfg(test)]
+    crc_bytes: core::cell::Cell<usize>,
 }
 
 impl<'a> Reader<'a> {
@@ -103,6 +108,8 @@ impl<'a> Reader<'a> {
             align: align.max(1),
             pos: start,
             end: None,
+            #[cfg(test)]
+            crc_bytes: core::cell::Cell::new(0),
         }
     }
 
@@ -121,11 +128,31 @@ impl<'a> Reader<'a> {
         self.image
     }
 
+    /// [`Record::new_checked`] on `bytes`. Under test it also counts the
+    /// bytes the CRC covers: the CRC is computed once the kind and length
+    /// fields pass and the frame fits.
+    fn checked(&self, bytes: &'a [u8]) -> Result<Record<'a>, FormatError> {
+        #[cfg(test)]
+        if let Some(len) = frame_len_field(bytes).ok().filter(|&n| n <= bytes.len()) {
+            self.crc_bytes
+                .set(self.crc_bytes.get() + len - field::CRC_LEN);
+        }
+        Record::new_checked(bytes, self.width)
+    }
+
     /// The first aligned offset after `from` where a valid frame starts.
+    /// At each offset the structure (kind, flags, the length the kind and
+    /// width call for) is checked before the CRC: it reads a few bytes
+    /// where the CRC reads the whole claimed length, so damage that looks
+    /// like a long frame at every offset costs no CRC at all. A frame must
+    /// pass both, so the offset found is the same.
     fn resync(&self, from: usize) -> Option<usize> {
         let mut p = from + self.align;
         while p + RECORD_HEADER_LEN <= self.image.len() {
-            if Record::new_checked(&self.image[p..], self.width).is_ok() {
+            let bytes = &self.image[p..];
+            if Record::rechecked_without_crc(bytes, self.width).is_ok()
+                && self.checked(bytes).is_ok()
+            {
                 return Some(p);
             }
             p += self.align;
@@ -146,7 +173,7 @@ impl<'a> Iterator for Reader<'a> {
             self.end = Some(End::Clean { offset: pos });
             return None;
         };
-        match Record::new_checked(rest, self.width) {
+        match self.checked(rest) {
             Ok(record) => {
                 self.pos = pos + record.padded_len(self.align);
                 Some(Event::Record {
@@ -186,3 +213,6 @@ impl<'a> Iterator for Reader<'a> {
 pub fn is_erased(bytes: &[u8]) -> bool {
     bytes.iter().all(|&b| b == 0xFF)
 }
+
+#[cfg(test)]
+mod tests;

@@ -118,7 +118,12 @@ impl<F: NorFlash> FlashLog<'_, F> {
         } else {
             self.head_write
         };
-        let old = self.header(next).ok().flatten();
+        // A stale header of another log only loses its wear count; a
+        // failed read is an error, not an erased sector.
+        let old = match self.header(next) {
+            Err(Error::Storage(e)) => return Err(Error::Storage(e)),
+            other => other.ok().flatten(),
+        };
         let erase_count = old.map_or(0, |h| h.erase_count).saturating_add(1);
         if self.free_sectors() > self.known_erased {
             self.erase_sector(next)?;
@@ -153,8 +158,11 @@ impl<F: NorFlash> FlashLog<'_, F> {
         let n = self.cfg.sectors;
         for i in 0..self.free_sectors() {
             let s = (self.oldest + self.live + i) % n;
-            if !matches!(self.header(s), Ok(None)) {
-                self.erase_sector(s)?;
+            match self.header(s) {
+                Ok(None) => {}
+                // A failed read stops the sweep; the next append runs it again.
+                Err(Error::Storage(e)) => return Err(Error::Storage(e)),
+                Ok(Some(_)) | Err(_) => self.erase_sector(s)?,
             }
         }
         self.stale_check_pending = false;

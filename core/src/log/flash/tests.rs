@@ -13,6 +13,8 @@ use crate::mutation::Mutation;
 #[cfg(target_arch = "wasm32")]
 use wasm_bindgen_test::wasm_bindgen_test as test;
 
+mod read_faults;
+
 const W: usize = 4;
 type Flash = MockFlash<6, 1024, 4>;
 
