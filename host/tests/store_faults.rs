@@ -834,3 +834,55 @@ fn a_fault_at_any_step_of_a_checkpoint_rolls_back_or_poisons() {
     assert!(poisoned_by.contains("Sync") && poisoned_by.contains("SyncDir"));
     assert!(clean_failures > 0);
 }
+
+/// Seed defect: a torn tail taken for the end, the other way round. Damage
+/// in the last segment with whole frames after it reads as a crash's torn
+/// write, but is also what bit rot in synced data looks like. The cut
+/// still happens (no reader can tell the two apart), and the bytes it
+/// removes are kept beside the segment and named in the report.
+#[test]
+fn a_cut_with_valid_frames_after_the_damage_keeps_the_cut_bytes() {
+    let sim = SimFs::new();
+    let options = small_options(1, 1 << 20);
+    let store = open(&sim, &options).unwrap();
+    for i in 0..20u8 {
+        set(&store, Addr::new(0x80, i), u64::from(i)).unwrap();
+    }
+    drop(store);
+    let segs = segments(&sim, DIR);
+    let last = segs.last().unwrap().clone();
+    let disk = sim.crash(0);
+    let before = disk.read(&last).unwrap();
+    assert!(disk.corrupt(&last, 100, 0x04));
+    let reopened = open(&disk, &options).unwrap();
+    let report = reopened.recovery().clone();
+    let (path, offset, _) = report.torn_tail.clone().expect("a cut was reported");
+    assert_eq!(path, last);
+    let note = report.tail_note.clone().unwrap();
+    assert!(note.contains("the cut bytes are kept in"), "{note}");
+    let kept_name = disk
+        .list(std::path::Path::new(DIR))
+        .unwrap()
+        .into_iter()
+        .find(|n| n.contains(".torn-"))
+        .expect("the cut bytes were kept");
+    assert!(note.contains(&kept_name), "{note}");
+    let kept = disk
+        .read(&std::path::Path::new(DIR).join(&kept_name))
+        .unwrap();
+    let mut want = before[offset as usize..].to_vec();
+    while want.last() == Some(&0xFF) {
+        want.pop();
+    }
+    want[100 - offset as usize] ^= 0x04;
+    assert_eq!(kept, want, "the kept bytes are exactly the cut ones");
+    // The kept file is no part of the store: it opens again as it was,
+    // and a checkpoint leaves the file alone.
+    drop(reopened);
+    let again = open(&disk, &options).unwrap();
+    again.compact().unwrap();
+    assert!(disk
+        .list(std::path::Path::new(DIR))
+        .unwrap()
+        .contains(&kept_name));
+}

@@ -6,6 +6,9 @@
 //! snap-<seq>-<n>.snap           a snapshot: the whole space after commit <seq>,
 //!                               holding <n> entries (both 16 hex digits)
 //! *.tmp                         a checkpoint being written (ignored, removed at open)
+//! wal-<...>.log.torn-<offset>   the bytes recovery cut from a segment's tail
+//!                               when whole frames followed the damage (kept
+//!                               for a person to look at; ignored otherwise)
 //! ```
 //!
 //! Names carry sequence numbers in fixed-width hex so that sorting names
@@ -18,6 +21,8 @@ const SEGMENT_PREFIX: &str = "wal-";
 const SEGMENT_SUFFIX: &str = ".log";
 const SNAPSHOT_PREFIX: &str = "snap-";
 const SNAPSHOT_SUFFIX: &str = ".snap";
+/// Between a segment's name and the offset in the name of its cut tail.
+pub(crate) const TORN_SUFFIX: &str = ".torn-";
 /// The suffix of files being written by a checkpoint.
 pub(crate) const TEMP_SUFFIX: &str = ".tmp";
 

@@ -30,6 +30,7 @@ use super::stats::SyncCounters;
 use super::sync::ArcSwap;
 use super::vfs::Vfs;
 use super::view::Working;
+use super::writer::ERASED;
 use super::writer::{create_segment, CreateError, SyncTarget, Writer};
 use super::Inner;
 use core::sync::atomic::AtomicBool;
@@ -95,6 +96,35 @@ fn cut(fs: &dyn Vfs, path: &Path, len: u64) -> Result<(), StoreError> {
     file.set_len(len)
         .and_then(|()| file.sync_data())
         .map_err(|e| io_error("cutting the tail of", path, e))
+}
+
+/// Writes the bytes a cut at `offset` of `path` removes (up to the
+/// erased prefill after them) to `<segment>.torn-<offset>` beside it, and
+/// syncs the file and the directory before the cut is made.
+fn keep_cut_bytes(
+    fs: &dyn Vfs,
+    path: &Path,
+    tail: &[u8],
+    offset: u64,
+) -> Result<PathBuf, StoreError> {
+    let used = tail.iter().rposition(|&b| b != ERASED).map_or(0, |i| i + 1);
+    let name = format!(
+        "{}{}{offset:016x}",
+        path.file_name()
+            .map(|n| n.to_string_lossy())
+            .unwrap_or_default(),
+        layout::TORN_SUFFIX
+    );
+    let kept = path.with_file_name(name);
+    let file = fs
+        .create(&kept)
+        .map_err(|e| io_error("creating", &kept, e))?;
+    file.write_all_at(&tail[..used], 0)
+        .and_then(|()| file.sync_data())
+        .map_err(|e| io_error("keeping the cut tail in", &kept, e))?;
+    let dir = path.parent().unwrap_or(Path::new("."));
+    fs.sync_dir(dir).map_err(|e| io_error("syncing", dir, e))?;
+    Ok(kept)
 }
 
 /// Reads `live` in order into reused buffers and hands each over (or the
@@ -365,13 +395,24 @@ fn replay(
                     // so damage here is what a crash leaves: everything from it
                     // on was never synced, hence never acknowledged. Cut it,
                     // durably, and say so.
+                    let mut note =
+                        format!("{reason}; {later_valid} later valid frames were unsynced");
                     if !inspect {
+                        if later_valid > 0 {
+                            // Whole frames after the damage are also what
+                            // bit rot in synced data looks like, which no
+                            // reader can tell from a crash: the bytes are
+                            // kept beside the segment before the cut.
+                            let kept = keep_cut_bytes(fs, path, &bytes[offset as usize..], offset)?;
+                            note.push_str(&format!(
+                                "; the cut bytes are kept in {}",
+                                kept.display()
+                            ));
+                        }
                         cut(fs, path, offset)?;
                     }
                     report.torn_tail = Some((path.clone(), offset, bytes.len() as u64 - offset));
-                    report.tail_note = Some(format!(
-                        "{reason}; {later_valid} later valid frames were unsynced"
-                    ));
+                    report.tail_note = Some(note);
                 } else {
                     damage(
                         &mut report,

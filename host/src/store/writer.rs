@@ -33,7 +33,7 @@ const EARLY_WRITE_COMMITS: u64 = 4;
 
 /// What the log reads as "nothing written here" (NOR flash's erased
 /// state, docs/FORMAT.md): the byte a segment is prefilled with.
-const ERASED: u8 = 0xFF;
+pub(crate) const ERASED: u8 = 0xFF;
 
 /// The active segment.
 #[derive(Debug)]
