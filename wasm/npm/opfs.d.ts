@@ -19,13 +19,17 @@ export class OpfsBindSpace {
   static open(options?: OpfsOpenOptions): Promise<OpfsBindSpace>;
   /** The space, for reads. Write through this object, not the space. */
   readonly space: BindSpace;
-  /** Runs one write on the space, written and flushed before it is applied. */
+  /**
+   * Runs one write on the space, written and flushed before it is applied.
+   * If the write or flush throws, nothing is applied; after a failed flush
+   * (or after `close()`) every write throws a LogError: reopen the file.
+   */
   write<T>(fn: (space: BindSpace) => T): T;
   set(addr: string | number, fp: Uint8Array): void;
   delete(addr: string | number): boolean;
   setLabel(addr: string | number, label: string, parent?: string | number | null): void;
   expire(addr: string | number, at?: number | null): void;
   exec(command: string): Reply;
-  /** Closes the file and frees the space. */
+  /** Closes the file and frees the space; a second call does nothing. */
   close(): void;
 }

@@ -6,7 +6,13 @@
 // the space frames it without applying it (space.stage()), the bytes are
 // written at the end of the file and flushed (FileSystemSyncAccessHandle
 // write + flush), and only then is the batch applied (commitStaged). A
-// write or flush that throws discards the batch. Opening reads the file,
+// write or flush that throws discards the batch and cuts its bytes from the
+// file. A failed flush also makes the store read-only, as the host store
+// does after a failed fsync: what the disk holds is then unknown, and a
+// later flush that succeeded would not prove the earlier bytes durable.
+// Later writes throw a LogError naming the failure, reads still work, and
+// reopening (which replays what is really in the file) is the way back. A
+// failed write whose bytes could not be cut does the same. Opening reads the file,
 // replays it, and if a torn tail was cut (power failed mid-write) truncates
 // the file to the last valid record, so the next write never lands after
 // damaged bytes.
@@ -33,6 +39,10 @@ import { LoggedWrites } from './writes.js';
 // A log header is 40 bytes (docs/FORMAT.md, section 2), starting "BSLG".
 const HEADER_BYTES = 40;
 const MAGIC = [0x42, 0x53, 0x4c, 0x47];
+// Why writes are refused after `close()` (also: it was called already).
+const CLOSED = 'this OpfsBindSpace is closed';
+
+const describe = (e) => (e && e.name ? `${e.name}: ${e.message}` : String(e));
 
 async function exists(dir, name) {
   try {
@@ -59,6 +69,8 @@ function readAll(handle, size) {
 export class OpfsBindSpace extends LoggedWrites {
   #handle;
   #space;
+  /** Why writes are refused (closed, or read-only after a failure), once they are. */
+  #closed = null;
 
   constructor(handle, space) {
     super();
@@ -184,8 +196,11 @@ export class OpfsBindSpace extends LoggedWrites {
   /**
    * Runs one write `fn(space)` write-ahead: framed, written and flushed to
    * the file, then applied. Returns what `fn` returned. Synchronous.
+   * Throws a LogError once the store is closed or read-only (a flush
+   * failed); see the module comment.
    */
   write(fn) {
+    if (this.#closed) throw new LogError(this.#closed);
     const space = this.#space;
     space.stage();
     let result;
@@ -196,23 +211,7 @@ export class OpfsBindSpace extends LoggedWrites {
         throw new OptionsError('write(fn): fn must make its write synchronously (it returned a promise)');
       }
       const bytes = space.stagedBytes();
-      if (bytes) {
-        const at = space.logLength;
-        try {
-          OpfsBindSpace.#writeAll(this.#handle, bytes, at);
-          this.#handle.flush();
-        } catch (e) {
-          // Whatever part of the batch reached the file has no commit
-          // record after it, so replay would drop it; cut it now anyway so
-          // the file ends at the last applied batch.
-          try {
-            this.#handle.truncate(at);
-          } catch {
-            // The next open cuts the torn tail instead.
-          }
-          throw e;
-        }
-      }
+      if (bytes) this.#append(bytes, space.logLength);
     } catch (e) {
       space.discardStaged();
       throw e;
@@ -221,8 +220,40 @@ export class OpfsBindSpace extends LoggedWrites {
     return result;
   }
 
-  /** Closes the file (releasing its lock) and frees the space. */
+  // Writes `bytes` at byte `at` (the end of the log) and flushes them. If
+  // either throws, cuts the file back to `at`, so that it ends at the last
+  // applied batch again, and rethrows. After a failed flush, or a cut that
+  // failed (the file may end in part of a record: the next open cuts that
+  // torn tail), the store is read-only.
+  #append(bytes, at) {
+    const handle = this.#handle;
+    let flushing = false;
+    try {
+      OpfsBindSpace.#writeAll(handle, bytes, at);
+      flushing = true;
+      handle.flush();
+    } catch (e) {
+      let cut = true;
+      try {
+        handle.truncate(at);
+      } catch {
+        cut = false;
+      }
+      if (flushing) {
+        this.#closed = `this OpfsBindSpace is read-only after a failed flush (${describe(e)}); reopen it to recover`;
+      } else if (!cut) {
+        this.#closed =
+          `this OpfsBindSpace is read-only: a write failed (${describe(e)}) and its bytes ` +
+          'could not be cut from the file; reopen it to recover';
+      }
+      throw e;
+    }
+  }
+
+  /** Closes the file (releasing its lock) and frees the space; a second call does nothing. */
   close() {
+    if (this.#closed === CLOSED) return;
+    this.#closed = CLOSED;
     this.#handle.close();
     this.#space.free();
   }
