@@ -7,11 +7,24 @@ use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
 use std::time::Instant;
 
 struct Server {
     child: Child,
     port: u16,
+    /// The lines it prints after the first, as they come.
+    lines: mpsc::Receiver<String>,
+}
+
+impl Server {
+    /// The next line it printed (a line it never prints fails the test,
+    /// rather than waiting for ever).
+    fn line(&mut self) -> String {
+        self.lines
+            .recv_timeout(Duration::from_secs(10))
+            .expect("no further line printed")
+    }
 }
 
 impl Drop for Server {
@@ -36,16 +49,24 @@ fn start_wide(dir: &Path, width: u32, extra: &[&str]) -> Server {
         .spawn()
         .expect("start bindspace serve");
     let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
+    let mut stdout = BufReader::new(child.stdout.take().unwrap());
+    stdout.read_line(&mut line).unwrap();
     let port = line
         .trim()
         .rsplit(':')
         .next()
         .and_then(|p| p.parse().ok())
         .unwrap_or_else(|| panic!("no port in {line:?}"));
-    Server { child, port }
+    let (tx, lines) = mpsc::channel();
+    std::thread::spawn(move || {
+        for line in stdout.lines() {
+            let Ok(line) = line else { break };
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    Server { child, port, lines }
 }
 
 fn connect(s: &Server) -> Connection {
@@ -472,7 +493,8 @@ fn max_clients_resp3_and_the_metrics_endpoint() {
         l.local_addr().unwrap().port()
     };
     let metrics = format!("127.0.0.1:{metrics_port}");
-    let s = start(dir.path(), &["--max-clients", "1", "--metrics", &metrics]);
+    let mut s = start(dir.path(), &["--max-clients", "1", "--metrics", &metrics]);
+    assert_eq!(s.line(), format!("metrics: http://{metrics}/metrics"));
     let mut first = TcpStream::connect(("127.0.0.1", s.port)).unwrap();
     first
         .set_read_timeout(Some(Duration::from_secs(5)))
@@ -520,6 +542,8 @@ fn max_clients_resp3_and_the_metrics_endpoint() {
         "{page}"
     );
     assert!(page.contains("bindspace_connected_clients 1"), "{page}");
+    // The one error reply: the client turned away.
+    assert!(page.contains("bindspace_error_replies_total 1\n"), "{page}");
 }
 
 #[test]
@@ -561,4 +585,102 @@ fn concurrent_writers_get_their_own_replies() {
     assert_eq!(ok(c, &["COUNT"]), (8 * 100 - 4 * 10).to_string());
     assert_eq!(ok(c, &["GET", "0x43:05"]), format!("{:02x}{:014x}", 3, 5));
     assert_eq!(ok(c, &["GET", "0x43:0a"]), "(nil)");
+}
+
+/// The log segments (`wal-*`) of a data directory, oldest first.
+fn segments(dir: &Path) -> Vec<std::path::PathBuf> {
+    let mut segs: Vec<_> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| {
+            p.file_name()
+                .and_then(|n| n.to_str())
+                .is_some_and(|n| n.starts_with("wal-"))
+        })
+        .collect();
+    segs.sort();
+    segs
+}
+
+/// A crash can leave damage in the last segment with valid frames after
+/// it (the disk wrote later blocks first); recovery cuts from the damage
+/// on. `serve` says so at start, with the file, the offset and how many
+/// valid frames were cut, and INFO keeps it.
+#[test]
+fn a_cut_torn_tail_is_told_at_start_and_in_info() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut s = start(dir.path(), &[]);
+    let c = &mut connect(&s);
+    for i in 0..4 {
+        ok(c, &["SET", &format!("0x10:0{i}"), &format!("{i:016x}")]);
+    }
+    assert!(ok(c, &["INFO", "persistence"]).contains("recovery_torn_tail:0\r\n"));
+    s.child.kill().unwrap(); // SIGKILL
+    s.child.wait().unwrap();
+    drop(s);
+    let segment = segments(dir.path()).pop().expect("a segment");
+    let mut bytes = std::fs::read(&segment).unwrap();
+    // The second commit's first record: a byte of its fingerprint. The
+    // header is 40 bytes, a 1-word SET and its commit record 56.
+    let damaged_at = 40 + 56;
+    bytes[damaged_at + 30] ^= 0x40;
+    std::fs::write(&segment, &bytes).unwrap();
+
+    let mut s = start(dir.path(), &[]);
+    let said = s.line();
+    assert!(
+        said.starts_with(&format!(
+            "recovery: cut a torn tail of {} bytes from {} at byte {damaged_at}: ",
+            bytes.len() - damaged_at,
+            segment.display()
+        )),
+        "{said}"
+    );
+    assert!(
+        said.contains("; 5 later valid frames were unsynced"),
+        "{said}"
+    );
+    let c = &mut connect(&s);
+    assert_eq!(ok(c, &["COUNT"]), "1");
+    let info = ok(c, &["INFO", "persistence"]);
+    for field in [
+        "recovery_torn_tail:1".to_string(),
+        format!("recovery_torn_tail_file:{}", segment.display()),
+        format!("recovery_torn_tail_offset:{damaged_at}"),
+        format!("recovery_torn_tail_bytes:{}", bytes.len() - damaged_at),
+        "recovery_repaired_places:0".to_string(),
+    ] {
+        assert!(info.contains(&format!("{field}\r\n")), "{field}: {info}");
+    }
+    assert!(
+        info.contains("recovery_tail_note:") && info.contains("5 later valid frames"),
+        "{info}"
+    );
+}
+
+/// A port that is taken fails the start before the data directory is
+/// created or locked.
+#[test]
+fn a_port_in_use_leaves_no_data_directory() {
+    let dir = tempfile::tempdir().unwrap();
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = taken.local_addr().unwrap().port().to_string();
+    let data = dir.path().join("new");
+    let metrics = format!("127.0.0.1:{port}");
+    for args in [
+        &["--port", port.as_str()][..],
+        &["--port", "0", "--metrics", &metrics],
+    ] {
+        let out = Command::new(env!("CARGO_BIN_EXE_bindspace"))
+            .arg("serve")
+            .args(args)
+            .arg("--data-dir")
+            .arg(&data)
+            .output()
+            .unwrap();
+        assert!(!out.status.success(), "{args:?}");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(stderr.contains("cannot listen on"), "{stderr}");
+        assert!(!data.exists(), "{args:?} created {}", data.display());
+    }
 }

@@ -1,8 +1,8 @@
 //! `bindspace serve`.
 
 use super::{CliError, Fsync, StoreArgs};
-use crate::server::{Config, Server, DEFAULT_PORT};
-use crate::store::Durability;
+use crate::server::{Config, Engine, Listeners, DEFAULT_PORT};
+use crate::store::{Durability, RecoveryReport};
 use core::net::{IpAddr, SocketAddr};
 use core::time::Duration;
 use std::io::Write;
@@ -52,11 +52,12 @@ pub(crate) fn run(args: ServeArgs) -> Result<(), CliError> {
     config.max_request = args.max_request.max(1024);
     config.idle_timeout = Duration::from_secs(args.idle_timeout.max(1));
     config.metrics = args.metrics;
-    if !config.listen.ip().is_loopback() && config.password.is_none() {
-        return Err(crate::server::ServeError::Protected(config.listen).into());
-    }
+    // The sockets first: a port that is taken (or protected mode) fails
+    // the start before the data directory is created or locked.
+    let listeners = Listeners::bind(config)?;
     let store = args.store.open(durability)?;
-    let server = Server::bind(store, config)?;
+    let recovery = store.recovery().clone();
+    let server = listeners.serve(Engine::new(store))?;
     let stop = server.stop_flag();
     for signal in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
         signal_hook::flag::register(signal, std::sync::Arc::clone(&stop))
@@ -70,12 +71,43 @@ pub(crate) fn run(args: ServeArgs) -> Result<(), CliError> {
         let _ = writeln!(out, "{line}");
         let _ = out.flush();
     };
+    // The first line ends with the port (scripts read it from there).
     say(format!(
         "bindspace {} serving {} on {addr}",
         env!("CARGO_PKG_VERSION"),
         dir.display()
     ));
+    if let Some(metrics) = server.metrics_addr() {
+        say(format!("metrics: http://{metrics}/metrics"));
+    }
+    for line in recovery_notes(&recovery) {
+        say(line);
+    }
     server.run()?;
     say("bindspace: stopped cleanly, data synced".into());
     Ok(())
+}
+
+/// What opening the store cut or skipped, one line each (nothing for a
+/// clean open): the file, the offset, and what recovery said of it.
+fn recovery_notes(r: &RecoveryReport) -> Vec<String> {
+    let mut lines = Vec::new();
+    match (&r.torn_tail, &r.tail_note) {
+        (Some((file, offset, bytes)), Some(note)) => lines.push(format!(
+            "recovery: cut a torn tail of {bytes} bytes from {} at byte {offset}: {note}",
+            file.display()
+        )),
+        (Some((file, _, bytes)), None) => lines.push(format!(
+            "recovery: removed {} ({bytes} bytes), a segment whose header never reached the disk",
+            file.display()
+        )),
+        (None, _) => {}
+    }
+    for (file, offset, reason) in &r.dropped {
+        lines.push(format!(
+            "recovery: skipped damage in {} at byte {offset}: {reason}",
+            file.display()
+        ));
+    }
+    lines
 }

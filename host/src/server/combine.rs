@@ -18,7 +18,7 @@
 //! sends it the moment the write is done, and the client's thread goes
 //! straight back to reading instead of sleeping twice per request.
 
-use super::engine::{now_ms, ClientScratch, ClientSession, Engine, Failure};
+use super::engine::{ClientScratch, ClientSession, Engine, Failure};
 use super::plain_set::PlainSet;
 use super::reply_to::ReplyTo;
 use crate::store::StoreError;
@@ -355,7 +355,14 @@ impl Combiner {
     /// exactly as for a SET that came alone).
     fn commit_sets(&self, engine: &Engine, jobs: &[Arc<Job>]) -> Vec<Outcome> {
         let sets: Vec<&PlainSet> = jobs.iter().filter_map(|j| j.plain_set()).collect();
-        match PlainSet::commit_all(engine.store(), &sets, now_ms()) {
+        let now = match engine.tick() {
+            Ok(now) => now,
+            Err(e) => {
+                let failure = failed(&Failure::Clock(e));
+                return jobs.iter().map(|_| Err(failure.clone())).collect();
+            }
+        };
+        match PlainSet::commit_all(engine.store(), &sets, now) {
             Ok(_) => jobs.iter().map(|_| Ok(Owned::ok())).collect(),
             Err(StoreError::Rejected(_)) => {
                 let mut buffers = lock(&self.buffers);
@@ -457,7 +464,8 @@ fn combined(
         return None;
     }
     session.reset();
-    let ctx = engine.context();
+    // A clock that fails here fails each write on its own, saying why.
+    let ctx = engine.context().ok()?;
     let view = engine.store().view();
     command::execute(&*view, &ctx, Input::Argv(&[b"MULTI"]), session, scratch).ok()?;
     for job in jobs {

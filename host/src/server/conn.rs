@@ -42,12 +42,28 @@ pub(crate) fn serve(stream: TcpStream, shared: &Shared) {
         shared,
         pending: None,
     };
+    exchange(&stream, &mut client, &mut conn, shared);
+    // However the exchange ended (the client closed its side, the socket
+    // broke, the server stopped), a write still pending is waited for:
+    // its outcome is counted, and what the leader could not send goes out
+    // if the client still reads.
+    let _ = conn.settle(&client);
+}
+
+/// Reads and answers until the client leaves, breaks a bound, or the
+/// server stops.
+fn exchange(
+    stream: &Arc<TcpStream>,
+    client: &mut Client<'_>,
+    conn: &mut Conn<'_>,
+    shared: &Shared,
+) {
     let mut input: Vec<u8> = Vec::with_capacity(16 * 1024);
     let mut output: Vec<u8> = Vec::with_capacity(16 * 1024);
     let mut chunk = vec![0u8; 64 * 1024];
     let mut last_heard = Instant::now();
     loop {
-        match (&*stream).read(&mut chunk) {
+        match (&**stream).read(&mut chunk) {
             Ok(0) => return,
             Ok(n) => {
                 input.extend_from_slice(&chunk[..n]);
@@ -56,19 +72,20 @@ pub(crate) fn serve(stream: TcpStream, shared: &Shared) {
             Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => {
                 // A reply the leader could not send whole goes out now.
                 if conn.pending.as_ref().is_some_and(Pending::is_done)
-                    && conn.settle(&client).is_err()
+                    && conn.settle(client).is_err()
                 {
                     return;
                 }
                 if shared.stop.load(Ordering::Acquire) {
-                    let _ = conn.settle(&client);
+                    let _ = conn.settle(client);
                     return;
                 }
                 if last_heard.elapsed() >= shared.config.idle_timeout {
-                    if conn.settle(&client).is_ok() {
+                    if conn.settle(client).is_ok() {
                         let mut out = Out::new(&mut output, Protocol::Resp2);
                         out.error("ERR", "idle timeout: closing the connection");
-                        let _ = send(&stream, &output, shared);
+                        shared.stats.error_reply(b"ERR");
+                        let _ = send(stream, &output, shared);
                     }
                     return;
                 }
@@ -79,12 +96,12 @@ pub(crate) fn serve(stream: TcpStream, shared: &Shared) {
         }
         // Nothing new is answered before the write sent last is done:
         // replies stay in order and the client reads its own writes.
-        if conn.settle(&client).is_err() {
+        if conn.settle(client).is_err() {
             return;
         }
         loop {
-            let answered = answer(&mut client, &mut conn, &mut input, &mut output, shared);
-            if !output.is_empty() && send(&stream, &output, shared).is_err() {
+            let answered = answer(client, conn, &mut input, &mut output, shared);
+            if !output.is_empty() && send(stream, &output, shared).is_err() {
                 return;
             }
             output.clear();
@@ -92,7 +109,7 @@ pub(crate) fn serve(stream: TcpStream, shared: &Shared) {
             // it already sent: its commits are acknowledged, nothing is cut
             // off.
             if answered.close || shared.stop.load(Ordering::Acquire) {
-                let _ = conn.settle(&client);
+                let _ = conn.settle(client);
                 let _ = stream.shutdown(Shutdown::Both);
                 return;
             }
@@ -222,6 +239,7 @@ fn answer(
                             Ok(args) => client.handle(&args, output),
                             Err(msg) => {
                                 Out::new(output, client.protocol()).error("ERR", &msg);
+                                shared.stats.error_reply(b"ERR");
                                 Next::Continue
                             }
                         }
@@ -234,7 +252,7 @@ fn answer(
                 }
             }
             Err(FrameError::Protocol(msg)) => {
-                shared.stats.errors_total.fetch_add(1, Ordering::Relaxed);
+                shared.stats.error_reply(b"ERR");
                 Out::new(output, client.protocol()).error("ERR", &msg);
                 close = true;
                 break;
@@ -255,11 +273,7 @@ struct Answered {
 }
 
 fn too_big(client: &Client<'_>, output: &mut Vec<u8>, max: usize) {
-    client
-        .shared()
-        .stats
-        .errors_total
-        .fetch_add(1, Ordering::Relaxed);
+    client.shared().stats.error_reply(b"ERR");
     Out::new(output, client.protocol()).error(
         "ERR",
         &format!("request larger than the limit of {max} bytes: closing the connection"),

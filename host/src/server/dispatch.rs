@@ -3,7 +3,7 @@
 //! server's own (INFO, COMPACT), and everything else through the command
 //! language ([`super::Engine`]).
 
-use super::combine::{Outcome, Pending};
+use super::combine::Pending;
 use super::engine::{ClientScratch, ClientSession};
 use super::reply_to::ReplyTo;
 use super::resp::{Out, Protocol};
@@ -59,10 +59,23 @@ impl<'s> Client<'s> {
         self.proto
     }
 
-    /// Answers one request (`args[0]` is its name) into `output`.
+    /// Answers one request (`args[0]` is its name) into `output`, and
+    /// counts its reply if it is an error.
     pub(crate) fn handle(&mut self, args: &[&[u8]], output: &mut Vec<u8>) -> Next {
-        let stats = &self.shared.stats;
-        stats.commands_total.fetch_add(1, Ordering::Relaxed);
+        self.shared
+            .stats
+            .commands_total
+            .fetch_add(1, Ordering::Relaxed);
+        let start = output.len();
+        let next = self.answer(args, output);
+        // Counted from the reply itself, in this one place, so that no
+        // error path of any command can forget to count it.
+        self.shared.stats.reply(&output[start..]);
+        next
+    }
+
+    /// [`Client::handle`] without the counting.
+    fn answer(&mut self, args: &[&[u8]], output: &mut Vec<u8>) -> Next {
         let Some(&name) = args.first() else {
             return Next::Continue;
         };
@@ -80,7 +93,6 @@ impl<'s> Client<'s> {
             return Next::Continue;
         }
         if !self.authed {
-            stats.errors_total.fetch_add(1, Ordering::Relaxed);
             out.error("NOAUTH", "Authentication required.");
             return Next::Continue;
         }
@@ -90,7 +102,6 @@ impl<'s> Client<'s> {
         let exec = is(name, "EXEC");
         if self.combines(name) {
             let outcome = self.shared.combiner.write(&self.shared.engine, args);
-            self.count(&outcome);
             out.outcome(&outcome);
             return Next::Continue;
         }
@@ -100,10 +111,7 @@ impl<'s> Client<'s> {
             .run(args, &mut self.session, &mut self.scratch)
         {
             Ok(reply) => out.reply(&reply, exec),
-            Err(e) => {
-                self.count_error(e.code());
-                out.error(e.code(), &e.to_string());
-            }
+            Err(e) => out.error(e.code(), &e.to_string()),
         }
         Next::Continue
     }
@@ -142,25 +150,10 @@ impl<'s> Client<'s> {
     /// reply bytes the leader could not send.
     pub(crate) fn settle(&self, pending: Pending) -> Vec<u8> {
         let finished = pending.settle();
-        self.count(&finished.outcome);
+        if let Err((code, _)) = &finished.outcome {
+            self.shared.stats.error_reply(code.as_bytes());
+        }
         finished.unsent
-    }
-
-    /// Counts a combined write's failure.
-    fn count(&self, outcome: &Outcome) {
-        if let Err((code, _)) = outcome {
-            self.count_error(code);
-        }
-    }
-
-    /// Counts an error reply with code `code`; `IOERR` (a store failure,
-    /// [`super::engine::Failure::code`]) is also counted as a store error.
-    fn count_error(&self, code: &str) {
-        let stats = &self.shared.stats;
-        stats.errors_total.fetch_add(1, Ordering::Relaxed);
-        if code == "IOERR" {
-            stats.store_errors_total.fetch_add(1, Ordering::Relaxed);
-        }
     }
 
     fn auth(&mut self, args: &[&[u8]], out: &mut Out<'_>) {
@@ -182,7 +175,7 @@ impl<'s> Client<'s> {
                 return;
             }
             _ => {
-                out.error("ERR", "wrong number of arguments for 'AUTH'");
+                arity(out, "AUTH");
                 return;
             }
         };
@@ -190,10 +183,6 @@ impl<'s> Client<'s> {
             self.authed = true;
             out.status("OK");
         } else {
-            self.shared
-                .stats
-                .errors_total
-                .fetch_add(1, Ordering::Relaxed);
             out.error(
                 "WRONGPASS",
                 "invalid username-password pair or user is disabled.",
@@ -263,17 +252,22 @@ impl<'s> Client<'s> {
         let sub = args.get(1).copied().unwrap_or_default();
         if is(name, "SELECT") {
             match args {
-                [_, b"0"] => out.status("OK"),
-                [_, _] => out.error(
-                    "ERR",
-                    "DB index is out of range (bindspace has one database, 0)",
-                ),
-                _ => out.error("ERR", "wrong number of arguments for 'SELECT'"),
+                [_, index] => match core::str::from_utf8(index).map(str::parse::<i64>) {
+                    Ok(Ok(0)) => out.status("OK"),
+                    Ok(Ok(_)) => out.error(
+                        "ERR",
+                        "DB index is out of range (bindspace has one database, 0)",
+                    ),
+                    _ => out.error("ERR", "DB index is not an integer"),
+                },
+                _ => arity(out, "SELECT"),
             }
         } else if is(name, "CLIENT") {
             // Nothing is evicted and no access time is kept, so NO-EVICT
             // and NO-TOUCH ask for what always holds.
-            if is(sub, "SETINFO") || is(sub, "NO-EVICT") || is(sub, "NO-TOUCH") {
+            if args.len() < 2 {
+                arity(out, "CLIENT");
+            } else if is(sub, "SETINFO") || is(sub, "NO-EVICT") || is(sub, "NO-TOUCH") {
                 out.status("OK");
             } else if is(sub, "REPLY") {
                 // Every command is answered: OFF and SKIP are refused, not
@@ -287,9 +281,14 @@ impl<'s> Client<'s> {
                     ),
                     _ => out.error("ERR", "syntax error: CLIENT REPLY ON|OFF|SKIP"),
                 }
-            } else if is(sub, "SETNAME") && args.len() == 3 {
-                self.name = args[2].to_vec();
-                out.status("OK");
+            } else if is(sub, "SETNAME") {
+                match args {
+                    [_, _, name] => {
+                        self.name = name.to_vec();
+                        out.status("OK");
+                    }
+                    _ => arity(out, "CLIENT SETNAME"),
+                }
             } else if is(sub, "GETNAME") {
                 if self.name.is_empty() {
                     out.nil();
@@ -301,7 +300,7 @@ impl<'s> Client<'s> {
             } else {
                 out.error(
                     "ERR",
-                    "unknown CLIENT subcommand (bindspace knows SETINFO, SETNAME, GETNAME, ID)",
+                    "unknown CLIENT subcommand (bindspace knows SETINFO, SETNAME, GETNAME, ID, REPLY, NO-EVICT, NO-TOUCH)",
                 );
             }
         } else if is(name, "COMMAND") {
@@ -329,7 +328,10 @@ impl<'s> Client<'s> {
                     out.bulk(v.as_bytes());
                 }
             } else {
-                out.error("ERR", "CONFIG: only CONFIG GET is answered (with nothing)");
+                out.error(
+                    "ERR",
+                    "CONFIG: bindspace has no run-time configuration; only CONFIG GET is answered (save, appendonly)",
+                );
             }
         } else if is(name, "INFO") {
             let text = info::render(
@@ -339,6 +341,8 @@ impl<'s> Client<'s> {
                 args.get(1).copied(),
             );
             out.bulk(text.as_bytes());
+        } else if is(name, "COMPACT") && args.len() != 1 {
+            arity(out, "COMPACT");
         } else if is(name, "COMPACT") {
             match self.shared.engine.store().compact() {
                 Ok(report) => {
@@ -356,6 +360,8 @@ impl<'s> Client<'s> {
                 }
                 Err(e) => out.error("IOERR", &format!("compaction failed: {e}")),
             }
+        } else if is(name, "DBSIZE") && args.len() != 1 {
+            arity(out, "DBSIZE");
         } else if is(name, "DBSIZE") {
             out.integer(self.shared.engine.store().view().len() as i64);
         } else {
@@ -363,6 +369,12 @@ impl<'s> Client<'s> {
         }
         true
     }
+}
+
+/// The error for a command given the wrong number of arguments, worded
+/// as the command language words it.
+fn arity(out: &mut Out<'_>, command: &str) {
+    out.error("ERR", &format!("wrong number of arguments for '{command}'"));
 }
 
 /// Compares a password without stopping at the first difference, so the

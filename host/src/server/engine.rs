@@ -7,6 +7,8 @@ use crate::store::{Store, StoreError};
 use bindspace_core::command::{self, CommandError, Context, Input, Reply, Scratch, Session};
 use bindspace_core::Width;
 use core::fmt;
+use core::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 /// The per-client buffers a command runs in.
@@ -26,6 +28,8 @@ pub enum Failure {
     Command(CommandError),
     /// The store could not make the change durable; nothing changed.
     Store(StoreError),
+    /// The clock could not say what time it is; nothing ran.
+    Clock(ClockError),
 }
 
 impl From<StoreError> for Failure {
@@ -40,6 +44,7 @@ impl Failure {
         match self {
             Failure::Command(e) => e.code(),
             Failure::Store(_) => "IOERR",
+            Failure::Clock(_) => "ERR",
         }
     }
 }
@@ -49,6 +54,47 @@ impl fmt::Display for Failure {
         match self {
             Failure::Command(e) => fmt::Display::fmt(e, f),
             Failure::Store(e) => write!(f, "the change was not stored: {e}"),
+            Failure::Clock(e) => fmt::Display::fmt(e, f),
+        }
+    }
+}
+
+/// Why the clock gave no time.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ClockError {
+    /// How far before 1970 the clock reads, in milliseconds.
+    pub before_1970_ms: u64,
+}
+
+impl fmt::Display for ClockError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "the system clock reads {} ms before 1970: set it right (expiries are kept in milliseconds since 1970)",
+            self.before_1970_ms
+        )
+    }
+}
+
+impl core::error::Error for ClockError {}
+
+/// Where an [`Engine`] reads the time.
+pub trait Clock: Send + Sync + fmt::Debug {
+    /// Milliseconds since 1970, or why the clock cannot say.
+    fn now_ms(&self) -> Result<u64, ClockError>;
+}
+
+/// The operating system's wall clock.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct SystemClock;
+
+impl Clock for SystemClock {
+    fn now_ms(&self) -> Result<u64, ClockError> {
+        match SystemTime::now().duration_since(UNIX_EPOCH) {
+            Ok(d) => Ok(u64::try_from(d.as_millis()).unwrap_or(u64::MAX)),
+            Err(e) => Err(ClockError {
+                before_1970_ms: u64::try_from(e.duration().as_millis()).unwrap_or(u64::MAX),
+            }),
         }
     }
 }
@@ -57,14 +103,20 @@ impl fmt::Display for Failure {
 #[derive(Clone, Debug)]
 pub struct Engine {
     store: Store,
+    clock: Arc<dyn Clock>,
+    /// The highest tick handed out (shared by clones): the tick never goes
+    /// back, or entries that expired would come back when the wall clock
+    /// is set back.
+    last_tick: Arc<AtomicU64>,
 }
 
 /// The current tick: milliseconds of wall-clock time since 1970, the unit
-/// every bindspace data directory keeps (expiries are stored in it).
+/// every bindspace data directory keeps (expiries are stored in it); 0
+/// for a clock before 1970. The command line's one-shot commands use it;
+/// the server goes through [`Engine::tick`], which is monotonic and
+/// reports a bad clock.
 pub fn now_ms() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as u64)
+    SystemClock.now_ms().unwrap_or(0)
 }
 
 /// Fresh buffers for one client of a space `width` bits wide.
@@ -83,9 +135,28 @@ pub fn context() -> Context {
 }
 
 impl Engine {
-    /// An engine over `store`.
+    /// An engine over `store` on the system clock.
     pub fn new(store: Store) -> Engine {
-        Engine { store }
+        Engine::with_clock(store, Arc::new(SystemClock))
+    }
+
+    /// An engine over `store` that reads the time from `clock`.
+    pub fn with_clock(store: Store, clock: Arc<dyn Clock>) -> Engine {
+        Engine {
+            store,
+            clock,
+            last_tick: Arc::new(AtomicU64::new(0)),
+        }
+    }
+
+    /// The tick a command runs at: the clock's milliseconds since 1970,
+    /// but never lower than a tick handed out before (a clock set back
+    /// does not bring expired entries back). A clock before 1970 is an
+    /// error, never taken for 1970.
+    pub fn tick(&self) -> Result<u64, ClockError> {
+        let now = self.clock.now_ms()?;
+        let before = self.last_tick.fetch_max(now, Ordering::AcqRel);
+        Ok(now.max(before))
     }
 
     /// The store.
@@ -98,9 +169,11 @@ impl Engine {
         client_buffers(self.store.width())
     }
 
-    /// The context a command runs in: the clock now, the detected kernel.
-    pub(crate) fn context(&self) -> Context {
-        context()
+    /// The context a command runs in: [`Engine::tick`], the detected
+    /// kernel.
+    pub(crate) fn context(&self) -> Result<Context, Failure> {
+        let tick = self.tick().map_err(Failure::Clock)?;
+        Ok(Context::new(tick).kernel(crate::kernels::detected()))
     }
 
     /// Executes one command (its name first) as seen by `session`; the
@@ -113,9 +186,9 @@ impl Engine {
         session: &mut ClientSession,
         scratch: &'s mut ClientScratch,
     ) -> Result<Reply<'s>, Failure> {
-        let ctx = self.context();
         let writes = !session.in_multi_queueing(args) && args.first().is_some_and(|n| may_write(n));
         if !writes {
+            let ctx = self.context()?;
             let view = self.store.view();
             let outcome = command::execute(&*view, &ctx, Input::Argv(args), session, scratch)
                 .map_err(Failure::Command)?;
@@ -126,6 +199,8 @@ impl Engine {
         let slot = &mut reply;
         let session = &mut *session;
         self.store.commit_with(move |view, batch| {
+            // Taken holding the writer, so commits see ticks in order.
+            let ctx = self.context()?;
             let outcome = command::execute(view, &ctx, Input::Argv(args), session, scratch)
                 .map_err(Failure::Command)?;
             for m in outcome.mutations() {
@@ -171,8 +246,77 @@ impl Queueing for ClientSession {
 
 #[cfg(test)]
 mod tests {
-    use super::may_write;
-    use bindspace_core::command::Command;
+    use super::{may_write, Clock, ClockError, Engine};
+    use crate::store::{Durability, Options, Store};
+    use bindspace_core::command::{Command, Reply};
+    use bindspace_core::Width;
+    use std::sync::{Arc, Mutex};
+
+    /// A clock the test sets by hand.
+    #[derive(Debug)]
+    struct HandClock(Mutex<Result<u64, ClockError>>);
+
+    impl HandClock {
+        fn set(&self, now: Result<u64, ClockError>) {
+            *self.0.lock().unwrap() = now;
+        }
+    }
+
+    impl Clock for HandClock {
+        fn now_ms(&self) -> Result<u64, ClockError> {
+            *self.0.lock().unwrap()
+        }
+    }
+
+    /// A wall clock set back (an NTP step, an operator) must not bring
+    /// back an entry that has expired, and a clock before 1970 is an
+    /// error the client is told about, not a tick of 0 (under which
+    /// every expired entry would be live again).
+    #[test]
+    fn the_tick_never_goes_back_and_a_clock_before_1970_is_an_error() {
+        let dir = tempfile::tempdir().unwrap();
+        let options = Options {
+            width: Width::from_bits(64).unwrap(),
+            durability: Durability::Never,
+            ..Options::default()
+        };
+        let clock = Arc::new(HandClock(Mutex::new(Ok(1_000_000))));
+        let engine = Engine::with_clock(Store::open(dir.path(), options).unwrap(), clock.clone());
+        let (mut session, mut scratch) = engine.client_buffers();
+        let mut run = |args: &[&str]| {
+            let argv: Vec<&[u8]> = args.iter().map(|a| a.as_bytes()).collect();
+            match engine.run(&argv, &mut session, &mut scratch) {
+                Ok(Reply::Nil) => Ok("(nil)".to_string()),
+                Ok(Reply::Bulk(b)) => Ok(String::from_utf8_lossy(b).into_owned()),
+                Ok(other) => Ok(format!("{other:?}")),
+                Err(e) => Err((e.code(), e.to_string())),
+            }
+        };
+        run(&["SET", "0x20:01", "00000000000000ff"]).unwrap();
+        run(&["EXPIRE", "0x20:01", "1000"]).unwrap();
+        assert_eq!(run(&["GET", "0x20:01"]).unwrap(), "00000000000000ff");
+        clock.set(Ok(1_002_000));
+        assert_eq!(run(&["GET", "0x20:01"]).unwrap(), "(nil)", "expired");
+        // Set back past the expiry: still expired.
+        clock.set(Ok(1_000_500));
+        assert_eq!(run(&["GET", "0x20:01"]).unwrap(), "(nil)", "came back");
+        assert_eq!(engine.tick(), Ok(1_002_000));
+        // Before 1970: every command is refused, saying why.
+        clock.set(Err(ClockError {
+            before_1970_ms: 5_000,
+        }));
+        let (code, message) = run(&["GET", "0x20:01"]).unwrap_err();
+        assert_eq!(code, "ERR");
+        assert!(
+            message.contains("clock") && message.contains("1970"),
+            "{message}"
+        );
+        assert!(run(&["SET", "0x20:02", "00000000000000ff"]).is_err());
+        // Back on time, from where it was.
+        clock.set(Ok(1_003_000));
+        assert_eq!(run(&["GET", "0x20:01"]).unwrap(), "(nil)");
+        assert_eq!(engine.tick(), Ok(1_003_000));
+    }
 
     #[test]
     fn routing_by_name_agrees_with_the_parser() {

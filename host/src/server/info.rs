@@ -3,6 +3,7 @@
 
 use super::engine::{ClientScratch, ClientSession};
 use super::Shared;
+use crate::store::RecoveryReport;
 use bindspace_core::command::Reply;
 use core::fmt::Write;
 use core::sync::atomic::Ordering;
@@ -36,8 +37,8 @@ pub(crate) fn render(
         std::env::consts::OS,
         std::env::consts::ARCH,
         std::process::id(),
-        shared.config.listen.port(),
-        shared.config.listen,
+        shared.bound.port(),
+        shared.bound,
         uptime.as_secs(),
         crate::kernels::detected().name(),
     );
@@ -62,12 +63,15 @@ pub(crate) fn render(
     sections.push(("memory", s));
     let syncs = store.sync_stats();
     let mut s = format!(
-        "data_dir:{}\r\nlast_seq:{}\r\nrecovered_batches:{}\r\nrecovered_from_snapshot:{}\r\npoisoned:{}\r\nlog_syncs:{}\r\nlog_synced_commits:{}\r\nlog_sync_microseconds:{}\r\nlog_gather_microseconds:{}\r\n",
+        "data_dir:{}\r\nlast_seq:{}\r\n",
         shared.config.data_dir.display(),
         view.seq(),
-        store.recovery().batches,
-        u8::from(store.recovery().snapshot.is_some()),
-        store.poisoned().unwrap_or_else(|| "no".into()),
+    );
+    recovery(&mut s, store.recovery());
+    let _ = write!(
+        s,
+        "poisoned:{}\r\nlog_syncs:{}\r\nlog_synced_commits:{}\r\nlog_sync_microseconds:{}\r\nlog_gather_microseconds:{}\r\n",
+        one_line(&store.poisoned().unwrap_or_else(|| "no".into())),
         syncs.syncs,
         syncs.commits,
         syncs.sync_time.as_micros(),
@@ -117,4 +121,34 @@ pub(crate) fn render(
         text.push_str(&core_info);
     }
     text
+}
+
+/// What opening the store found and did: replayed, cut, skipped.
+fn recovery(s: &mut String, r: &RecoveryReport) {
+    let _ = write!(
+        s,
+        "recovered_batches:{}\r\nrecovered_segments:{}\r\nrecovered_from_snapshot:{}\r\n",
+        r.batches,
+        r.segments,
+        u8::from(r.snapshot.is_some()),
+    );
+    match &r.torn_tail {
+        Some((file, offset, bytes)) => {
+            let _ = write!(
+                s,
+                "recovery_torn_tail:1\r\nrecovery_torn_tail_file:{}\r\nrecovery_torn_tail_offset:{offset}\r\nrecovery_torn_tail_bytes:{bytes}\r\n",
+                one_line(&file.display().to_string()),
+            );
+        }
+        None => s.push_str("recovery_torn_tail:0\r\n"),
+    }
+    if let Some(note) = &r.tail_note {
+        let _ = write!(s, "recovery_tail_note:{}\r\n", one_line(note));
+    }
+    let _ = write!(s, "recovery_repaired_places:{}\r\n", r.dropped.len());
+}
+
+/// `text` as one INFO value: a line break would end the field early.
+fn one_line(text: &str) -> String {
+    text.replace(['\r', '\n'], " ")
 }

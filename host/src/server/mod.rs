@@ -22,7 +22,7 @@ mod source;
 #[cfg(test)]
 mod tests;
 
-pub use engine::{Engine, Failure};
+pub use engine::{Clock, ClockError, Engine, Failure, SystemClock};
 
 use crate::store::{CompactReport, Store};
 use core::net::SocketAddr;
@@ -117,16 +117,102 @@ pub(crate) struct Stats {
     pub(crate) last_compaction: Mutex<Option<(SystemTime, CompactReport)>>,
 }
 
+impl Stats {
+    /// Counts one error reply sent with code `code` (`ERR`, `IOERR`, ...);
+    /// `IOERR` (a store failure, [`Failure::code`]) is a store error too.
+    pub(crate) fn error_reply(&self, code: &[u8]) {
+        self.errors_total.fetch_add(1, Ordering::Relaxed);
+        if code == b"IOERR" {
+            self.store_errors_total.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+
+    /// Counts the error reply, if `reply` (one whole RESP reply) is one.
+    pub(crate) fn reply(&self, reply: &[u8]) {
+        if let Some(rest) = reply.strip_prefix(b"-") {
+            let end = rest
+                .iter()
+                .position(|&b| b == b' ' || b == b'\r')
+                .unwrap_or(rest.len());
+            self.error_reply(&rest[..end]);
+        }
+    }
+}
+
 /// What every connection thread shares.
 #[derive(Debug)]
 pub(crate) struct Shared {
     pub(crate) engine: Engine,
     pub(crate) combiner: combine::Combiner,
     pub(crate) config: Config,
+    /// The address the listener got (`config.listen` may ask for port 0).
+    pub(crate) bound: SocketAddr,
     pub(crate) stats: Stats,
     pub(crate) stop: Arc<AtomicBool>,
     pub(crate) started: Instant,
     pub(crate) next_id: AtomicU64,
+}
+
+/// The server's sockets, bound before the store is opened: a port that
+/// is taken then fails the start before a data directory is touched.
+#[derive(Debug)]
+pub struct Listeners {
+    config: Config,
+    listener: TcpListener,
+    metrics: Option<TcpListener>,
+}
+
+impl Listeners {
+    /// Binds the listening sockets; refuses a non-loopback address
+    /// without a password.
+    pub fn bind(config: Config) -> Result<Listeners, ServeError> {
+        if !config.listen.ip().is_loopback() && config.password.is_none() {
+            return Err(ServeError::Protected(config.listen));
+        }
+        let listener =
+            TcpListener::bind(config.listen).map_err(|e| ServeError::Bind(config.listen, e))?;
+        let metrics = match config.metrics {
+            Some(a) => Some(TcpListener::bind(a).map_err(|e| ServeError::Bind(a, e))?),
+            None => None,
+        };
+        Ok(Listeners {
+            config,
+            listener,
+            metrics,
+        })
+    }
+
+    /// The address actually bound (port 0 picks a free one).
+    pub fn local_addr(&self) -> io::Result<SocketAddr> {
+        self.listener.local_addr()
+    }
+
+    /// A server on these sockets running commands through `engine` (its
+    /// store, its clock).
+    pub fn serve(self, engine: Engine) -> Result<Server, ServeError> {
+        let Listeners {
+            config,
+            listener,
+            metrics,
+        } = self;
+        let bound = listener
+            .local_addr()
+            .map_err(|e| ServeError::Bind(config.listen, e))?;
+        Ok(Server {
+            shared: Arc::new(Shared {
+                combiner: combine::Combiner::new(&engine),
+                engine,
+                config,
+                bound,
+                stats: Stats::default(),
+                stop: Arc::new(AtomicBool::new(false)),
+                started: Instant::now(),
+                next_id: AtomicU64::new(1),
+            }),
+            listener,
+            metrics,
+        })
+    }
 }
 
 /// A running server's handle: its address and a way to stop it.
@@ -138,37 +224,20 @@ pub struct Server {
 }
 
 impl Server {
-    /// Binds the listening sockets; refuses a non-loopback address
-    /// without a password.
+    /// Binds the listening sockets ([`Listeners::bind`]) and serves
+    /// `store` on them.
     pub fn bind(store: Store, config: Config) -> Result<Server, ServeError> {
-        if !config.listen.ip().is_loopback() && config.password.is_none() {
-            return Err(ServeError::Protected(config.listen));
-        }
-        let listener =
-            TcpListener::bind(config.listen).map_err(|e| ServeError::Bind(config.listen, e))?;
-        let metrics = match config.metrics {
-            Some(a) => Some(TcpListener::bind(a).map_err(|e| ServeError::Bind(a, e))?),
-            None => None,
-        };
-        let engine = Engine::new(store);
-        Ok(Server {
-            shared: Arc::new(Shared {
-                combiner: combine::Combiner::new(&engine),
-                engine,
-                config,
-                stats: Stats::default(),
-                stop: Arc::new(AtomicBool::new(false)),
-                started: Instant::now(),
-                next_id: AtomicU64::new(1),
-            }),
-            listener,
-            metrics,
-        })
+        Listeners::bind(config)?.serve(Engine::new(store))
     }
 
     /// The address actually bound (port 0 picks a free one).
     pub fn local_addr(&self) -> io::Result<SocketAddr> {
-        self.listener.local_addr()
+        Ok(self.shared.bound)
+    }
+
+    /// The metrics endpoint's address actually bound, if it is on.
+    pub fn metrics_addr(&self) -> Option<SocketAddr> {
+        self.metrics.as_ref().and_then(|m| m.local_addr().ok())
     }
 
     /// The flag that stops the server when set (signal handlers set it).
@@ -230,6 +299,7 @@ fn admit(mut stream: TcpStream, shared: &Arc<Shared>) -> Option<std::thread::Joi
     let stats = &shared.stats;
     if stats.clients.load(Ordering::Acquire) >= shared.config.max_clients {
         stats.rejected_total.fetch_add(1, Ordering::Relaxed);
+        stats.error_reply(b"ERR");
         let _ = stream.set_nonblocking(false);
         let _ = stream.write_all(b"-ERR max number of clients reached\r\n");
         return None;
