@@ -338,6 +338,7 @@ fn a_command_line_that_does_not_parse_is_one_line() {
         &["get"],
         &["serve", "--bind", "localhost"],
         &["serve", "--port", "70000"],
+        &["search", "two", "-k", "0"],
     ] {
         let out = bindspace(args);
         assert_eq!(out.status.code(), Some(2), "{args:?}");

@@ -5,7 +5,7 @@ use super::print::render;
 use super::{no_store, CliError, StoreArgs};
 use crate::server::engine::{client_buffers, context};
 use crate::store::{Batch, Durability, Options, RecoveryReport, Store, View};
-use bindspace_core::command::{self, Input};
+use bindspace_core::command::{self, Input, SEARCH_K_MAX};
 use bindspace_core::log::{replay, Encoder, Header, Policy};
 use bindspace_core::space::{Filter, GrowableSpace};
 use bindspace_core::{fingerprint, Addr, Width, Zone};
@@ -59,8 +59,9 @@ pub struct SearchArgs {
     /// The query is a fingerprint in hex.
     #[arg(long)]
     hex: bool,
-    /// How many entries.
-    #[arg(short, long, default_value_t = 10)]
+    /// How many entries (1 to 128).
+    #[arg(short = 'k', long = "count", value_name = "N", default_value_t = 10,
+          value_parser = clap::value_parser!(u32).range(1..=SEARCH_K_MAX as i64))]
     k: u32,
 }
 
@@ -231,6 +232,15 @@ pub(crate) fn import(args: ImportArgs) -> Result<(), CliError> {
     }
 }
 
+/// "1 entry", "2 entries".
+fn entries(n: usize) -> String {
+    if n == 1 {
+        "1 entry".into()
+    } else {
+        format!("{n} entries")
+    }
+}
+
 /// Opens (or creates) the store an import writes to, at `width`.
 fn open_for_import(args: &ImportArgs, width: Width) -> Result<Store, CliError> {
     let asked = StoreArgs {
@@ -250,7 +260,8 @@ fn finish_import(
     store.sync()?;
     let secs = started.elapsed().as_secs_f64();
     println!(
-        "imported {count} entries in {:.2} s ({:.0} entries/s) into {}",
+        "imported {} in {:.2} s ({:.0} entries/s) into {}",
+        entries(count),
         secs,
         count as f64 / secs.max(1e-9),
         args.store.dir()?.display()
@@ -308,8 +319,8 @@ pub(crate) fn export(args: ExportArgs) -> Result<(), CliError> {
     std::fs::write(&args.file, &image)
         .map_err(|e| CliError(format!("cannot write {}: {e}", args.file.display())))?;
     println!(
-        "exported {} entries ({} bytes) to {}",
-        view.len(),
+        "exported {} ({} bytes) to {}",
+        entries(view.len()),
         image.len(),
         args.file.display()
     );

@@ -44,7 +44,7 @@ impl IsError for crate::server::ServeError {}
 
 /// bindspace: a portable associative memory of binary fingerprints.
 #[derive(Debug, Parser)]
-#[command(name = "bindspace", version, about)]
+#[command(name = "bindspace", version)]
 pub struct Cli {
     /// What to do.
     #[command(subcommand)]
