@@ -107,7 +107,7 @@ fn run_read(view: &View, args: &[&[u8]]) -> Result<(), CliError> {
     let (mut session, mut scratch) = client_buffers(view.width());
     let outcome = command::execute(
         view,
-        &context(),
+        &context().map_err(|e| CliError(e.to_string()))?,
         Input::Argv(args),
         &mut session,
         &mut scratch,
@@ -444,7 +444,7 @@ pub(crate) fn stats(args: &StoreArgs) -> Result<(), CliError> {
     println!("data directory: {}", dir.display());
     // Counted as reads see them: an entry whose expiry has passed is gone
     // for GET and COUNT, so it is not counted here either.
-    let now = context().now;
+    let now = context().map_err(|e| CliError(e.to_string()))?.now;
     let live = |zone: Option<Zone>| {
         let filter = zone.map_or(Filter::All, Filter::Zone);
         view.iter(filter)

@@ -111,12 +111,12 @@ pub struct Engine {
 }
 
 /// The current tick: milliseconds of wall-clock time since 1970, the unit
-/// every bindspace data directory keeps (expiries are stored in it); 0
-/// for a clock before 1970. The command line's one-shot commands use it;
-/// the server goes through [`Engine::tick`], which is monotonic and
-/// reports a bad clock.
-pub fn now_ms() -> u64 {
-    SystemClock.now_ms().unwrap_or(0)
+/// every bindspace data directory keeps (expiries are stored in it), or
+/// the error of a clock before 1970 (never a made-up 0). The command
+/// line's one-shot commands use it; the server goes through
+/// [`Engine::tick`], which is also monotonic.
+pub fn now_ms() -> Result<u64, ClockError> {
+    SystemClock.now_ms()
 }
 
 /// Fresh buffers for one client of a space `width` bits wide.
@@ -130,8 +130,8 @@ pub fn client_buffers(width: Width) -> (ClientSession, ClientScratch) {
 }
 
 /// The context a command runs in: the clock now, the detected kernel.
-pub fn context() -> Context {
-    Context::new(now_ms()).kernel(crate::kernels::detected())
+pub fn context() -> Result<Context, ClockError> {
+    Ok(Context::new(now_ms()?).kernel(crate::kernels::detected()))
 }
 
 impl Engine {

@@ -190,7 +190,7 @@ mod tests {
                             })
                             .collect();
                         let refs: Vec<&PlainSet> = parsed.iter().collect();
-                        PlainSet::commit_all(plain.store(), &refs, crate::server::engine::now_ms()).unwrap();
+                        PlainSet::commit_all(plain.store(), &refs, crate::server::engine::now_ms().unwrap()).unwrap();
                     }
                     other => {
                         let (a, b, c) = match other {
