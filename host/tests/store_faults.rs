@@ -885,4 +885,65 @@ fn a_cut_with_valid_frames_after_the_damage_keeps_the_cut_bytes() {
         .list(std::path::Path::new(DIR))
         .unwrap()
         .contains(&kept_name));
+
+    // Earlier evidence under the same name is never overwritten.
+    let second = sim.crash(0);
+    assert!(second.corrupt(&last, 100, 0x04));
+    let earlier = std::path::Path::new(DIR).join(&kept_name);
+    let f = second.create(&earlier).unwrap();
+    f.write_all_at(b"earlier", 0).unwrap();
+    f.sync_data().unwrap();
+    drop(open(&second, &options).unwrap());
+    assert_eq!(second.read(&earlier).unwrap(), b"earlier");
+    let numbered = std::path::Path::new(DIR).join(format!("{kept_name}.1"));
+    assert_eq!(second.read(&numbered).unwrap(), want);
+}
+
+/// A snapshot that rots right after a compaction (the only segment after
+/// it empty): repair drops it, numbering goes on after the commit its
+/// name claims (never backwards), and the next checkpoint removes it, so
+/// the directory opens without repair again.
+#[test]
+fn repair_of_a_damaged_snapshot_keeps_numbering_and_removes_it() {
+    let sim = SimFs::new();
+    let options = small_options(1, 1 << 20);
+    let store = open(&sim, &options).unwrap();
+    let mut last = 0;
+    for i in 0..10u8 {
+        last = set(&store, Addr::new(0x80, i), u64::from(i)).unwrap();
+    }
+    store.compact().unwrap();
+    drop(store);
+    let snapshot = sim
+        .list(std::path::Path::new(DIR))
+        .unwrap()
+        .into_iter()
+        .find(|n| n.starts_with("snap-"))
+        .map(|n| std::path::Path::new(DIR).join(n))
+        .expect("a snapshot");
+    let disk = sim.crash(0);
+    assert!(disk.corrupt(&snapshot, 60, 0x10));
+    assert!(matches!(
+        open(&disk, &options).unwrap_err(),
+        StoreError::Corrupt { .. }
+    ));
+    let mut repair = options.clone();
+    repair.repair = true;
+    let repaired = open(&disk, &repair).unwrap();
+    assert_eq!(repaired.recovery().dropped.len(), 1);
+    assert!(repaired.recovery().seq >= last, "numbering ran backwards");
+    let next = set(&repaired, Addr::new(0x81, 1), 7).unwrap();
+    assert!(next > last, "commit {next} after {last}");
+    repaired.compact().unwrap();
+    drop(repaired);
+    let names = disk.list(std::path::Path::new(DIR)).unwrap();
+    assert!(
+        !names
+            .iter()
+            .any(|n| std::path::Path::new(DIR).join(n) == snapshot),
+        "the damaged snapshot is still there: {names:?}"
+    );
+    let reopened = open(&disk, &options).unwrap();
+    assert_eq!(word_at(&reopened, Addr::new(0x81, 1)), Some(7));
+    assert!(set(&reopened, Addr::new(0x81, 2), 8).unwrap() > next);
 }

@@ -51,10 +51,7 @@ impl Inner {
             .map_err(|e| io_error("listing", &self.dir, e))?;
         let mut total = 0;
         for name in names {
-            if matches!(
-                layout::classify(&name),
-                Some(FileKind::Segment(_) | FileKind::Snapshot(..))
-            ) {
+            if layout::holds_store_data(&name) {
                 let path = self.dir.join(&name);
                 total += self
                     .fs
@@ -101,7 +98,13 @@ impl Inner {
             .map_err(|e| io_error("listing", &self.dir, e))?;
         for name in names {
             if let Some(FileKind::Snapshot(seq, _)) = layout::classify(&name) {
-                if seq < view.seq() && self.fs.remove(&self.dir.join(&name)).is_ok() {
+                let path = self.dir.join(&name);
+                // Older snapshots, and one that repair dropped as damaged
+                // (its number may equal this one's), unless this one just
+                // replaced it under the same name.
+                let damaged =
+                    path != snapshot && self.recovery.dropped.iter().any(|(p, _, _)| *p == path);
+                if (seq < view.seq() || damaged) && self.fs.remove(&path).is_ok() {
                     removed += 1;
                 }
             }
@@ -112,7 +115,6 @@ impl Inner {
             self.poison(format!("fsync directory {}: {e}", self.dir.display()));
             return Err(self.poisoned_error());
         }
-        let _ = snapshot;
         Ok(CompactReport {
             seq: view.seq(),
             bytes_before,

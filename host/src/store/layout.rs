@@ -56,7 +56,6 @@ fn hex_between(name: &str, prefix: &str, suffix: &str) -> Option<u64> {
     u64::from_str_radix(hex, 16).ok()
 }
 
-/// Classifies a file name; `None` for files that are not the store's.
 /// Whether a file of this name is a store's data (a segment or a
 /// snapshot): a directory with none holds no store.
 pub(crate) fn holds_store_data(name: &str) -> bool {
@@ -66,6 +65,7 @@ pub(crate) fn holds_store_data(name: &str) -> bool {
     )
 }
 
+/// Classifies a file name; `None` for files that are not the store's.
 pub(crate) fn classify(name: &str) -> Option<FileKind> {
     if name.ends_with(TEMP_SUFFIX) {
         return Some(FileKind::Temp);

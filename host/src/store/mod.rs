@@ -238,6 +238,10 @@ impl Store {
     /// report something that never happened (a key "gone" that is still
     /// there after a restart). If that sync fails, its failure is
     /// returned instead.
+    ///
+    /// `decide` runs holding the store's `writer` lock: it must not call
+    /// `commit`, `commit_with`, `compact`, `checkpoint` or `close` on the
+    /// same store (they take that lock too and would wait for ever).
     pub fn commit_with<F, E>(&self, decide: F) -> Result<u64, E>
     where
         F: FnOnce(&View, &mut Batch) -> Result<(), E>,

@@ -115,6 +115,21 @@ fn keep_cut_bytes(
             .unwrap_or_default(),
         layout::TORN_SUFFIX
     );
+    let dir = path.parent().unwrap_or(Path::new("."));
+    // A segment name can come back (a cut segment that held no commit is
+    // replaced by one of the same name): earlier evidence is never
+    // overwritten, a later copy gets a number.
+    let taken = fs.list(dir).map_err(|e| io_error("listing", dir, e))?;
+    let name = (0..)
+        .map(|n| {
+            if n == 0 {
+                name.clone()
+            } else {
+                format!("{name}.{n}")
+            }
+        })
+        .find(|candidate| !taken.contains(candidate))
+        .unwrap_or(name);
     let kept = path.with_file_name(name);
     let file = fs
         .create(&kept)
@@ -122,7 +137,6 @@ fn keep_cut_bytes(
     file.write_all_at(&tail[..used], 0)
         .and_then(|()| file.sync_data())
         .map_err(|e| io_error("keeping the cut tail in", &kept, e))?;
-    let dir = path.parent().unwrap_or(Path::new("."));
     fs.sync_dir(dir).map_err(|e| io_error("syncing", dir, e))?;
     Ok(kept)
 }
@@ -428,6 +442,19 @@ fn replay(
         Ok(())
     })?;
 
+    if options.repair {
+        // What repair dropped (a damaged snapshot, say) may have held the
+        // newest commits: numbering goes on after every commit a file's
+        // name claims, so sequence numbers never run backwards and the
+        // next checkpoint's snapshot is newer than the damaged one.
+        let claimed = snapshots
+            .iter()
+            .map(|(s, _, _)| *s)
+            .chain(segments.iter().map(|(first, _)| first.saturating_sub(1)))
+            .max()
+            .unwrap_or(0);
+        seq = seq.max(claimed);
+    }
     working.set_seq(seq);
     report.seq = seq;
     Ok(Replayed {
