@@ -378,7 +378,7 @@ pub(crate) fn check(args: CheckArgs) -> Result<(), CliError> {
     println!("last sequence:  {}", r.seq);
     match &r.torn_tail {
         Some((file, at, len)) => println!(
-            "torn tail:      {} at byte {at} ({len} bytes of an unfinished write, as a crash leaves it; the next open cuts it)",
+            "torn tail:      {} at byte {at} ({len} bytes from there to the end, prefill included: an unfinished write, as a crash leaves it; the next open cuts it, keeping the bytes beside the segment if whole frames follow the damage)",
             file.display()
         ),
         None => println!("torn tail:      none"),
@@ -409,7 +409,7 @@ pub(crate) fn compact(args: &StoreArgs) -> Result<(), CliError> {
 pub(crate) fn repair(args: &StoreArgs) -> Result<(), CliError> {
     let store = args.open_existing(Durability::Always, true)?;
     let report = store.recovery().clone();
-    if report.dropped.is_empty() {
+    if report.dropped.is_empty() && report.torn_tail.is_none() {
         println!("no damage found");
     }
     for (file, offset, reason) in &report.dropped {
@@ -425,8 +425,11 @@ pub(crate) fn repair(args: &StoreArgs) -> Result<(), CliError> {
     // too: they are removed, and the next plain open reads no damage.
     let r = store.compact()?;
     println!(
-        "kept {} entries (sequence {}); the directory was rewritten: {} -> {} bytes",
-        r.records_kept, r.seq, r.bytes_before, r.bytes_after
+        "kept {} (sequence {}); the directory was rewritten: {} -> {} bytes",
+        entries(r.records_kept),
+        r.seq,
+        r.bytes_before,
+        r.bytes_after
     );
     Ok(())
 }

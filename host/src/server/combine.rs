@@ -355,16 +355,10 @@ impl Combiner {
     /// exactly as for a SET that came alone).
     fn commit_sets(&self, engine: &Engine, jobs: &[Arc<Job>]) -> Vec<Outcome> {
         let sets: Vec<&PlainSet> = jobs.iter().filter_map(|j| j.plain_set()).collect();
-        let now = match engine.tick() {
-            Ok(now) => now,
-            Err(e) => {
-                let failure = failed(&Failure::Clock(e));
-                return jobs.iter().map(|_| Err(failure.clone())).collect();
-            }
-        };
-        match PlainSet::commit_all(engine.store(), &sets, now) {
+        let tick = || engine.tick().map_err(Failure::Clock);
+        match PlainSet::commit_all(engine.store(), &sets, tick) {
             Ok(_) => jobs.iter().map(|_| Ok(Owned::ok())).collect(),
-            Err(StoreError::Rejected(_)) => {
+            Err(Failure::Store(StoreError::Rejected(_))) => {
                 let mut buffers = lock(&self.buffers);
                 let (session, scratch) = &mut *buffers;
                 jobs.iter()
@@ -372,7 +366,7 @@ impl Combiner {
                     .collect()
             }
             Err(e) => {
-                let failure = failed(&Failure::Store(e));
+                let failure = failed(&e);
                 jobs.iter().map(|_| Err(failure.clone())).collect()
             }
         }

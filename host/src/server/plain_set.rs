@@ -41,16 +41,21 @@ impl PlainSet {
     /// Commits `sets` in order as one batch at tick `now`, as the
     /// language commits `MULTI`, each SET, `EXEC`; returns the batch's
     /// sequence number.
-    pub(crate) fn commit_all(
+    pub(crate) fn commit_all<E: From<StoreError>>(
         store: &Store,
         sets: &[&PlainSet],
-        now: u64,
-    ) -> Result<u64, StoreError> {
+        tick: impl FnOnce() -> Result<u64, E>,
+    ) -> Result<u64, E> {
         store.commit_with(|view, batch| {
+            // The tick is read holding the writer, as `Engine::run` reads
+            // it: a tick taken before waiting for the writer could be
+            // older than the state the SET then sees (an expiry passed
+            // while it waited would read as still live).
+            let now = tick()?;
             for (i, set) in sets.iter().enumerate() {
                 set.push_onto(&sets[..i], view, now, batch);
             }
-            Ok::<(), StoreError>(())
+            Ok(())
         })
     }
 
@@ -190,7 +195,8 @@ mod tests {
                             })
                             .collect();
                         let refs: Vec<&PlainSet> = parsed.iter().collect();
-                        PlainSet::commit_all(plain.store(), &refs, crate::server::engine::now_ms().unwrap()).unwrap();
+                        let tick = || Ok::<u64, StoreError>(crate::server::engine::now_ms().unwrap());
+                        PlainSet::commit_all(plain.store(), &refs, tick).unwrap();
                     }
                     other => {
                         let (a, b, c) = match other {

@@ -19,8 +19,10 @@ impl<F: NorFlash> FlashLog<'_, F> {
     ///
     /// Nothing of the batch is written unless all of it fits: a bad
     /// mutation, a batch larger than a sector, or a full log is refused
-    /// first. A flash failure part way poisons the log (mount again); the
-    /// batch then has no commit and recovery drops it.
+    /// first. A failed program or erase part way poisons the log (mount
+    /// again); the batch then has no commit and recovery drops it. A
+    /// failed read fails the append before anything is written, and the
+    /// log stays usable.
     pub fn append<L: Live>(
         &mut self,
         batch: &[Mutation<'_>],
