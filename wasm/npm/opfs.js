@@ -200,7 +200,7 @@ export class OpfsBindSpace extends LoggedWrites {
    * failed); see the module comment.
    */
   write(fn) {
-    if (this.#closed) throw new LogError(this.#closed);
+    if (this.#closed === CLOSED) throw new LogError(CLOSED);
     const space = this.#space;
     space.stage();
     let result;
@@ -211,7 +211,12 @@ export class OpfsBindSpace extends LoggedWrites {
         throw new OptionsError('write(fn): fn must make its write synchronously (it returned a promise)');
       }
       const bytes = space.stagedBytes();
-      if (bytes) this.#append(bytes, space.logLength);
+      if (bytes) {
+        // A read-only store refuses what would write, and still answers
+        // what writes nothing (`exec('GET ...')`, `exec('SEARCH ...')`).
+        if (this.#closed) throw new LogError(this.#closed);
+        this.#append(bytes, space.logLength);
+      }
     } catch (e) {
       space.discardStaged();
       throw e;

@@ -534,6 +534,7 @@ test('bindspace/opfs in a Chromium worker: a failed write or flush applies and k
     };
     out.writeAfterFlush = attempt(() => a.set('0x10:06', fp(6)));
     out.execAfterFlush = attempt(() => a.exec('SET 0x10:06 0101010101010101'));
+    out.execReadAfterFlush = attempt(() => a.exec('GET 0x10:01'));
     out.readsAfterFlush = Array.from(a.space.addresses());
     out.getAfterFlush = Array.from(a.space.get('0x10:01'));
     a.close();
@@ -582,6 +583,7 @@ test('bindspace/opfs in a Chromium worker: a failed write or flush applies and k
   assert.deepEqual(o.afterFlush, { has: false, length: true, size: true, grewBeforeFlush: true });
   assert.match(o.writeAfterFlush, /^LogError: this OpfsBindSpace is read-only after a failed flush \(InvalidStateError: injected flush failure\); reopen it/);
   assert.equal(o.execAfterFlush, o.writeAfterFlush);
+  assert.equal(o.execReadAfterFlush, 'accepted', 'a command that writes nothing still runs');
   assert.deepEqual(o.readsAfterFlush, [0x1001, 0x1002, 0x1004], 'reads still work');
   assert.deepEqual(o.getAfterFlush, [1, 1, 1, 1, 1, 1, 1, 1]);
   assert.equal(o.fileAfterFlush, true);
