@@ -388,7 +388,7 @@ fn repair_keeps_every_valid_record_and_removes_the_damage() {
     let err = String::from_utf8(out.stderr).unwrap();
     assert!(err.contains("bindspace repair --data-dir"), "{err}");
     let repaired = stdout_of(&[&["repair"][..], &d].concat());
-    assert!(repaired.contains("dropped: "), "{repaired}");
+    assert!(repaired.contains("skipped damage in "), "{repaired}");
     let stats = stdout_of(&[&["stats"][..], &d].concat());
     let entries: usize = stats
         .lines()

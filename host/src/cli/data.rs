@@ -408,18 +408,12 @@ pub(crate) fn compact(args: &StoreArgs) -> Result<(), CliError> {
 
 pub(crate) fn repair(args: &StoreArgs) -> Result<(), CliError> {
     let store = args.open_existing(Durability::Always, true)?;
-    let report = store.recovery().clone();
-    if report.dropped.is_empty() && report.torn_tail.is_none() {
+    let notes = store.recovery().notes();
+    if notes.is_empty() {
         println!("no damage found");
     }
-    for (file, offset, reason) in &report.dropped {
-        println!("dropped: {} at byte {offset}: {reason}", file.display());
-    }
-    if let (Some((file, at, len)), Some(note)) = (&report.torn_tail, &report.tail_note) {
-        println!(
-            "cut:     {} at byte {at} ({len} bytes): {note}",
-            file.display()
-        );
+    for note in notes {
+        println!("{note}");
     }
     // A snapshot of what was kept covers every segment, the damaged ones
     // too: they are removed, and the next plain open reads no damage.

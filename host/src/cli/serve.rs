@@ -2,7 +2,7 @@
 
 use super::{CliError, Fsync, StoreArgs};
 use crate::server::{Config, Engine, Listeners, DEFAULT_PORT};
-use crate::store::{Durability, RecoveryReport};
+use crate::store::Durability;
 use core::net::{IpAddr, SocketAddr};
 use core::time::Duration;
 use std::io::Write;
@@ -80,34 +80,10 @@ pub(crate) fn run(args: ServeArgs) -> Result<(), CliError> {
     if let Some(metrics) = server.metrics_addr() {
         say(format!("metrics: http://{metrics}/metrics"));
     }
-    for line in recovery_notes(&recovery) {
-        say(line);
+    for line in recovery.notes() {
+        say(format!("recovery: {line}"));
     }
     server.run()?;
     say("bindspace: stopped cleanly, data synced".into());
     Ok(())
-}
-
-/// What opening the store cut or skipped, one line each (nothing for a
-/// clean open): the file, the offset, and what recovery said of it.
-fn recovery_notes(r: &RecoveryReport) -> Vec<String> {
-    let mut lines = Vec::new();
-    match (&r.torn_tail, &r.tail_note) {
-        (Some((file, offset, bytes)), Some(note)) => lines.push(format!(
-            "recovery: cut a torn tail of {bytes} bytes from {} at byte {offset}: {note}",
-            file.display()
-        )),
-        (Some((file, _, bytes)), None) => lines.push(format!(
-            "recovery: removed {} ({bytes} bytes), a segment whose header never reached the disk",
-            file.display()
-        )),
-        (None, _) => {}
-    }
-    for (file, offset, reason) in &r.dropped {
-        lines.push(format!(
-            "recovery: skipped damage in {} at byte {offset}: {reason}",
-            file.display()
-        ));
-    }
-    lines
 }

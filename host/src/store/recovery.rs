@@ -61,6 +61,34 @@ pub struct RecoveryReport {
     pub dropped: Vec<(PathBuf, u64, String)>,
 }
 
+impl RecoveryReport {
+    /// What opening changed or skipped, one sentence each (empty when the
+    /// directory was clean): a torn tail cut, a segment without a header
+    /// removed, each place repair skipped. Printed by `bindspace serve` at
+    /// start and by `bindspace repair`.
+    pub fn notes(&self) -> Vec<String> {
+        let mut lines = Vec::new();
+        match (&self.torn_tail, &self.tail_note) {
+            (Some((file, offset, bytes)), Some(note)) => lines.push(format!(
+                "cut a torn tail of {bytes} bytes from {} at byte {offset}: {note}",
+                file.display()
+            )),
+            (Some((file, _, bytes)), None) => lines.push(format!(
+                "removed {} ({bytes} bytes), a segment whose header never reached the disk",
+                file.display()
+            )),
+            (None, _) => {}
+        }
+        for (file, offset, reason) in &self.dropped {
+            lines.push(format!(
+                "skipped damage in {} at byte {offset}: {reason}",
+                file.display()
+            ));
+        }
+        lines
+    }
+}
+
 fn corrupt(path: &Path, offset: u64, reason: impl Into<String>) -> StoreError {
     StoreError::Corrupt {
         path: path.to_path_buf(),
