@@ -17,7 +17,7 @@ pub trait Source {
     /// The width of every fingerprint.
     fn width(&self) -> Width;
 
-    /// Rows the storage holds (for INFO).
+    /// The most rows the storage can hold (for INFO).
     fn capacity(&self) -> usize;
 
     /// Stored entries, expired or not (for INFO).
@@ -59,7 +59,9 @@ impl<S: Storage> Source for Space<S> {
     }
 
     fn capacity(&self) -> usize {
-        Space::capacity(self)
+        // What INFO reports as the storage's capacity: the most it can
+        // hold, not the rows a growable storage has allocated so far.
+        Space::max_rows(self)
     }
 
     fn stored(&self) -> usize {
@@ -93,5 +95,27 @@ impl<S: Storage> Source for Space<S> {
 
     fn check_batch(&self, batch: &[Mutation<'_>]) -> Result<(), SpaceError> {
         Space::check_batch(self, batch)
+    }
+}
+
+#[cfg(all(test, feature = "alloc"))]
+mod tests {
+    use super::Source;
+    use crate::space::GrowableSpace;
+    use crate::Width;
+    #[cfg(target_arch = "wasm32")]
+    use wasm_bindgen_test::wasm_bindgen_test as test;
+
+    /// INFO's capacity is what the storage can hold, not what a growable
+    /// storage has allocated so far (an empty one read "capacity:0").
+    #[test]
+    fn a_growable_space_reports_what_it_can_hold() {
+        let space = GrowableSpace::growable(Width::from_bits(64).unwrap());
+        assert_eq!(Source::capacity(&space), space.max_rows());
+        assert!(
+            Source::capacity(&space) >= 256 * 256,
+            "{}",
+            space.max_rows()
+        );
     }
 }

@@ -155,6 +155,12 @@ impl<S: Storage> Space<S> {
         storage::rows_in(arena, meta, self.width.words())
     }
 
+    /// The most rows this space can ever hold: its capacity for a fixed
+    /// storage, what a growable one may grow to.
+    pub fn max_rows(&self) -> usize {
+        self.storage.limits(self.width.words()).0
+    }
+
     /// Stored entries, expired or not.
     pub const fn len(&self) -> usize {
         self.len

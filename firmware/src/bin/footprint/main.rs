@@ -185,7 +185,11 @@ fn serve(space: &mut LentSpace<'_>, log: &mut Log<'_>, mem: &mut CommandMemory) 
             Ok(outcome) => {
                 let batch = outcome.mutations();
                 if !batch.is_empty() {
-                    // Durable first, then applied, then answered.
+                    // Durable first, then applied, then answered. The
+                    // script is fixed and fits the log, so a refusal here
+                    // fails the measurement; a device serving clients
+                    // would answer it as an error reply (a full log says
+                    // to delete entries) and carry on.
                     let Ok(seq) = log.append(batch, &*space) else {
                         defmt::error!("the log refused {=str}", line);
                         exit(false)
