@@ -3,8 +3,10 @@
 //! write path (and staging) as every other write.
 
 use crate::errors::{js_error, ErrorKind};
-use crate::space::{commit_to, BindSpace};
-use bindspace_core::command::{self, Context, Input, Reply, Scratch, Session, ARGS_MAX, BATCH_MAX};
+use crate::space::{commit_to, writable, BindSpace};
+use bindspace_core::command::{
+    self, split_line, Command, Context, Input, Reply, Scratch, Session, ARGS_MAX, BATCH_MAX,
+};
 use wasm_bindgen::prelude::*;
 
 #[wasm_bindgen(typescript_custom_section)]
@@ -51,6 +53,27 @@ impl CommandState {
     }
 }
 
+/// Whether `line`, run in `session`, may write: EXEC inside MULTI, or a
+/// command that may write outside it (inside MULTI a command is only
+/// queued). A line that does not parse writes nothing: the executor
+/// refuses it.
+fn may_write<Q>(line: &str, session: &Session<Q>) -> bool
+where
+    Q: AsRef<[u8]> + AsMut<[u8]>,
+{
+    // Splitting never makes an argument longer than the line.
+    let mut buf = vec![0u8; line.len()];
+    let mut args: [&[u8]; ARGS_MAX] = [&[]; ARGS_MAX];
+    let Ok(n) = split_line(line.as_bytes(), &mut buf, &mut args) else {
+        return false;
+    };
+    match Command::parse(&args[..n]) {
+        Ok(Command::Exec) => session.in_multi(),
+        Ok(cmd) => !session.in_multi() && cmd.may_write(),
+        Err(_) => false,
+    }
+}
+
 /// A reply as a JavaScript value: status and bulk as strings, integers as
 /// numbers, nil as `null`, arrays as arrays.
 fn reply_to_js(reply: Reply<'_>) -> JsValue {
@@ -74,6 +97,10 @@ impl BindSpace {
     /// returns its reply: a string for a status or bulk reply, a number,
     /// `null`, or an array. A refused command throws a `CommandError` and
     /// changes nothing. Writes go through the log like every other write.
+    /// While no write may be made (a staged write waits, or the space
+    /// belongs to a durable store), a command that may write throws a
+    /// `LogError` before it runs, so the MULTI/WATCH session is as before;
+    /// commands that write nothing still run.
     #[wasm_bindgen(unchecked_return_type = "Reply")]
     pub fn exec(&mut self, command: &str) -> Result<JsValue, JsValue> {
         let words = self.space.width().words();
@@ -81,6 +108,11 @@ impl BindSpace {
         let state = self
             .commands
             .get_or_insert_with(|| Box::new(CommandState::new(words)));
+        if let Err(refused) = writable(&self.staging, self.staged_only) {
+            if may_write(command, &state.session) {
+                return Err(refused);
+            }
+        }
         state.fit_line(command.len());
         let outcome = command::execute(
             &self.space,

@@ -22,6 +22,9 @@ pub struct Journal {
     header_len: usize,
     encoder: Encoder,
     next_seq: u64,
+    /// Whether the image holds damage a repair skipped: it replays only
+    /// with repair, so it is exported compacted (see [`Self::export`]).
+    damaged: bool,
 }
 
 /// A batch framed for the log: its bytes and its sequence number.
@@ -46,6 +49,7 @@ impl Journal {
             image,
             encoder: Encoder::for_header(&header),
             next_seq: 1,
+            damaged: false,
         }
     }
 
@@ -69,6 +73,7 @@ impl Journal {
             header_len: replayed.header.padded_len(),
             encoder: Encoder::for_header(&replayed.header),
             next_seq: replayed.next_seq.max(1),
+            damaged: !replayed.damage.is_none(),
         };
         Ok((journal, replayed))
     }
@@ -88,6 +93,17 @@ impl Journal {
             image.truncate(at + n);
         }
         Ok(image)
+    }
+
+    /// The image to give away, of a log replayed into `space`: the whole
+    /// image, or, when it holds damage a repair skipped (which a strict
+    /// open refuses), the compacted image of `space`, which opens anywhere.
+    pub fn export<S: Storage>(&self, space: &Space<S>) -> Result<Vec<u8>, EncodeError> {
+        if self.damaged {
+            self.compacted(space)
+        } else {
+            Ok(self.image.clone())
+        }
     }
 
     /// Reads the header of `image` without replaying it.

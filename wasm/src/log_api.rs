@@ -95,13 +95,20 @@ fn recovery_object(r: &Replayed) -> Result<JsValue, JsValue> {
 #[wasm_bindgen]
 impl BindSpace {
     /// The whole log as portable bytes (docs/FORMAT.md): it opens with
-    /// `BindSpace.openLog` here and in every other bindspace build.
+    /// `BindSpace.openLog` here and in every other bindspace build. After
+    /// an `openLog(..., { repair: true })` that skipped damage (and until
+    /// `compactLog` or `replaceLog`), it is the compacted log instead
+    /// (what `compactedLog` gives, so not `logLength` bytes): the held
+    /// bytes keep the damage, and would open only with `repair` again.
     #[wasm_bindgen(js_name = exportLog)]
-    pub fn export_log(&self) -> Vec<u8> {
-        self.journal.image().to_vec()
+    pub fn export_log(&self) -> Result<Vec<u8>, JsValue> {
+        self.journal
+            .export(&self.space)
+            .map_err(|e| js_error(ErrorKind::Log, e))
     }
 
-    /// Bytes of the log so far (header included).
+    /// Bytes of the log held so far (header included; after a repair,
+    /// the skipped damage too).
     #[wasm_bindgen(getter, js_name = logLength)]
     pub fn log_length(&self) -> usize {
         self.journal.image().len()

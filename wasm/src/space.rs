@@ -83,23 +83,15 @@ pub fn space_error(e: SpaceError) -> JsValue {
     js_error(kind, e)
 }
 
-/// The write path over the parts of a `BindSpace` (so a caller holding a
-/// borrow of its other fields, such as a command's outcome, can commit).
-pub(crate) fn commit_to(
-    space: &mut Space<Capped>,
-    journal: &mut Journal,
-    staging: &mut Staging,
-    staged_only: bool,
-    batch: &[Mutation<'_>],
-) -> Result<(), JsValue> {
+/// Whether a write may be made now: not while a staged write waits, and,
+/// on a space a durable store owns, only staged. (`exec` asks before it
+/// runs a command that may write, so a refused one changes no session.)
+pub(crate) fn writable(staging: &Staging, staged_only: bool) -> Result<(), JsValue> {
     if matches!(staging, Staging::Held(_)) {
         return Err(js_error(
             ErrorKind::Log,
             "a staged write is waiting: call commitStaged() or discardStaged() first",
         ));
-    }
-    if batch.is_empty() {
-        return Ok(());
     }
     if staged_only && matches!(staging, Staging::Off) {
         return Err(js_error(
@@ -109,6 +101,24 @@ pub(crate) fn commit_to(
              before applying it",
         ));
     }
+    Ok(())
+}
+
+/// The write path over the parts of a `BindSpace` (so a caller holding a
+/// borrow of its other fields, such as a command's outcome, can commit).
+pub(crate) fn commit_to(
+    space: &mut Space<Capped>,
+    journal: &mut Journal,
+    staging: &mut Staging,
+    staged_only: bool,
+    batch: &[Mutation<'_>],
+) -> Result<(), JsValue> {
+    // A batch that changes nothing (a read, through `exec`) is no write:
+    // it goes through whatever is staged.
+    if batch.is_empty() {
+        return Ok(());
+    }
+    writable(staging, staged_only)?;
     space.check_batch(batch).map_err(space_error)?;
     let framed = journal
         .frame(batch)
@@ -198,6 +208,18 @@ impl BindSpace {
     pub(crate) fn zeroed(&self) -> Vec<u64> {
         vec![0u64; self.space.width().words()]
     }
+
+    /// Refuses, as for an empty address, a change to an entry that is not
+    /// live: an expired entry keeps its row (nothing purges it) but is
+    /// absent to every read, and to EXPIRE and PERSIST in the command
+    /// language, so it must not be revived or relabelled.
+    fn require_live(&self, addr: bindspace_core::Addr) -> Result<(), JsValue> {
+        if self.space.exists_live(addr, self.now) {
+            Ok(())
+        } else {
+            Err(space_error(SpaceError::NotFound { addr }))
+        }
+    }
 }
 
 #[wasm_bindgen]
@@ -249,12 +271,19 @@ impl BindSpace {
         self.journal.next_seq() as f64
     }
 
-    /// Stores `fp` at `addr` (replacing any fingerprint there; its label,
-    /// parent and expiry are kept).
+    /// Stores `fp` at `addr`. A live entry there keeps its label, parent
+    /// and expiry; one that has expired is replaced by a fresh entry (one
+    /// logged batch: delete, then set), as `SET` does in the command
+    /// language.
     pub fn set(&mut self, addr: &AddressArg, fp: &[u8]) -> Result<(), JsValue> {
         let addr = addr_from_js(addr)?;
         let fp = self.fp(fp)?;
-        self.commit(&[Mutation::Set { addr, fp: &fp }])
+        let set = Mutation::Set { addr, fp: &fp };
+        if self.space.exists(addr) && !self.space.exists_live(addr, self.now) {
+            self.commit(&[Mutation::Delete { addr }, set])
+        } else {
+            self.commit(&[set])
+        }
     }
 
     /// The fingerprint at `addr`, or `undefined`.
@@ -360,7 +389,8 @@ impl BindSpace {
     }
 
     /// Sets the label (at most 32 bytes of UTF-8) and parent of the entry at
-    /// `addr`, which must exist.
+    /// `addr`, which must exist and not have expired (else an
+    /// `AddressError`, as for an empty address).
     #[wasm_bindgen(js_name = setLabel)]
     pub fn set_label(
         &mut self,
@@ -370,6 +400,7 @@ impl BindSpace {
     ) -> Result<(), JsValue> {
         let addr = addr_from_js(addr)?;
         let parent = parent.map(|p| addr_from_js(&p)).transpose()?;
+        self.require_live(addr)?;
         self.commit(&[Mutation::Meta {
             addr,
             label: label.as_bytes(),
@@ -377,11 +408,14 @@ impl BindSpace {
         }])
     }
 
-    /// Makes the entry at `addr` (which must exist) disappear at tick `at`,
-    /// or never when `at` is `null`/`undefined`.
+    /// Makes the entry at `addr` disappear at tick `at`, or never when `at`
+    /// is `null`/`undefined`. The entry must exist and not have expired
+    /// (else an `AddressError`, as for an empty address): an expired entry
+    /// is never revived.
     pub fn expire(&mut self, addr: &AddressArg, at: Option<f64>) -> Result<(), JsValue> {
         let addr = addr_from_js(addr)?;
         let at = at.map(|t| tick_from_js(t, "at")).transpose()?;
+        self.require_live(addr)?;
         self.commit(&[Mutation::Expire { addr, at }])
     }
 }

@@ -49,11 +49,11 @@ fn replies_become_strings_numbers_null_and_arrays() {
 #[wasm_bindgen_test]
 fn refused_commands_throw_command_error_and_change_nothing() {
     let mut sp = space(64, 16);
-    let before = sp.export_log();
+    let before = sp.export_log().unwrap();
     assert_throws(sp.exec("FROB 1"), "CommandError", "FROB");
     assert_throws(sp.exec("SET 0x10:01 xyz"), "CommandError", "");
     assert_throws(sp.exec("SET 0x10:01 @0x10:09"), "CommandError", "0x10:09");
-    assert_eq!(sp.export_log(), before, "nothing logged");
+    assert_eq!(sp.export_log().unwrap(), before, "nothing logged");
     assert_eq!(sp.count(None).unwrap(), 0);
 }
 
@@ -76,7 +76,7 @@ fn a_transaction_is_one_logged_batch() {
     let e2 = sp.entry(&a("0x30:02")).unwrap();
     let version = |e: &JsValue| js_sys::Reflect::get(e, &"version".into()).unwrap();
     assert_eq!(version(&e1), version(&e2), "one batch, one sequence number");
-    let reopened = BindSpace::open_log(&sp.export_log(), None).unwrap();
+    let reopened = BindSpace::open_log(&sp.export_log().unwrap(), None).unwrap();
     assert_eq!(
         reopened.get(&a("0x30:02")).unwrap(),
         sp.get(&a("0x30:02")).unwrap()
@@ -107,4 +107,53 @@ fn commands_stage_like_every_other_write() {
     let hex = "ab".repeat(2048);
     assert_eq!(s(&wide.exec(&format!("SET 0x10:00 {hex}")).unwrap()), "OK");
     assert_eq!(s(&wide.exec("GET 0x10:00").unwrap()), hex);
+}
+
+#[wasm_bindgen_test]
+fn reads_run_while_a_staged_write_waits_and_refused_writes_keep_the_session() {
+    let mut sp = space(64, 16);
+    sp.exec("SET 0x10:01 0101010101010101").unwrap();
+    sp.stage().unwrap();
+    sp.set(&a("0x10:01"), &[2; 8]).unwrap();
+    // A read through the language works as get() does: the old state.
+    assert_eq!(s(&sp.exec("GET 0x10:01").unwrap()), "0101010101010101");
+    assert_eq!(s(&sp.exec("PING").unwrap()), "PONG");
+    // A write is refused before it runs.
+    assert_throws(
+        sp.exec("SET 0x10:02 0202020202020202"),
+        "LogError",
+        "staged write",
+    );
+    // A transaction can be queued; its EXEC is refused and keeps it.
+    assert_eq!(s(&sp.exec("MULTI").unwrap()), "OK");
+    assert_eq!(
+        s(&sp.exec("SET 0x10:03 0303030303030303").unwrap()),
+        "QUEUED"
+    );
+    assert_throws(sp.exec("EXEC"), "LogError", "staged write");
+    sp.commit_staged().unwrap();
+    assert_eq!(array(sp.exec("EXEC").unwrap()).len(), 1);
+    assert_eq!(sp.get(&a("0x10:01")).unwrap(), Some(vec![2; 8]));
+    assert_eq!(sp.get(&a("0x10:03")).unwrap(), Some(vec![3; 8]));
+    assert!(!sp.has(&a("0x10:02")).unwrap());
+}
+
+#[wasm_bindgen_test]
+fn an_unstaged_exec_on_a_durable_space_leaves_the_transaction_queued() {
+    let mut sp = space(64, 16);
+    sp.require_staging();
+    assert_eq!(s(&sp.exec("WATCH 0x10:01").unwrap()), "OK");
+    assert_eq!(s(&sp.exec("MULTI").unwrap()), "OK");
+    assert_eq!(
+        s(&sp.exec("SET 0x10:01 0101010101010101").unwrap()),
+        "QUEUED"
+    );
+    let before = sp.export_log().unwrap();
+    assert_throws(sp.exec("EXEC"), "LogError", "durable store");
+    assert_eq!(sp.export_log().unwrap(), before);
+    // Through the store's path (staged), the same transaction still runs.
+    sp.stage().unwrap();
+    assert_eq!(array(sp.exec("EXEC").unwrap()).len(), 1);
+    sp.commit_staged().unwrap();
+    assert_eq!(sp.get(&a("0x10:01")).unwrap(), Some(vec![1; 8]));
 }

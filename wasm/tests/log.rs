@@ -40,7 +40,7 @@ fn same_contents(x: &BindSpace, y: &BindSpace) {
 #[wasm_bindgen_test]
 fn export_then_open_gives_the_same_space() {
     let s = filled();
-    let image = s.export_log();
+    let image = s.export_log().unwrap();
     assert_eq!(
         &image[..4],
         b"BSLG",
@@ -58,7 +58,7 @@ fn export_then_open_gives_the_same_space() {
     let mut t = t;
     t.set(&a("0x10:00"), &t.encode_text("epsilon").unwrap())
         .unwrap();
-    let u = BindSpace::open_log(&t.export_log(), None).unwrap();
+    let u = BindSpace::open_log(&t.export_log().unwrap(), None).unwrap();
     same_contents(&t, &u);
     assert_eq!(
         field(&t.entry(&a("0x10:00")).unwrap(), "version").as_f64(),
@@ -70,7 +70,7 @@ fn export_then_open_gives_the_same_space() {
 fn the_width_comes_from_the_log() {
     let mut s = space(64, 4);
     s.set(&a("0x00:01"), &[5; 8]).unwrap();
-    let t = BindSpace::open_log(&s.export_log(), None).unwrap();
+    let t = BindSpace::open_log(&s.export_log().unwrap(), None).unwrap();
     assert_eq!(t.width(), 64);
     assert_eq!(t.get(&a("0x00:01")).unwrap(), Some(vec![5; 8]));
 }
@@ -78,10 +78,10 @@ fn the_width_comes_from_the_log() {
 #[wasm_bindgen_test]
 fn a_torn_tail_is_cut_and_writing_goes_on_after_it() {
     let s = filled();
-    let before = s.export_log();
+    let before = s.export_log().unwrap();
     let mut s2 = BindSpace::open_log(&before, None).unwrap();
     s2.set(&a("0x10:00"), &[0xAB; 32]).unwrap();
-    let full = s2.export_log();
+    let full = s2.export_log().unwrap();
     // Power failed in the middle of the last batch.
     for cut in [before.len() + 1, before.len() + 17, full.len() - 1] {
         let torn = &full[..cut];
@@ -99,7 +99,7 @@ fn a_torn_tail_is_cut_and_writing_goes_on_after_it() {
         assert_eq!(t.log_length() + torn, cut);
         assert!(t.log_length() >= before.len());
         t.set(&a("0x10:01"), &[1; 32]).unwrap();
-        let u = BindSpace::open_log(&t.export_log(), None).unwrap();
+        let u = BindSpace::open_log(&t.export_log().unwrap(), None).unwrap();
         assert_eq!(
             field(&u.recovery().unwrap(), "tornBytes").as_f64(),
             Some(0.0)
@@ -111,7 +111,7 @@ fn a_torn_tail_is_cut_and_writing_goes_on_after_it() {
 #[wasm_bindgen_test]
 fn damage_in_the_middle_refuses_to_open_unless_repair_is_asked() {
     let s = filled();
-    let mut image = s.export_log();
+    let mut image = s.export_log().unwrap();
     // Flip one bit inside the first record (after the 40-byte header).
     image[60] ^= 0x01;
     let (name, message) = error_of(BindSpace::open_log(&image, None).err().unwrap());
@@ -143,7 +143,7 @@ fn bad_headers_and_small_capacity_are_clear_errors() {
     assert_throws(BindSpace::open_log(&[], None), "LogError", "log header");
     let s = filled();
     assert_throws(
-        BindSpace::open_log(&s.export_log(), opts(&[("capacity", 2.into())])),
+        BindSpace::open_log(&s.export_log().unwrap(), opts(&[("capacity", 2.into())])),
         "CapacityError",
         "larger capacity",
     );
@@ -152,7 +152,7 @@ fn bad_headers_and_small_capacity_are_clear_errors() {
 #[wasm_bindgen_test]
 fn staged_writes_apply_only_when_committed() {
     let mut s = filled();
-    let before = s.export_log();
+    let before = s.export_log().unwrap();
     let fp = s.encode_text("zeta").unwrap();
     s.stage().unwrap();
     s.set(&a("0x10:05"), &fp).unwrap();
@@ -171,7 +171,7 @@ fn staged_writes_apply_only_when_committed() {
     let mut expected = before.clone();
     expected.extend_from_slice(&bytes);
     assert_eq!(
-        s.export_log(),
+        s.export_log().unwrap(),
         expected,
         "the log is the old log plus exactly the staged bytes"
     );
@@ -184,13 +184,13 @@ fn staged_writes_apply_only_when_committed() {
 #[wasm_bindgen_test]
 fn a_discarded_stage_changes_nothing() {
     let mut s = filled();
-    let before = s.export_log();
+    let before = s.export_log().unwrap();
     let seq = s.next_sequence();
     s.stage().unwrap();
     s.set(&a("0x10:07"), &[9; 32]).unwrap();
     s.discard_staged();
     assert!(!s.has(&a("0x10:07")).unwrap());
-    assert_eq!(s.export_log(), before);
+    assert_eq!(s.export_log().unwrap(), before);
     assert_eq!(s.next_sequence(), seq);
     // A staged write that changes nothing has no bytes to store.
     s.stage().unwrap();
@@ -210,7 +210,7 @@ fn a_discarded_stage_changes_nothing() {
 /// alignment would be cut as a torn tail there).
 fn reopened_after_a_write(t: &mut BindSpace, addr: &str) -> BindSpace {
     t.set(&a(addr), &t.encode_text(addr).unwrap()).unwrap();
-    let again = BindSpace::open_log(&t.export_log(), None).unwrap();
+    let again = BindSpace::open_log(&t.export_log().unwrap(), None).unwrap();
     assert!(
         again.has(&a(addr)).unwrap(),
         "the write after reopening was lost"
@@ -273,8 +273,8 @@ fn a_repair_reports_the_batches_it_dropped_as_out_of_order() {
     other
         .set(&a("0x10:0A"), &other.encode_text("theta").unwrap())
         .unwrap();
-    let mut image = s.export_log();
-    image.extend_from_slice(&other.export_log()[header_len..]);
+    let mut image = s.export_log().unwrap();
+    image.extend_from_slice(&other.export_log().unwrap()[header_len..]);
     assert_throws(BindSpace::open_log(&image, None), "LogError", "");
     let repaired = BindSpace::open_log(&image, opts(&[("repair", true.into())])).unwrap();
     let r = repaired.recovery().unwrap();
@@ -289,14 +289,14 @@ fn a_space_that_requires_staging_refuses_every_other_write() {
     // directly would never be stored, so it is refused instead.
     let mut s = filled();
     s.require_staging();
-    let before = s.export_log();
+    let before = s.export_log().unwrap();
     let fp = s.encode_text("eta").unwrap();
     assert_throws(s.set(&a("0x10:09"), &fp), "LogError", "durable store");
     assert_throws(s.exec("DEL 0x80:00"), "LogError", "durable store");
     assert_throws(s.compact_log(), "LogError", "durable store");
     assert!(!s.has(&a("0x10:09")).unwrap());
     assert!(s.has(&a("0x80:00")).unwrap());
-    assert_eq!(s.export_log(), before, "nothing reached the log");
+    assert_eq!(s.export_log().unwrap(), before, "nothing reached the log");
     // Reads still work, on the space and through the language.
     assert!(s.exec("GET 0x80:00").is_ok());
     // A staged write goes through, and afterwards unstaged ones are still
@@ -318,18 +318,18 @@ fn compaction_keeps_every_entry_version_and_the_sequence() {
     for round in 0..20u8 {
         s.set(&a("0x80:00"), &[round; 32]).unwrap();
     }
-    let before = s.export_log();
+    let before = s.export_log().unwrap();
     let seq = s.next_sequence();
     let n = s.compact_log().unwrap();
     assert!(n < before.len() / 4, "{n} bytes from {}", before.len());
     assert_eq!(s.log_length(), n);
     assert_eq!(s.next_sequence(), seq);
-    let t = BindSpace::open_log(&s.export_log(), None).unwrap();
+    let t = BindSpace::open_log(&s.export_log().unwrap(), None).unwrap();
     same_contents(&s, &t);
     assert_eq!(t.next_sequence(), seq, "the next batch number survives");
     // Writing on after compaction, then reopening.
     s.set(&a("0x10:09"), &[9; 32]).unwrap();
-    let u = BindSpace::open_log(&s.export_log(), None).unwrap();
+    let u = BindSpace::open_log(&s.export_log().unwrap(), None).unwrap();
     same_contents(&s, &u);
     assert_eq!(
         field(&u.entry(&a("0x10:09")).unwrap(), "version").as_f64(),
@@ -342,20 +342,44 @@ fn a_log_of_other_contents_is_not_adopted() {
     let mut s = filled();
     let mut other = filled();
     other.set(&a("0x10:00"), &[1; 32]).unwrap();
-    let mine = s.export_log();
+    let mine = s.export_log().unwrap();
     assert_throws(
-        s.replace_log(&other.export_log()),
+        s.replace_log(&other.export_log().unwrap()),
         "LogError",
         "does not replay",
     );
     assert_throws(s.replace_log(b"junk"), "LogError", "log header");
-    assert_eq!(s.export_log(), mine, "nothing changed");
+    assert_eq!(s.export_log().unwrap(), mine, "nothing changed");
     // The same contents, written another way, are adopted.
     let compacted = s.compacted_log().unwrap();
-    assert_eq!(s.export_log(), mine, "compactedLog changes nothing");
+    assert_eq!(
+        s.export_log().unwrap(),
+        mine,
+        "compactedLog changes nothing"
+    );
     s.replace_log(&compacted).unwrap();
-    assert_eq!(s.export_log(), compacted);
+    assert_eq!(s.export_log().unwrap(), compacted);
     s.stage().unwrap();
     assert_throws(s.compacted_log(), "LogError", "staged");
     s.discard_staged();
+}
+
+#[wasm_bindgen_test]
+fn a_repaired_log_exports_an_image_that_opens_without_repair() {
+    let s = filled();
+    let mut image = s.export_log().unwrap();
+    image[60] ^= 0x01;
+    let mut t = BindSpace::open_log(&image, opts(&[("repair", true.into())])).unwrap();
+    let exported = t.export_log().unwrap();
+    let u = BindSpace::open_log(&exported, None).unwrap();
+    same_contents(&t, &u);
+    assert_eq!(u.next_sequence(), t.next_sequence());
+    // Writes after the repair are exported too.
+    t.set(&a("0x10:00"), &[7; 32]).unwrap();
+    let u = BindSpace::open_log(&t.export_log().unwrap(), None).unwrap();
+    same_contents(&t, &u);
+    assert_eq!(u.next_sequence(), t.next_sequence());
+    // Once compacted, the held log is the exported one.
+    t.compact_log().unwrap();
+    assert_eq!(t.export_log().unwrap().len(), t.log_length());
 }

@@ -103,7 +103,7 @@ fn random_writes_match_the_model_before_and_after_reopen() {
         refused_full > 5 && deleted > 20 && labelled > 20,
         "{refused_full} {deleted} {labelled}"
     );
-    let image = s.export_log();
+    let image = s.export_log().unwrap();
     let reopened = BindSpace::open_log(
         &image,
         Some(common::any(common::obj(&[(

@@ -247,3 +247,89 @@ fn expired_entries_are_invisible_after_their_tick() {
         "integer tick",
     );
 }
+
+/// A space where `0x10:00` (labelled, fingerprint 1s) expired at tick 5 and
+/// the clock is at 10: still stored (nothing purges), invisible.
+fn with_expired_entry() -> bindspace_wasm::BindSpace {
+    let mut s = space(64, 16);
+    s.set(&a("0x10:00"), &[1; 8]).unwrap();
+    s.set_label(&a("0x10:00"), "old", None).unwrap();
+    s.expire(&a("0x10:00"), Some(5.0)).unwrap();
+    s.set_now(10.0).unwrap();
+    assert!(!s.has(&a("0x10:00")).unwrap());
+    s
+}
+
+#[wasm_bindgen_test]
+fn set_on_an_expired_entry_makes_a_fresh_one_as_the_language_does() {
+    let mut js = with_expired_entry();
+    let mut lang = with_expired_entry();
+    js.set(&a("0x10:00"), &[2; 8]).unwrap();
+    lang.exec("SET 0x10:00 0202020202020202").unwrap();
+    // Visible at once, with no label and no expiry left over.
+    assert_eq!(js.get(&a("0x10:00")).unwrap(), Some(vec![2; 8]));
+    let e = js.entry(&a("0x10:00")).unwrap();
+    let get = |k: &str| js_sys::Reflect::get(&e, &k.into()).unwrap();
+    assert!(get("expiresAt").is_undefined());
+    assert_eq!(get("label").as_string().as_deref(), Some(""));
+    // The same one logged batch (delete, then set) as SET.
+    assert_eq!(js.next_sequence(), 5.0);
+    assert_eq!(js.export_log().unwrap(), lang.export_log().unwrap());
+}
+
+#[wasm_bindgen_test]
+fn expire_and_set_label_refuse_an_expired_entry_as_an_absent_one() {
+    let mut s = with_expired_entry();
+    let before = s.export_log().unwrap();
+    // The language treats the entry as absent.
+    assert_eq!(s.exec("PERSIST 0x10:00").unwrap().as_f64(), Some(0.0));
+    assert_eq!(s.exec("EXPIRE 0x10:00 100").unwrap().as_f64(), Some(0.0));
+    // The JS methods refuse it exactly as an empty address.
+    let absent = s.expire(&a("0x10:05"), None).err().unwrap();
+    let (class, message) = common::error_of(absent);
+    assert_eq!(class, "AddressError");
+    assert_throws(s.expire(&a("0x10:00"), None), &class, "no entry at 0x10:00");
+    assert!(message.contains("no entry at 0x10:05"), "{message}");
+    assert_throws(
+        s.expire(&a("0x10:00"), Some(20.0)),
+        &class,
+        "no entry at 0x10:00",
+    );
+    assert_throws(
+        s.set_label(&a("0x10:00"), "new", None),
+        &class,
+        "no entry at 0x10:00",
+    );
+    assert_throws(
+        s.set_label(&a("0x10:05"), "new", None),
+        &class,
+        "no entry at 0x10:05",
+    );
+    assert!(!s.has(&a("0x10:00")).unwrap(), "not revived");
+    assert_eq!(s.export_log().unwrap(), before, "nothing logged");
+    // Rewinding the clock shows the old entry untouched.
+    s.set_now(0.0).unwrap();
+    let e = s.entry(&a("0x10:00")).unwrap();
+    let get = |k: &str| js_sys::Reflect::get(&e, &k.into()).unwrap();
+    assert_eq!(get("label").as_string().as_deref(), Some("old"));
+    assert_eq!(get("expiresAt").as_f64(), Some(5.0));
+}
+
+#[wasm_bindgen_test]
+fn expired_entries_keep_their_rows_until_overwritten_or_deleted() {
+    let mut s = space(64, 2);
+    s.set(&a("0x10:00"), &[1; 8]).unwrap();
+    s.set(&a("0x10:01"), &[1; 8]).unwrap();
+    s.expire(&a("0x10:00"), Some(5.0)).unwrap();
+    s.set_now(10.0).unwrap();
+    assert_eq!(s.count(None).unwrap(), 1);
+    // The expired entry still takes a row: a new address does not fit...
+    assert_throws(s.set(&a("0x10:02"), &[2; 8]), "CapacityError", "");
+    // ...until it is overwritten (in its own row) or deleted.
+    s.set(&a("0x10:00"), &[3; 8]).unwrap();
+    s.expire(&a("0x10:00"), Some(11.0)).unwrap();
+    s.set_now(11.0).unwrap();
+    assert!(!s.delete(&a("0x10:00")).unwrap(), "it was not live");
+    s.set(&a("0x10:02"), &[2; 8]).unwrap();
+    assert_eq!(s.count(None).unwrap(), 2);
+}
