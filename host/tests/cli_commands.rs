@@ -339,6 +339,10 @@ fn a_command_line_that_does_not_parse_is_one_line() {
         &["serve", "--bind", "localhost"],
         &["serve", "--port", "70000"],
         &["search", "two", "-k", "0"],
+        // Out of range is refused, never quietly raised to the minimum.
+        &["serve", "--max-request", "10"],
+        &["serve", "--idle-timeout", "0"],
+        &["serve", "--max-clients", "0"],
     ] {
         let out = bindspace(args);
         assert_eq!(out.status.code(), Some(2), "{args:?}");

@@ -21,14 +21,18 @@ pub struct ServeArgs {
     /// Password clients must give with AUTH [default: $BINDSPACE_PASSWORD].
     #[arg(long, env = "BINDSPACE_PASSWORD", hide_env_values = true)]
     password: Option<String>,
-    /// Clients served at once.
-    #[arg(long, default_value_t = 1000)]
-    max_clients: usize,
-    /// Largest request in bytes.
-    #[arg(long, default_value_t = 1 << 20)]
-    max_request: usize,
-    /// Seconds a silent client stays connected.
-    #[arg(long, default_value_t = 300)]
+    /// Clients served at once (at least 1).
+    #[arg(long, default_value_t = 1000,
+          value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
+    max_clients: u64,
+    /// Largest request in bytes (at least 1024: a command with one
+    /// 16,384-bit fingerprint must fit).
+    #[arg(long, default_value_t = 1 << 20,
+          value_parser = clap::value_parser!(u64).range(1024..=1 << 30))]
+    max_request: u64,
+    /// Seconds a silent client stays connected (at least 1).
+    #[arg(long, default_value_t = 300,
+          value_parser = clap::value_parser!(u64).range(1..))]
     idle_timeout: u64,
     /// When acknowledged writes reach the disk.
     #[arg(long, value_enum, default_value = "always")]
@@ -48,9 +52,11 @@ pub(crate) fn run(args: ServeArgs) -> Result<(), CliError> {
     let mut config = Config::new(dir.clone());
     config.listen = SocketAddr::new(args.bind, args.port);
     config.password = args.password.filter(|p| !p.is_empty());
-    config.max_clients = args.max_clients.max(1);
-    config.max_request = args.max_request.max(1024);
-    config.idle_timeout = Duration::from_secs(args.idle_timeout.max(1));
+    // The ranges were checked when the command line was parsed: a value
+    // out of range is refused there, never quietly raised.
+    config.max_clients = usize::try_from(args.max_clients).unwrap_or(usize::MAX);
+    config.max_request = usize::try_from(args.max_request).unwrap_or(usize::MAX);
+    config.idle_timeout = Duration::from_secs(args.idle_timeout);
     config.metrics = args.metrics;
     // The sockets first: a port that is taken (or protected mode) fails
     // the start before the data directory is created or locked.
