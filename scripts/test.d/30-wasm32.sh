@@ -69,6 +69,7 @@ run_flavour() {
 HOST_ONLY_TESTS=(
     crc32c::tests::agrees_with_crc32c_crate # the `crc32c` crate is a native-only dev-dependency
     crc32c::tests::the_instruction_is_used_where_present # x86_64's SSE4.2 path; wasm32 has only the table
+    command::source::tests::a_growable_space_reports_what_it_can_hold # needs the `alloc` feature, on for native core tests only (core/Cargo.toml); wasm/tests/commands.rs checks the same on wasm32 through the binding
 )
 
 every_host_test_runs_on_wasm() {

@@ -157,3 +157,16 @@ fn an_unstaged_exec_on_a_durable_space_leaves_the_transaction_queued() {
     sp.commit_staged().unwrap();
     assert_eq!(sp.get(&a("0x10:01")).unwrap(), Some(vec![1; 8]));
 }
+
+/// INFO's capacity is what the space can hold (its `capacity`), not the
+/// rows its growable storage has allocated so far: an empty space said
+/// `capacity:0`.
+#[wasm_bindgen_test]
+fn info_reports_the_capacity_the_space_can_hold() {
+    let mut sp = space(64, 1000);
+    let info = s(&sp.exec("INFO").unwrap());
+    let want = format!("capacity:{}\r\n", sp.capacity());
+    assert!(info.contains(&want), "{info}");
+    sp.exec("SET 0x10:01 0f0f0f0f0f0f0f0f").unwrap();
+    assert!(s(&sp.exec("INFO").unwrap()).contains(&want));
+}
