@@ -279,7 +279,7 @@ impl BindSpace {
         let addr = addr_from_js(addr)?;
         let fp = self.fp(fp)?;
         let set = Mutation::Set { addr, fp: &fp };
-        if self.space.exists(addr) && !self.space.exists_live(addr, self.now) {
+        if self.space.get(addr).is_some_and(|e| !e.is_live(self.now)) {
             self.commit(&[Mutation::Delete { addr }, set])
         } else {
             self.commit(&[set])

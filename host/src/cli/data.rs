@@ -442,22 +442,18 @@ pub(crate) fn stats(args: &StoreArgs) -> Result<(), CliError> {
     // Counted as reads see them: an entry whose expiry has passed is gone
     // for GET and COUNT, so it is not counted here either.
     let now = context().map_err(|e| CliError(e.to_string()))?.now;
-    let live = |zone: Option<Zone>| {
-        let filter = zone.map_or(Filter::All, Filter::Zone);
-        view.iter(filter)
-            .filter(|e| e.expires_at.is_none_or(|t| t > now))
-            .count()
-    };
+    let live = |filter: Filter| view.iter(filter).filter(|e| e.is_live(now)).count();
+    let all_live = live(Filter::All);
     println!("width:          {} bits", view.width().bits());
-    println!("entries:        {}", live(None));
+    println!("entries:        {all_live}");
     for (name, zone) in [
         ("surface", Zone::Surface),
         ("fluid", Zone::Fluid),
         ("nodes", Zone::Nodes),
     ] {
-        println!("  {name:<8}      {}", live(Some(zone)));
+        println!("  {name:<8}      {}", live(Filter::Zone(zone)));
     }
-    let expired = view.len() - live(None);
+    let expired = view.len() - all_live;
     if expired > 0 {
         println!("expired:        {expired} (kept on disk until a compaction)");
     }

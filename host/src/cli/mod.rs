@@ -162,14 +162,7 @@ impl StoreArgs {
                 dir.display()
             ))
         })?;
-        self.at_stored_width(|width| {
-            let options = Options {
-                width,
-                durability,
-                ..Options::default()
-            };
-            Store::open(&dir, options)
-        })
+        self.open_at_stored_width(&dir, durability, false)
     }
 
     /// Opens the store with `durability`; a directory that holds no store
@@ -180,6 +173,16 @@ impl StoreArgs {
         if !Store::exists(&dir).map_err(|e| explain(&dir, &e))? {
             return Err(no_store(&dir));
         }
+        self.open_at_stored_width(&dir, durability, repair)
+    }
+
+    /// Opens the store in `dir` ([`StoreArgs::at_stored_width`]).
+    fn open_at_stored_width(
+        &self,
+        dir: &Path,
+        durability: Durability,
+        repair: bool,
+    ) -> Result<Store, CliError> {
         self.at_stored_width(|width| {
             let options = Options {
                 width,
@@ -187,7 +190,7 @@ impl StoreArgs {
                 repair,
                 ..Options::default()
             };
-            Store::open(&dir, options)
+            Store::open(dir, options)
         })
     }
 }

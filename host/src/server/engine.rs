@@ -131,7 +131,12 @@ pub fn client_buffers(width: Width) -> (ClientSession, ClientScratch) {
 
 /// The context a command runs in: the clock now, the detected kernel.
 pub fn context() -> Result<Context, ClockError> {
-    Ok(Context::new(now_ms()?).kernel(crate::kernels::detected()))
+    Ok(context_at(now_ms()?))
+}
+
+/// The context of a command run at `tick`, with the detected kernel.
+fn context_at(tick: u64) -> Context {
+    Context::new(tick).kernel(crate::kernels::detected())
 }
 
 impl Engine {
@@ -172,8 +177,7 @@ impl Engine {
     /// The context a command runs in: [`Engine::tick`], the detected
     /// kernel.
     pub(crate) fn context(&self) -> Result<Context, Failure> {
-        let tick = self.tick().map_err(Failure::Clock)?;
-        Ok(Context::new(tick).kernel(crate::kernels::detected()))
+        Ok(context_at(self.tick().map_err(Failure::Clock)?))
     }
 
     /// Executes one command (its name first) as seen by `session`; the

@@ -187,10 +187,7 @@ impl Store {
         if !dir.is_dir() {
             return Ok(false);
         }
-        let names = StdFs
-            .list(dir)
-            .map_err(|e| error::io_error("listing", dir, e))?;
-        Ok(names.iter().any(|name| layout::holds_store_data(name)))
+        recovery::holds_a_store(&StdFs, dir)
     }
 
     /// The fingerprint width.

@@ -136,7 +136,7 @@ fn keep_cut_bytes(
     offset: u64,
 ) -> Result<PathBuf, StoreError> {
     let used = tail.iter().rposition(|&b| b != ERASED).map_or(0, |i| i + 1);
-    let name = format!(
+    let base = format!(
         "{}{}{offset:016x}",
         path.file_name()
             .map(|n| n.to_string_lossy())
@@ -148,16 +148,12 @@ fn keep_cut_bytes(
     // replaced by one of the same name): earlier evidence is never
     // overwritten, a later copy gets a number.
     let taken = fs.list(dir).map_err(|e| io_error("listing", dir, e))?;
-    let name = (0..)
-        .map(|n| {
-            if n == 0 {
-                name.clone()
-            } else {
-                format!("{name}.{n}")
-            }
-        })
-        .find(|candidate| !taken.contains(candidate))
-        .unwrap_or(name);
+    let mut name = base.clone();
+    let mut n = 0;
+    while taken.contains(&name) {
+        n += 1;
+        name = format!("{base}.{n}");
+    }
     let kept = path.with_file_name(name);
     let file = fs
         .create(&kept)
@@ -203,6 +199,12 @@ struct Replayed {
     dir_lock: Box<dyn super::vfs::VfsLock>,
 }
 
+/// Whether `dir` holds a store's data (a segment or a snapshot).
+pub(crate) fn holds_a_store(fs: &dyn Vfs, dir: &Path) -> Result<bool, StoreError> {
+    let names = fs.list(dir).map_err(|e| io_error("listing", dir, e))?;
+    Ok(names.iter().any(|name| layout::holds_store_data(name)))
+}
+
 /// Reads the store in `dir` as opening it would, and changes nothing on
 /// disk: the state it holds and what recovery would report (a torn tail
 /// is reported, not cut). Refuses a directory that holds no store.
@@ -211,9 +213,7 @@ pub(crate) fn inspect(
     dir: &Path,
     options: Options,
 ) -> Result<(super::View, RecoveryReport), StoreError> {
-    let names = fs.list(dir).map_err(|e| io_error("listing", dir, e))?;
-    let holds_a_store = names.iter().any(|name| layout::holds_store_data(name));
-    if !holds_a_store {
+    if !holds_a_store(fs.as_ref(), dir)? {
         return Err(StoreError::Io {
             op: "inspecting",
             path: dir.to_path_buf(),
