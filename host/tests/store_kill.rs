@@ -38,6 +38,7 @@ fn options() -> Options {
         segment_bytes: 16 << 10,
         // Several prefill steps a segment: kills land between them too.
         prefill_bytes: 4 << 10,
+        recycle_segments: 2,
         search_threads: 1,
         ..Options::default()
     }

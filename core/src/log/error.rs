@@ -73,6 +73,14 @@ pub enum FormatError {
     /// A sequence or segment number at the end of its range: nothing can
     /// follow it.
     Exhausted,
+    /// A whole frame older than the recycled image it sits in: stale bytes
+    /// of the image's earlier life, never a record of this one.
+    Stale {
+        /// The frame's sequence number.
+        seq: u64,
+        /// The image's first sequence number.
+        first_seq: u64,
+    },
 }
 
 impl fmt::Display for FormatError {
@@ -118,6 +126,11 @@ impl fmt::Display for FormatError {
             FormatError::Exhausted => {
                 f.write_str("sequence or segment numbers are exhausted (2^64 used)")
             }
+            FormatError::Stale { seq, first_seq } => write!(
+                f,
+                "a frame of commit {seq} left from this recycled file's earlier life \
+                 (its records start at commit {first_seq})"
+            ),
         }
     }
 }

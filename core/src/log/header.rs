@@ -16,7 +16,7 @@ pub mod field {
     pub const WIDTH_WORDS: Range<usize> = 6..8;
     /// Record alignment in bytes, `u16`.
     pub const ALIGN: Range<usize> = 8..10;
-    /// Reserved, zero, `u16`.
+    /// Header flags, `u16`: bit 0 [`super::FLAG_RECYCLED`], the rest zero.
     pub const FLAGS: Range<usize> = 10..12;
     /// Times this flash sector was erased, `u32`.
     pub const ERASE_COUNT: Range<usize> = 12..16;
@@ -38,6 +38,14 @@ pub const HEADER_LEN: usize = 40;
 pub const NO_PREV_END: u32 = u32::MAX;
 /// The largest record alignment a header may carry.
 pub const ALIGN_MAX: usize = 4096;
+/// Header flag: the image reuses the space of an earlier one
+/// ([`Header::recycled`]).
+pub const FLAG_RECYCLED: u16 = 1 << 0;
+/// Erased bytes a writer of a recycled image puts right after its last
+/// record (and after the header), so the end of the records reads as an
+/// end and not as a torn write: the bytes after it are an earlier life's
+/// (docs/FORMAT.md, section 5.1).
+pub const END_MARK_LEN: usize = 8;
 
 /// A log image's header, decoded and checked.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -54,6 +62,13 @@ pub struct Header {
     pub first_seq: u64,
     /// Flash: where the previous sector's records end; [`NO_PREV_END`] otherwise.
     pub prev_end: u32,
+    /// The image reuses the space of an earlier image (a host segment
+    /// file kept after a checkpoint and written again): after its records
+    /// come stale bytes of that earlier life, every frame among them with
+    /// a sequence number below `first_seq`. The reader never takes such a
+    /// frame for a record, and the end of the records is marked by
+    /// [`END_MARK_LEN`] erased bytes (docs/FORMAT.md, section 5.1).
+    pub recycled: bool,
 }
 
 impl Header {
@@ -66,6 +81,7 @@ impl Header {
             segment,
             first_seq,
             prev_end: NO_PREV_END,
+            recycled: false,
         }
     }
 
@@ -97,7 +113,8 @@ impl Header {
         if !align_ok(align as usize) {
             return Err(FormatError::BadAlign { align });
         }
-        if le16(b, field::FLAGS) != 0 {
+        let flags = le16(b, field::FLAGS);
+        if flags & !FLAG_RECYCLED != 0 {
             return Err(FormatError::Reserved);
         }
         Ok(Header {
@@ -107,6 +124,7 @@ impl Header {
             segment: le64(b, field::SEGMENT),
             first_seq: le64(b, field::FIRST_SEQ),
             prev_end: le32(b, field::PREV_END),
+            recycled: flags & FLAG_RECYCLED != 0,
         })
     }
 
@@ -128,7 +146,8 @@ impl Header {
         out[field::VERSION].copy_from_slice(&FORMAT_VERSION.to_le_bytes());
         out[field::WIDTH_WORDS].copy_from_slice(&(self.width.words() as u16).to_le_bytes());
         out[field::ALIGN].copy_from_slice(&(self.align as u16).to_le_bytes());
-        out[field::FLAGS].copy_from_slice(&0u16.to_le_bytes());
+        let flags = if self.recycled { FLAG_RECYCLED } else { 0 };
+        out[field::FLAGS].copy_from_slice(&flags.to_le_bytes());
         out[field::ERASE_COUNT].copy_from_slice(&self.erase_count.to_le_bytes());
         out[field::SEGMENT].copy_from_slice(&self.segment.to_le_bytes());
         out[field::FIRST_SEQ].copy_from_slice(&self.first_seq.to_le_bytes());
@@ -178,6 +197,7 @@ mod tests {
             segment: 0x0102_0304_0506_0708,
             first_seq: 42,
             prev_end: 1000,
+            recycled: false,
         }
     }
 
@@ -194,6 +214,29 @@ mod tests {
         assert_eq!(h.encode(&mut buf), Ok(64));
         assert!(buf[40..64].iter().all(|&b| b == 0xFF));
         assert_eq!(Header::new_checked(&buf), Ok(h));
+    }
+
+    #[test]
+    fn the_recycled_flag_round_trips_and_other_flags_are_refused() {
+        let mut buf = [0u8; 40];
+        let recycled = Header {
+            recycled: true,
+            ..sample()
+        };
+        recycled.encode(&mut buf).unwrap();
+        assert_eq!(le16(&buf, field::FLAGS), FLAG_RECYCLED);
+        assert_eq!(Header::new_checked(&buf), Ok(recycled));
+        for flag in 1..16 {
+            let mut b = buf;
+            b[field::FLAGS].copy_from_slice(&(1u16 << flag).to_le_bytes());
+            let crc = crc32c::checksum(&b[..36]);
+            b[36..40].copy_from_slice(&crc.to_le_bytes());
+            assert_eq!(
+                Header::new_checked(&b),
+                Err(FormatError::Reserved),
+                "bit {flag}"
+            );
+        }
     }
 
     #[test]

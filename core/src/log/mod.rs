@@ -35,7 +35,7 @@ pub mod replay;
 pub use apply::{Apply, Live};
 pub use encode::Encoder;
 pub use error::{EncodeError, FormatError};
-pub use header::{Header, HEADER_LEN};
+pub use header::{Header, END_MARK_LEN, FLAG_RECYCLED, HEADER_LEN};
 pub use reader::{End, Event, Reader};
 pub use record::{Body, Kind, Record, FRAME_MAX, RECORD_HEADER_LEN};
 pub use replay::{replay, Counts, Damage, Policy, ReplayError, Replayed};

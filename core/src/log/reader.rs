@@ -2,7 +2,7 @@
 //! and how the log ends (docs/FORMAT.md, section 5).
 
 use super::error::FormatError;
-use super::header::Header;
+use super::header::{Header, END_MARK_LEN};
 #[cfg(test)]
 use super::record::{field, frame_len_field};
 use super::record::{Record, RECORD_HEADER_LEN};
@@ -80,6 +80,9 @@ pub struct Reader<'a> {
     align: usize,
     pos: usize,
     end: Option<End>,
+    /// In a recycled image ([`Header::recycled`]), its first sequence
+    /// number: frames below it are stale.
+    stale_below: Option<u64>,
     /// Bytes the walk's CRC checks covered, for tests to bound its work.
     #[cfg(test)]
     crc_bytes: core::cell::Cell<usize>,
@@ -93,10 +96,13 @@ impl<'a> Reader<'a> {
     pub fn open(image: &'a [u8]) -> Result<(Header, Reader<'a>), FormatError> {
         let header = Header::new_checked(image)?;
         let start = header.padded_len();
-        Ok((
-            header,
-            Reader::new(image, header.width, header.align, start),
-        ))
+        let reader = Reader::new(image, header.width, header.align, start);
+        let reader = if header.recycled {
+            reader.recycled(header.first_seq)
+        } else {
+            reader
+        };
+        Ok((header, reader))
     }
 
     /// A reader over `image` (records of `width`, aligned to `align`
@@ -108,8 +114,30 @@ impl<'a> Reader<'a> {
             align: align.max(1),
             pos: start,
             end: None,
+            stale_below: None,
             #[cfg(test)]
             crc_bytes: core::cell::Cell::new(0),
+        }
+    }
+
+    /// Reads the image as recycled ([`Header::recycled`]) with first
+    /// sequence number `first_seq`: a frame below it is stale bytes, never
+    /// a record, and after the last record the log ends where
+    /// [`END_MARK_LEN`] erased bytes follow and no record of this image
+    /// comes later (anything else there is a torn write).
+    pub fn recycled(mut self, first_seq: u64) -> Reader<'a> {
+        self.stale_below = Some(first_seq);
+        self
+    }
+
+    /// Refuses `record` if it is stale in a recycled image.
+    fn current(&self, record: Record<'a>) -> Result<Record<'a>, FormatError> {
+        match self.stale_below {
+            Some(first_seq) if record.seq() < first_seq => Err(FormatError::Stale {
+                seq: record.seq(),
+                first_seq,
+            }),
+            _ => Ok(record),
         }
     }
 
@@ -137,7 +165,7 @@ impl<'a> Reader<'a> {
             self.crc_bytes
                 .set(self.crc_bytes.get() + len - field::CRC_LEN);
         }
-        Record::new_checked(bytes, self.width)
+        Record::new_checked(bytes, self.width).and_then(|r| self.current(r))
     }
 
     /// The first aligned offset after `from` where a valid frame starts.
@@ -145,14 +173,14 @@ impl<'a> Reader<'a> {
     /// width call for) is checked before the CRC: it reads a few bytes
     /// where the CRC reads the whole claimed length, so damage that looks
     /// like a long frame at every offset costs no CRC at all. A frame must
-    /// pass both, so the offset found is the same.
+    /// pass both, so the offset found is the same. In a recycled image a
+    /// stale frame is skipped by its sequence number, before its CRC too.
     fn resync(&self, from: usize) -> Option<usize> {
         let mut p = from + self.align;
         while p + RECORD_HEADER_LEN <= self.image.len() {
             let bytes = &self.image[p..];
-            if Record::rechecked_without_crc(bytes, self.width).is_ok()
-                && self.checked(bytes).is_ok()
-            {
+            let structure = Record::rechecked_without_crc(bytes, self.width);
+            if structure.is_ok_and(|r| self.current(r).is_ok()) && self.checked(bytes).is_ok() {
                 return Some(p);
             }
             p += self.align;
@@ -182,7 +210,14 @@ impl<'a> Iterator for Reader<'a> {
                 })
             }
             Err(error) => {
-                if is_erased(rest) {
+                // A recycled image holds an earlier life's bytes after its
+                // records, so only its end mark and nothing of this life
+                // after it make a clean end; elsewhere the rest is erased.
+                let clean_end = match self.stale_below {
+                    None => is_erased(rest),
+                    Some(_) => false,
+                };
+                if clean_end {
                     self.end = Some(End::Clean { offset: pos });
                     return None;
                 }
@@ -194,6 +229,12 @@ impl<'a> Iterator for Reader<'a> {
                             skipped: next - pos,
                             error,
                         })
+                    }
+                    None if self.stale_below.is_some()
+                        && is_erased(&rest[..rest.len().min(END_MARK_LEN)]) =>
+                    {
+                        self.end = Some(End::Clean { offset: pos });
+                        None
                     }
                     None => {
                         self.end = Some(End::Torn {
@@ -216,3 +257,5 @@ pub fn is_erased(bytes: &[u8]) -> bool {
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_recycled;

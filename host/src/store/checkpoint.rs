@@ -7,7 +7,10 @@
 //! 2. No lock held: write the frozen view to `snap-S-N.snap.tmp`, fsync it,
 //!    rename it to `snap-S-N.snap`, fsync the directory. Writers append to
 //!    the new segment meanwhile; readers read whatever view is current.
-//! 3. Only now remove the closed segments and older snapshots, and fsync
+//! 3. Only now retire the closed segments (up to
+//!    [`Options::recycle_segments`](super::Options::recycle_segments) of
+//!    them are renamed `recycle-….log` to be written again as later
+//!    segments, the rest removed) and remove older snapshots, and fsync
 //!    the directory again.
 //!
 //! A failure in step 2 removes the temporary file and changes nothing
@@ -36,7 +39,8 @@ pub struct CompactReport {
     pub bytes_after: u64,
     /// Live entries written to the snapshot.
     pub records_kept: usize,
-    /// Files removed (covered segments and older snapshots).
+    /// Files removed (covered segments and older snapshots), covered
+    /// segments kept for reuse included.
     pub files_removed: usize,
     /// Wall time taken.
     pub elapsed: Duration,
@@ -77,20 +81,18 @@ impl Inner {
             (view, w.closed.clone())
         };
         let snapshot = self.write_snapshot(&view)?;
-        // The new snapshot is durable and in charge: drop what it covers.
-        // A segment that could not be removed stays listed as closed, so
+        // The new snapshot is durable and in charge: retire what it covers.
+        // A segment that could not be retired stays listed as closed, so
         // the next checkpoint tries again (it is covered, so harmless
         // meanwhile; recovery lists it as closed too).
-        let mut gone = Vec::with_capacity(covered.len());
-        for segment in &covered {
-            if self.fs.remove(&segment.1).is_ok() {
-                gone.push(segment);
-            }
-        }
+        let kept = lock(&self.writer).recyclable.clone();
+        let (gone, recycled) = self.retire(&covered, kept);
         let mut removed = gone.len();
         {
             let mut w = lock(&self.writer);
-            w.closed.retain(|c| !gone.contains(&c));
+            w.closed.retain(|c| !gone.contains(c));
+            w.recyclable.extend(recycled);
+            w.recyclable.sort();
         }
         let names = self
             .fs
@@ -123,6 +125,45 @@ impl Inner {
             files_removed: removed,
             elapsed: started.elapsed(),
         })
+    }
+
+    /// Takes the covered segments out of the log: the largest, up to the
+    /// room [`Options::recycle_segments`](super::Options::recycle_segments)
+    /// leaves beside the `kept` recyclable files, are renamed for reuse,
+    /// the rest removed. Returns the segments gone from the log and the
+    /// new recyclable files with their sizes. Only the rotation that
+    /// writes a recyclable file again takes it from the writer's list, so
+    /// `kept` can only shrink meanwhile.
+    fn retire(
+        &self,
+        covered: &[(u64, PathBuf)],
+        kept: Vec<(u64, PathBuf)>,
+    ) -> (Vec<(u64, PathBuf)>, Vec<(u64, PathBuf)>) {
+        let mut by_size: Vec<(u64, &(u64, PathBuf))> = covered
+            .iter()
+            .map(|c| (self.fs.size(&c.1).unwrap_or(0), c))
+            .collect();
+        by_size.sort_by(|a, b| b.0.cmp(&a.0));
+        let mut room = self.options.recycle_segments.saturating_sub(kept.len());
+        let mut gone = Vec::with_capacity(covered.len());
+        let mut recycled = Vec::new();
+        for (size, segment) in by_size {
+            let name = self.dir.join(layout::recycle_name(segment.0));
+            let reuse = room > 0 && size > 0 && kept.iter().all(|(_, p)| *p != name);
+            let retired = if reuse {
+                self.fs.rename(&segment.1, &name).is_ok()
+            } else {
+                self.fs.remove(&segment.1).is_ok()
+            };
+            if retired {
+                gone.push(segment.clone());
+                if reuse {
+                    room -= 1;
+                    recycled.push((size, name));
+                }
+            }
+        }
+        (gone, recycled)
     }
 
     /// Writes `view` as `snap-<seq>-<entries>.snap`, atomically and durably.

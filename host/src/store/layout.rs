@@ -6,6 +6,9 @@
 //! snap-<seq>-<n>.snap           a snapshot: the whole space after commit <seq>,
 //!                               holding <n> entries (both 16 hex digits)
 //! *.tmp                         a checkpoint being written (ignored, removed at open)
+//! recycle-<first seq>.log       a segment a checkpoint covered, kept to be
+//!                               written again as a later segment (ignored
+//!                               by recovery; docs/HOST.md, "Recycled segments")
 //! wal-<...>.log.torn-<offset>   the bytes recovery cut from a segment's tail
 //!                               when whole frames followed the damage (kept
 //!                               for a person to look at; ignored otherwise)
@@ -19,6 +22,7 @@
 pub(crate) const LOCK_FILE: &str = "LOCK";
 const SEGMENT_PREFIX: &str = "wal-";
 const SEGMENT_SUFFIX: &str = ".log";
+const RECYCLE_PREFIX: &str = "recycle-";
 const SNAPSHOT_PREFIX: &str = "snap-";
 const SNAPSHOT_SUFFIX: &str = ".snap";
 /// Between a segment's name and the offset in the name of its cut tail.
@@ -34,6 +38,9 @@ pub(crate) enum FileKind {
     /// A snapshot of the space after this sequence number, holding this
     /// many entries (so a snapshot cut at a record boundary is caught).
     Snapshot(u64, u64),
+    /// A covered segment kept for reuse, named after the first sequence
+    /// number it held.
+    Recyclable(u64),
     /// A leftover temporary file.
     Temp,
 }
@@ -41,6 +48,12 @@ pub(crate) enum FileKind {
 /// The name of the segment starting at `first_seq`.
 pub(crate) fn segment_name(first_seq: u64) -> String {
     format!("{SEGMENT_PREFIX}{first_seq:016x}{SEGMENT_SUFFIX}")
+}
+
+/// The name a covered segment that started at `first_seq` is kept under
+/// for reuse.
+pub(crate) fn recycle_name(first_seq: u64) -> String {
+    format!("{RECYCLE_PREFIX}{first_seq:016x}{SEGMENT_SUFFIX}")
 }
 
 /// The name of the snapshot after commit `seq` holding `entries` entries.
@@ -73,6 +86,9 @@ pub(crate) fn classify(name: &str) -> Option<FileKind> {
     if let Some(seq) = hex_between(name, SEGMENT_PREFIX, SEGMENT_SUFFIX) {
         return Some(FileKind::Segment(seq));
     }
+    if let Some(seq) = hex_between(name, RECYCLE_PREFIX, SEGMENT_SUFFIX) {
+        return Some(FileKind::Recyclable(seq));
+    }
     let both = name
         .strip_prefix(SNAPSHOT_PREFIX)?
         .strip_suffix(SNAPSHOT_SUFFIX)?;
@@ -97,6 +113,11 @@ mod tests {
             classify("snap-0000000000000007.snap.tmp"),
             Some(FileKind::Temp)
         );
+        assert_eq!(
+            classify(&recycle_name(0x1f)),
+            Some(FileKind::Recyclable(0x1f))
+        );
+        assert!(!holds_store_data(&recycle_name(1)));
         assert_eq!(classify("wal-1f.log"), None);
         assert_eq!(classify("LOCK"), None);
         assert!(segment_name(9) < segment_name(10));

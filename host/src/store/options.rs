@@ -43,6 +43,14 @@ pub struct Options {
     /// alone, where an append must also journal the file's new length:
     /// on ext4 that made a durable commit about 1.5 times faster.
     pub prefill_bytes: u64,
+    /// How many segments a checkpoint has covered are kept, renamed
+    /// `recycle-….log`, to be written again as later segments instead of
+    /// being removed; 0 removes them all. A recycled segment's space is
+    /// already the file's, so its commits need no prefill: half the bytes
+    /// reach the disk per commit, and no sync carries a prefill step's
+    /// writeback. Costs up to this many times `segment_bytes` of disk
+    /// while the store is small (docs/HOST.md, "Recycled segments").
+    pub recycle_segments: usize,
     /// Open a store whose log is corrupt before its tail by keeping every
     /// valid record and reporting what was dropped, instead of refusing.
     pub repair: bool,
@@ -57,6 +65,7 @@ impl Default for Options {
             durability: Durability::Always,
             segment_bytes: 64 << 20,
             prefill_bytes: 1 << 20,
+            recycle_segments: 2,
             repair: false,
             search_threads: std::thread::available_parallelism().map_or(1, |n| n.get()),
         }

@@ -6,7 +6,7 @@
 //! the host opens wherever the core runs.
 
 use bindspace_core::log::record::field;
-use bindspace_core::log::{Body, Encoder, End, Event, Header, Kind, Reader, Record};
+use bindspace_core::log::{Body, Encoder, End, Event, Header, Kind, Reader, Record, END_MARK_LEN};
 use bindspace_core::mutation::Mutation;
 use bindspace_core::space::Entry;
 use bindspace_core::Width;
@@ -65,10 +65,36 @@ fn encoder(width: Width) -> Encoder {
     Encoder::new(width, ALIGN).expect("alignment 8 is valid")
 }
 
+/// Erased bytes written right after every write of records, so that in a
+/// recycled segment the end of the records reads as the end
+/// (docs/FORMAT.md, section 5.1); in a prefilled one they are erased
+/// already. They are not part of the segment's length: the next write
+/// starts on them.
+pub(crate) const END_MARK: [u8; END_MARK_LEN] = [0xFF; END_MARK_LEN];
+
 /// Appends a header for an image of `width` whose records start at
 /// `first_seq`, as segment number `segment`.
 pub(crate) fn encode_header(width: Width, segment: u64, first_seq: u64, out: &mut Vec<u8>) {
-    let header = Header::new(width, ALIGN, segment, first_seq);
+    push_header(Header::new(width, ALIGN, segment, first_seq), out);
+}
+
+/// Appends the header of a recycled segment (a covered segment's file
+/// written again, [`Header::recycled`]), then its end mark.
+pub(crate) fn encode_recycled_header(
+    width: Width,
+    segment: u64,
+    first_seq: u64,
+    out: &mut Vec<u8>,
+) {
+    let header = Header {
+        recycled: true,
+        ..Header::new(width, ALIGN, segment, first_seq)
+    };
+    push_header(header, out);
+    out.extend_from_slice(&END_MARK);
+}
+
+fn push_header(header: Header, out: &mut Vec<u8>) {
     let start = out.len();
     out.resize(start + header.padded_len(), 0xFF);
     let n = header
@@ -126,6 +152,9 @@ struct Frames<'a> {
     image: &'a [u8],
     width: Width,
     pos: usize,
+    /// A recycled image's first sequence number: frames below it are
+    /// stale, which the core's reader judges.
+    stale_below: Option<u64>,
     core: Option<Reader<'a>>,
 }
 
@@ -140,7 +169,11 @@ impl<'a> Frames<'a> {
         if crc32c::crc32c(&rest[..crc_at]) != u32::from_le_bytes(stored.try_into().ok()?) {
             return None;
         }
-        Record::rechecked_without_crc(rest, self.width).ok()
+        let record = Record::rechecked_without_crc(rest, self.width).ok()?;
+        match self.stale_below {
+            Some(first_seq) if record.seq() < first_seq => None,
+            _ => Some(record),
+        }
     }
 
     /// How the image ends, once the walk is over.
@@ -159,7 +192,11 @@ impl<'a> Iterator for Frames<'a> {
                 self.pos += record.padded_len(ALIGN);
                 return Some(Event::Record { offset, record });
             }
-            self.core = Some(Reader::new(self.image, self.width, ALIGN, self.pos));
+            let reader = Reader::new(self.image, self.width, ALIGN, self.pos);
+            self.core = Some(match self.stale_below {
+                Some(first_seq) => reader.recycled(first_seq),
+                None => reader,
+            });
         }
         self.core.as_mut()?.next()
     }
@@ -172,6 +209,7 @@ fn frames(bytes: &[u8], width: Width) -> Result<(Header, Frames<'_>), ReadError>
         image: bytes,
         width,
         pos: reader.position(),
+        stale_below: header.recycled.then_some(header.first_seq),
         core: None,
     };
     Ok((header, frames))

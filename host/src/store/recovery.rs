@@ -196,6 +196,8 @@ struct Replayed {
     segment_no: u64,
     /// Every segment file, by first sequence number, oldest first.
     segments: Vec<(u64, PathBuf)>,
+    /// Covered segments kept for reuse, with their sizes, smallest first.
+    recyclable: Vec<(u64, PathBuf)>,
     dir_lock: Box<dyn super::vfs::VfsLock>,
 }
 
@@ -256,11 +258,19 @@ fn replay(
     let names = fs.list(dir).map_err(|e| io_error("listing", dir, e))?;
     let mut segments = Vec::new();
     let mut snapshots = Vec::new();
+    let mut recyclable = Vec::new();
     for name in names {
         let path = dir.join(&name);
         match layout::classify(&name) {
             Some(FileKind::Segment(seq)) => segments.push((seq, path)),
             Some(FileKind::Snapshot(seq, entries)) => snapshots.push((seq, entries, path)),
+            // Covered data, never read: kept to be written again.
+            Some(FileKind::Recyclable(_)) => {
+                let size = fs
+                    .size(&path)
+                    .map_err(|e| io_error("measuring", &path, e))?;
+                recyclable.push((size, path));
+            }
             // An unfinished checkpoint: never in charge.
             Some(FileKind::Temp) if !inspect => {
                 fs.remove(&path)
@@ -271,6 +281,15 @@ fn replay(
     }
     segments.sort();
     snapshots.sort();
+    recyclable.sort();
+    if !inspect {
+        // More than the options keep (they were lowered): the smallest go.
+        let extra = recyclable.len().saturating_sub(options.recycle_segments);
+        for (_, path) in recyclable.drain(..extra) {
+            fs.remove(&path)
+                .map_err(|e| io_error("removing", &path, e))?;
+        }
+    }
     let width = options.width;
     let mut report = RecoveryReport::default();
     let mut working = Working::new(width);
@@ -490,6 +509,7 @@ fn replay(
         report,
         segment_no,
         segments,
+        recyclable,
         dir_lock,
     })
 }
@@ -507,22 +527,30 @@ fn open_after(
         report,
         segment_no,
         segments,
+        mut recyclable,
         dir_lock,
     } = replayed;
     let seq = report.seq;
     // A fresh segment for new commits: appending after damage, or into a
     // file whose tail was just cut, is never needed.
     let segment_no = segment_no + 1;
-    let segment = create_segment(fs.as_ref(), dir, options.width, segment_no, seq + 1).map_err(
-        |e| match e {
-            CreateError::Io(e) => e,
-            CreateError::Sync(cause) => StoreError::Io {
-                op: "syncing",
-                path: dir.to_path_buf(),
-                source: io::Error::other(cause),
-            },
+    let reuse = recyclable.pop().map(|(_, path)| path);
+    let segment = create_segment(
+        fs.as_ref(),
+        dir,
+        options.width,
+        segment_no,
+        seq + 1,
+        reuse.as_deref(),
+    )
+    .map_err(|e| match e {
+        CreateError::Io(e) => e,
+        CreateError::Sync(cause) => StoreError::Io {
+            op: "syncing",
+            path: dir.to_path_buf(),
+            source: io::Error::other(cause),
         },
-    )?;
+    })?;
     // Every older segment is closed, those the snapshot covers too: one
     // left behind (a crash between a checkpoint's rename and its removals,
     // or a removal that failed) is removed by the next checkpoint.
@@ -548,6 +576,7 @@ fn open_after(
         writer: Mutex::new(Writer {
             segment,
             closed,
+            recyclable,
             first_seq: seq + 1,
             segment_no,
             working,

@@ -42,8 +42,9 @@ pub(crate) struct Segment {
     pub(crate) path: PathBuf,
     /// Bytes written (and kept) so far: where the next batch goes.
     pub(crate) len: u64,
-    /// The file's length: from `len` to here it holds erased bytes
-    /// (prefill, [`Options::prefill_bytes`](super::Options::prefill_bytes)).
+    /// The file's length: from `len` to here it holds the end mark, then
+    /// erased bytes (prefill, [`Options::prefill_bytes`](super::Options::prefill_bytes))
+    /// or, in a recycled segment, the stale bytes of its earlier life.
     pub(crate) filled: u64,
 }
 
@@ -53,6 +54,9 @@ pub(crate) struct Writer {
     pub(crate) segment: Segment,
     /// Closed segments still on disk, by first sequence number, oldest first.
     pub(crate) closed: Vec<(u64, PathBuf)>,
+    /// Covered segments kept for reuse (`recycle-….log`), with their sizes,
+    /// smallest first: the next segment is the last of them.
+    pub(crate) recyclable: Vec<(u64, PathBuf)>,
     /// The first sequence number of the active segment.
     pub(crate) first_seq: u64,
     /// The active segment's number (one more for each new file).
@@ -102,7 +106,8 @@ impl Inner {
         let mut buf = core::mem::take(&mut w.buf);
         buf.clear();
         records::encode_batch(self.options.width, seq, batch, &mut buf);
-        if w.segment.len + buf.len() as u64 > self.options.segment_bytes
+        let mark = records::END_MARK.len() as u64;
+        if w.segment.len + buf.len() as u64 + mark > self.options.segment_bytes
             && w.segment.len > records::HEADER_LEN as u64
         {
             if let Err(e) = self.rotate(w) {
@@ -112,7 +117,7 @@ impl Inner {
         }
         let at = w.segment.len;
         let end = at + buf.len() as u64;
-        if let Err(e) = self.prefill(&mut w.segment, &mut w.erased, end) {
+        if let Err(e) = self.prefill(&mut w.segment, &mut w.erased, end + mark) {
             w.buf = buf;
             return Err(e);
         }
@@ -124,7 +129,11 @@ impl Inner {
         let written = if combined {
             Ok(())
         } else {
-            w.segment.file.write_all_at(&buf, at)
+            let batch_len = buf.len();
+            buf.extend_from_slice(&records::END_MARK);
+            let written = w.segment.file.write_all_at(&buf, at);
+            buf.truncate(batch_len);
+            written
         };
         if let Err(e) = written {
             w.buf = buf;
@@ -140,7 +149,7 @@ impl Inner {
             return Err(io_error("appending to", &w.segment.path, e));
         }
         w.segment.len = end;
-        w.segment.filled = w.segment.filled.max(end);
+        w.segment.filled = w.segment.filled.max(end + mark);
         for m in batch {
             if let Err(e) = w.working.apply(m, seq) {
                 // check_batch passed, so this is a bug; the log and memory
@@ -202,6 +211,7 @@ impl Inner {
             (file, t.path.clone(), t.appended, bytes, t.unwritten_at)
         };
         if !bytes.is_empty() {
+            bytes.extend_from_slice(&records::END_MARK);
             let written = file.write_all_at(&bytes, at);
             bytes.clear();
             self.target.lock().unwrap_or_else(|e| e.into_inner()).spare = bytes;
@@ -397,12 +407,14 @@ impl Inner {
             return Ok(());
         }
         let number = w.segment_no + 1;
+        let reuse = w.recyclable.pop().map(|(_, path)| path);
         let segment = match create_segment(
             self.fs.as_ref(),
             &self.dir,
             self.options.width,
             number,
             first,
+            reuse.as_deref(),
         ) {
             Ok(segment) => segment,
             Err(CreateError::Io(e)) => return Err(e),
@@ -433,26 +445,54 @@ pub(crate) enum CreateError {
 }
 
 /// Creates the segment whose first record will be `first`, with its
-/// header, durably (file and directory entry).
+/// header, durably (file and directory entry). With `reuse`, a covered
+/// segment's file (`recycle-….log`) becomes it: its header is written
+/// and synced while it still has its old name, then it is renamed into
+/// place, so a crash leaves either an ignored recyclable file or a whole
+/// recycled segment whose earlier life reads as stale (docs/FORMAT.md,
+/// section 5.1). Its space needs no prefill.
 pub(crate) fn create_segment(
     fs: &dyn Vfs,
     dir: &Path,
     width: Width,
     number: u64,
     first: u64,
+    reuse: Option<&Path>,
 ) -> Result<Segment, CreateError> {
     let path = dir.join(layout::segment_name(first));
-    let file = fs
-        .create(&path)
-        .map_err(|e| CreateError::Io(io_error("creating segment", &path, e)))?;
     let mut header = Vec::new();
-    records::encode_header(width, number, first, &mut header);
+    let (file, made, filled) = match reuse {
+        Some(old) => {
+            records::encode_recycled_header(width, number, first, &mut header);
+            let file = fs
+                .open_write(old)
+                .map_err(|e| CreateError::Io(io_error("opening recyclable segment", old, e)))?;
+            let size = fs
+                .size(old)
+                .map_err(|e| CreateError::Io(io_error("measuring", old, e)))?;
+            (file, old.to_path_buf(), size.max(header.len() as u64))
+        }
+        None => {
+            records::encode_header(width, number, first, &mut header);
+            let file = fs
+                .create(&path)
+                .map_err(|e| CreateError::Io(io_error("creating segment", &path, e)))?;
+            (file, path.clone(), header.len() as u64)
+        }
+    };
     let result = file
         .write_all_at(&header, 0)
-        .map_err(|e| CreateError::Io(io_error("writing segment header", &path, e)))
+        .map_err(|e| CreateError::Io(io_error("writing segment header", &made, e)))
         .and_then(|()| {
             file.sync_data()
-                .map_err(|e| CreateError::Sync(format!("fdatasync {}: {e}", path.display())))
+                .map_err(|e| CreateError::Sync(format!("fdatasync {}: {e}", made.display())))
+        })
+        .and_then(|()| {
+            if made == path {
+                return Ok(());
+            }
+            fs.rename(&made, &path)
+                .map_err(|e| CreateError::Io(io_error("renaming into place", &path, e)))
         })
         .and_then(|()| {
             fs.sync_dir(dir)
@@ -460,14 +500,16 @@ pub(crate) fn create_segment(
         });
     if let Err(e) = result {
         // Best effort: a half-made segment holds no record, and recovery
-        // removes a last segment too short for its header.
+        // removes a last segment too short for its header; a recyclable
+        // file with a new header is covered data either way.
         let _ = fs.remove(&path);
+        let _ = fs.remove(&made);
         return Err(e);
     }
     Ok(Segment {
         file,
         path,
-        len: header.len() as u64,
-        filled: header.len() as u64,
+        len: records::HEADER_LEN as u64,
+        filled,
     })
 }

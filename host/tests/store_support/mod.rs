@@ -23,6 +23,7 @@ pub fn small_options(width_words: usize, segment_bytes: u64) -> Options {
         durability: Durability::Always,
         segment_bytes,
         prefill_bytes: 128,
+        recycle_segments: 2,
         repair: false,
         search_threads: 1,
     }

@@ -139,6 +139,7 @@ impl<F: NorFlash> FlashLog<'_, F> {
             segment: self.next_segment,
             first_seq: self.next_seq,
             prev_end,
+            recycled: false,
         };
         let len = header.encode(self.buf).map_err(Error::Encode)?;
         self.program(next, 0, len)?;
