@@ -8,10 +8,11 @@ use bindspace_core::mutation::Mutation;
 use bindspace_core::prng::SplitMix64;
 use bindspace_core::Addr;
 use bindspace_host::store::sim::SimFs;
-use bindspace_host::store::{Durability, Store};
+use bindspace_core::log::Reader;
+use bindspace_host::store::{Durability, Store, Vfs};
 use std::path::Path;
 use std::sync::Arc;
-use store_support::{apply_model, random_batch, small_options, snapshot_of, Model};
+use store_support::{apply_model, random_batch, segments, small_options, snapshot_of, Model};
 
 fn trials(default: u64) -> u64 {
     std::env::var("BINDSPACE_CRASH_TRIALS")
@@ -21,8 +22,9 @@ fn trials(default: u64) -> u64 {
 }
 
 /// One workload with a power cut armed at a random I/O call. Returns
-/// whether the cut landed inside the workload.
-fn one_trial(seed: u64) -> bool {
+/// whether the cut landed inside the workload, and whether a recycled
+/// segment (a covered file written again) was then in use.
+fn one_trial(seed: u64) -> (bool, bool) {
     let mut rng = SplitMix64::new(seed);
     let words = 1 + rng.below(3) as usize;
     let mut options = small_options(words, 256 + rng.below(2048));
@@ -57,6 +59,7 @@ fn one_trial(seed: u64) -> bool {
     let landed = sim.ops() >= cut_at;
     let cut = sim.take_cut().unwrap_or_else(|| sim.crash(seed));
     drop(store);
+    let recycled = segments(&cut, "/data").iter().any(|s| is_recycled(&cut, s));
     // Commits whose every I/O call happened before the cut were
     // acknowledged before power failed; the one spanning the cut was in
     // flight; the rest never started.
@@ -76,17 +79,32 @@ fn one_trial(seed: u64) -> bool {
          ({acked} acknowledged, in flight: {in_flight})\n got: {got:?}\n want: {:?}",
         models[acked]
     );
-    landed
+    (landed, recycled)
+}
+
+/// Whether the segment at `path` was written over a covered one's file.
+fn is_recycled(sim: &SimFs, path: &Path) -> bool {
+    let image = sim.read(path).unwrap();
+    Reader::open(&image).is_ok_and(|(header, _)| header.recycled)
 }
 
 #[test]
 fn every_acknowledged_commit_survives_power_cuts_at_random_points() {
     let n = trials(2000);
-    let landed = (0..n).filter(|&seed| one_trial(seed)).count();
-    println!("bindspace store crash points: {n} workloads, {landed} power cuts inside a commit or checkpoint");
+    let (mut landed, mut recycled) = (0, 0);
+    for seed in 0..n {
+        let (l, r) = one_trial(seed);
+        landed += u64::from(l);
+        recycled += u64::from(l && r);
+    }
+    println!(
+        "bindspace store crash points: {n} workloads, {landed} power cuts inside a commit \
+         or checkpoint, {recycled} of them with a recycled segment on disk"
+    );
+    assert!(landed > n / 2, "too few cuts landed inside workloads");
     assert!(
-        landed as u64 > n / 2,
-        "too few cuts landed inside workloads"
+        recycled > landed / 4,
+        "too few cuts with a recycled segment on disk ({recycled} of {landed})"
     );
 }
 
