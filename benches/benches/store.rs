@@ -14,6 +14,10 @@
 //!   nothing else (`bindspace_benches::bare_group`), and the store's
 //!   tally of its syncs (commits per sync, time per sync, share of time
 //!   syncing);
+//! - the same pair, one writer and 16, in a recycled segment (a covered
+//!   segment's file written again after a checkpoint: the store's steady
+//!   state once it checkpoints, whose commits need no prefill), with the
+//!   one writer's slowest commits beside a fresh segment's;
 //! - recovery (open) of a directory of N records, in MB/s of files read;
 //! - compaction of N records down to 65,536 live entries, with reader p99
 //!   latency while it runs;
@@ -139,6 +143,65 @@ enum Writes {
     Overwrite,
 }
 
+/// Where the timed commits land: a new segment file, prefilled ahead of
+/// them, or a covered segment's file written again.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Segments {
+    Fresh,
+    Recycled,
+}
+
+/// Segment size of the recycled runs: more than the 16 writers' 16,000
+/// commits of full mode (17.6 MB), so they stay in the recycled file.
+const RECYCLED_SEGMENT: u64 = 24 << 20;
+
+/// Prepares `dir` so that the store's next segment is a recycled file of
+/// [`RECYCLED_SEGMENT`] bytes: one address set until a segment is full
+/// (not durable on each commit, not timed), then a checkpoint, which keeps
+/// the covered segment for reuse.
+fn leave_a_recyclable_segment(dir: &Path, words: usize) {
+    let opts = Options {
+        segment_bytes: RECYCLED_SEGMENT,
+        ..options(words as u32 * 64, Durability::Never)
+    };
+    let store = Store::open(dir, opts).unwrap();
+    let f = vec![0x5A5A_5A5A_5A5A_5A5Au64; words];
+    let per_commit = words * 8 + 2 * 24;
+    for _ in 0..RECYCLED_SEGMENT as usize / per_commit + 16 {
+        store
+            .commit(&[Mutation::Set {
+                addr: Addr(65535),
+                fp: &f,
+            }])
+            .unwrap();
+    }
+    store.checkpoint().unwrap();
+    store.close().unwrap();
+}
+
+/// Whether the newest segment in `dir` is a recycled one.
+fn writes_a_recycled_segment(dir: &Path) -> bool {
+    let newest = std::fs::read_dir(dir)
+        .unwrap()
+        .filter_map(Result::ok)
+        .map(|e| e.path())
+        .filter(|p| p.file_name().unwrap().to_string_lossy().starts_with("wal-"))
+        .max()
+        .unwrap();
+    let image = std::fs::read(newest).unwrap();
+    bindspace_core::log::Reader::open(&image).is_ok_and(|(h, _)| h.recycled)
+}
+
+/// One timed run of commits.
+struct CommitRun {
+    rate: f64,
+    stats: SyncStats,
+    took: Duration,
+    /// The slowest commit in a thousand, and the slowest, over all threads.
+    p999: Duration,
+    max: Duration,
+}
+
 /// Committer `t`'s `i`-th address: each committer has its own run of
 /// 4,096 addresses (16 prefixes).
 fn committer_addr(t: usize, i: usize) -> Addr {
@@ -154,12 +217,19 @@ fn store_commits(
     words: usize,
     threads: usize,
     writes: Writes,
-) -> (f64, SyncStats, Duration) {
-    let name = match writes {
-        Writes::Fresh => format!("commits-{threads}"),
-        Writes::Overwrite => format!("overwrites-{threads}"),
+    segments: Segments,
+) -> CommitRun {
+    let name = match (writes, segments) {
+        (Writes::Fresh, Segments::Fresh) => format!("commits-{threads}"),
+        (Writes::Overwrite, _) => format!("overwrites-{threads}"),
+        (Writes::Fresh, Segments::Recycled) => format!("recycled-{threads}"),
     };
     let dir = fresh(&name);
+    let mut opts = options(words as u32 * 64, Durability::Always);
+    if segments == Segments::Recycled {
+        leave_a_recyclable_segment(&dir, words);
+        opts.segment_bytes = RECYCLED_SEGMENT;
+    }
     if writes == Writes::Overwrite {
         let store = Store::open(&dir, options(words as u32 * 64, Durability::Never)).unwrap();
         let mut rng = SplitMix64::new(99);
@@ -172,25 +242,51 @@ fn store_commits(
         }
         store.close().unwrap();
     }
-    let store = Store::open(&dir, options(words as u32 * 64, Durability::Always)).unwrap();
+    let store = Store::open(&dir, opts).unwrap();
+    if segments == Segments::Recycled {
+        assert!(writes_a_recycled_segment(&dir), "no recycled segment");
+    }
     let start = Instant::now();
-    std::thread::scope(|s| {
-        for t in 0..threads {
-            let store = &store;
-            s.spawn(move || {
-                let mut rng = SplitMix64::new(t as u64);
-                for i in 0..n / threads {
-                    let f = fp(&mut rng, words);
-                    let addr = committer_addr(t, i);
-                    store.commit(&[Mutation::Set { addr, fp: &f }]).unwrap();
-                }
-            });
-        }
+    let mut latencies: Vec<Duration> = std::thread::scope(|s| {
+        let handles: Vec<_> = (0..threads)
+            .map(|t| {
+                let store = &store;
+                s.spawn(move || {
+                    let mut rng = SplitMix64::new(t as u64);
+                    let mut took = Vec::with_capacity(n / threads);
+                    for i in 0..n / threads {
+                        let f = fp(&mut rng, words);
+                        let addr = committer_addr(t, i);
+                        let one = Instant::now();
+                        store.commit(&[Mutation::Set { addr, fp: &f }]).unwrap();
+                        took.push(one.elapsed());
+                    }
+                    took
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .flat_map(|h| h.join().unwrap())
+            .collect()
     });
     let took = start.elapsed();
+    if segments == Segments::Recycled {
+        assert!(
+            writes_a_recycled_segment(&dir),
+            "the timed commits left the recycled segment"
+        );
+    }
+    latencies.sort();
     let rate = (n / threads * threads) as f64 / took.as_secs_f64();
-    // The tally starts at zero when the store opens.
-    (rate, store.sync_stats(), took)
+    CommitRun {
+        rate,
+        // The tally starts at zero when the store opens.
+        stats: store.sync_stats(),
+        took,
+        p999: latencies[latencies.len() * 999 / 1000],
+        max: *latencies.last().unwrap(),
+    }
 }
 
 fn redb_commits(n: usize, words: usize) -> f64 {
@@ -252,6 +348,12 @@ struct Round {
     /// The syncs of the round's two one-writer runs at fresh addresses.
     single_stats: SyncStats,
     took: Duration,
+    /// One writer and 16 in a recycled segment, and the one writer's
+    /// slowest commits there and in a fresh segment (µs, p99.9 and max).
+    single_recycled: f64,
+    group_recycled: f64,
+    tail_fresh: (f64, f64),
+    tail_recycled: (f64, f64),
 }
 
 fn commits_round(q: bool, words: usize, payload: usize) -> Round {
@@ -264,13 +366,18 @@ fn commits_round(q: bool, words: usize, payload: usize) -> Round {
     let single_n = 2 * n;
     let raw = raw_append_fdatasync(n, payload);
     let prefilled = raw_prefilled_fdatasync(n, payload);
-    let (before, before_stats, _) = store_commits(single_n, words, 1, Writes::Fresh);
-    let (group, stats, took) = store_commits(group_n, words, 16, Writes::Fresh);
+    let before = store_commits(single_n, words, 1, Writes::Fresh, Segments::Fresh);
+    let group = store_commits(group_n, words, 16, Writes::Fresh, Segments::Fresh);
     // The same pair over stored entries, one writer first: the store's
     // steady state, since a space holds at most 65,536 entries and every
     // set after the ones that fill it lands on a stored entry.
-    let (single_overwrite, _, _) = store_commits(single_n, words, 1, Writes::Overwrite);
-    let (overwrite, _, _) = store_commits(group_n, words, 16, Writes::Overwrite);
+    let single_overwrite =
+        store_commits(single_n, words, 1, Writes::Overwrite, Segments::Fresh).rate;
+    let overwrite = store_commits(group_n, words, 16, Writes::Overwrite, Segments::Fresh).rate;
+    // And in recycled segments, one writer on both sides.
+    let recycled_before = store_commits(single_n, words, 1, Writes::Fresh, Segments::Recycled);
+    let group_recycled = store_commits(group_n, words, 16, Writes::Fresh, Segments::Recycled).rate;
+    let recycled_after = store_commits(single_n, words, 1, Writes::Fresh, Segments::Recycled);
     // 16 committers sharing fdatasyncs with nothing else to do, the leader
     // waiting for all of them: what the disk and the wake-ups allow any
     // group commit of 16 synchronous committers here.
@@ -280,20 +387,27 @@ fn commits_round(q: bool, words: usize, payload: usize) -> Round {
     // One writer again: the round's single-writer rate is the mean of the
     // runs before and after the group runs, so a disk that speeds up or
     // slows down during the round does not tilt its ratios.
-    let (after, after_stats, _) = store_commits(single_n, words, 1, Writes::Fresh);
-    let single = (before + after) / 2.0;
-    let single_stats = add_stats(before_stats, after_stats);
+    let after = store_commits(single_n, words, 1, Writes::Fresh, Segments::Fresh);
+    let single = (before.rate + after.rate) / 2.0;
+    let single_stats = add_stats(before.stats, after.stats);
+    let micros = |d: Duration| d.as_secs_f64() * 1e6;
+    let tail =
+        |a: &CommitRun, b: &CommitRun| (micros(a.p999.max(b.p999)), micros(a.max.max(b.max)));
     Round {
         raw,
         prefilled,
         single,
-        group,
+        group: group.rate,
         single_overwrite,
         overwrite,
         bare,
-        stats,
+        stats: group.stats,
         single_stats,
-        took,
+        took: group.took,
+        single_recycled: (recycled_before.rate + recycled_after.rate) / 2.0,
+        group_recycled,
+        tail_fresh: tail(&before, &after),
+        tail_recycled: tail(&recycled_before, &recycled_after),
     }
 }
 
@@ -369,6 +483,17 @@ fn commits_part(q: bool, words: usize) {
         spread(col(|r| r.overwrite / r.single), 2)
     );
     println!(
+        "| store, 1 writer, Always, recycled segment | {} | {} vs 1 writer in a fresh segment |",
+        spread(col(|r| r.single_recycled), 0),
+        spread(col(|r| r.single_recycled / r.single), 2)
+    );
+    println!(
+        "| store, 16 writers, Always, recycled segment, fresh addresses | {} | {} vs 1 writer in a recycled segment (goal >= 8); {} vs 16 writers in a fresh segment |",
+        spread(col(|r| r.group_recycled), 0),
+        spread(col(|r| r.group_recycled / r.single_recycled), 2),
+        spread(col(|r| r.group_recycled / r.group), 2)
+    );
+    println!(
         "| raw write of {GROUP_OF} commits' bytes + fdatasync, x {GROUP_OF} (median of 5 short runs, after the rounds) | {:.0} | {:.2} vs 1 writer (median): two groups of {GROUP_OF} syncing back to back |",
         median(&mut raw_groups),
         median(&mut raw_groups) / single
@@ -387,6 +512,13 @@ fn commits_part(q: bool, words: usize) {
     });
     let took: Duration = rounds.iter().map(|r| r.took).sum();
     println!();
+    println!(
+        "1 writer's slowest commits, µs (the slower of a round's two runs): fresh segment p99.9 {}, max {}; recycled segment p99.9 {}, max {}",
+        spread(col(|r| r.tail_fresh.0), 0),
+        spread(col(|r| r.tail_fresh.1), 0),
+        spread(col(|r| r.tail_recycled.0), 0),
+        spread(col(|r| r.tail_recycled.1), 0)
+    );
     println!(
         "16 writers, fresh addresses, all rounds: {} syncs, {:.1} commits per sync, {:.1} µs per sync, the disk syncing {:.0}% of the time; the leaders gathering {:.1} µs before a sync ({:.0}% of the time)",
         all.syncs,

@@ -4,11 +4,11 @@
 
 mod store_support;
 
+use bindspace_core::log::Reader;
 use bindspace_core::mutation::Mutation;
 use bindspace_core::prng::SplitMix64;
 use bindspace_core::Addr;
 use bindspace_host::store::sim::SimFs;
-use bindspace_core::log::Reader;
 use bindspace_host::store::{Durability, Store, Vfs};
 use std::path::Path;
 use std::sync::Arc;

@@ -46,6 +46,15 @@ pub struct CompactReport {
     pub elapsed: Duration,
 }
 
+/// What [`Inner::retire`] did with a checkpoint's covered segments.
+struct Retired {
+    /// The segments gone from the log (removed or renamed), by first
+    /// sequence number.
+    gone: Vec<(u64, PathBuf)>,
+    /// The new recyclable files, with their sizes.
+    recycled: Vec<(u64, PathBuf)>,
+}
+
 impl Inner {
     /// Sum of the sizes of the store's files.
     fn store_bytes(&self) -> Result<u64, StoreError> {
@@ -86,7 +95,7 @@ impl Inner {
         // the next checkpoint tries again (it is covered, so harmless
         // meanwhile; recovery lists it as closed too).
         let kept = lock(&self.writer).recyclable.clone();
-        let (gone, recycled) = self.retire(&covered, kept);
+        let Retired { gone, recycled } = self.retire(&covered, kept);
         let mut removed = gone.len();
         {
             let mut w = lock(&self.writer);
@@ -134,16 +143,12 @@ impl Inner {
     /// new recyclable files with their sizes. Only the rotation that
     /// writes a recyclable file again takes it from the writer's list, so
     /// `kept` can only shrink meanwhile.
-    fn retire(
-        &self,
-        covered: &[(u64, PathBuf)],
-        kept: Vec<(u64, PathBuf)>,
-    ) -> (Vec<(u64, PathBuf)>, Vec<(u64, PathBuf)>) {
+    fn retire(&self, covered: &[(u64, PathBuf)], kept: Vec<(u64, PathBuf)>) -> Retired {
         let mut by_size: Vec<(u64, &(u64, PathBuf))> = covered
             .iter()
             .map(|c| (self.fs.size(&c.1).unwrap_or(0), c))
             .collect();
-        by_size.sort_by(|a, b| b.0.cmp(&a.0));
+        by_size.sort_by_key(|&(size, _)| core::cmp::Reverse(size));
         let mut room = self.options.recycle_segments.saturating_sub(kept.len());
         let mut gone = Vec::with_capacity(covered.len());
         let mut recycled = Vec::new();
@@ -163,7 +168,7 @@ impl Inner {
                 }
             }
         }
-        (gone, recycled)
+        Retired { gone, recycled }
     }
 
     /// Writes `view` as `snap-<seq>-<entries>.snap`, atomically and durably.
