@@ -8,6 +8,7 @@
 //! The child is this test binary run again with `BINDSPACE_KILL_CHILD`
 //! set, running only `write_behind_log_under_a_real_kill_child`.
 
+use bindspace_core::log::Reader;
 use bindspace_core::mutation::Mutation;
 use bindspace_core::prng::SplitMix64;
 use bindspace_core::{Addr, Width};
@@ -29,6 +30,10 @@ const KILLS: usize = 20;
 /// Batches one child commits at most before it waits to be killed, so 20
 /// rounds stay within the addresses.
 const PER_CHILD: u64 = 1000;
+/// The child checkpoints after every this many batches, so covered
+/// segments are kept and written again (recycled segments) while kills
+/// land.
+const CHECKPOINT_EVERY: u64 = 150;
 
 fn options() -> Options {
     Options {
@@ -76,10 +81,27 @@ fn write_behind_log_under_a_real_kill_child() {
         let seq = store.commit(&muts).unwrap();
         writeln!(out, "ACK {batch} {seq}").unwrap();
         out.flush().unwrap();
+        if batch % CHECKPOINT_EVERY == CHECKPOINT_EVERY - 1 {
+            store.checkpoint().unwrap();
+        }
     }
     loop {
         std::thread::sleep(Duration::from_secs(1)); // until killed
     }
+}
+
+/// Whether a segment in `dir` is a recycled one (a covered file written
+/// again), before opening changes anything.
+fn holds_a_recycled_segment(dir: &Path) -> bool {
+    std::fs::read_dir(dir).unwrap().any(|e| {
+        let path = e.unwrap().path();
+        let name = path.file_name().unwrap().to_string_lossy().into_owned();
+        name.starts_with("wal-")
+            && std::fs::read(&path)
+                .ok()
+                .and_then(|image| Reader::open(&image).ok().map(|(h, _)| h.recycled))
+                .unwrap_or(false)
+    })
 }
 
 /// Reopens `dir` and checks it against the acknowledged commits and the
@@ -164,6 +186,7 @@ fn write_behind_log_under_a_real_kill() {
     let exe = std::env::current_exe().unwrap();
     let mut acked: BTreeMap<u64, u64> = BTreeMap::new();
     let mut next = 0;
+    let mut recycled_rounds = 0;
     let began = Instant::now();
     for round in 0..KILLS {
         let mut child = Command::new(&exe)
@@ -208,12 +231,20 @@ fn write_behind_log_under_a_real_kill() {
         for (batch, seq) in reader.join().unwrap() {
             acked.insert(batch, seq);
         }
+        recycled_rounds += usize::from(holds_a_recycled_segment(&dir));
         next = check(&dir, &acked, next, round);
     }
     println!(
-        "{KILLS} kills, {} acknowledged commits, {next} on disk, {:.1} s",
+        "{KILLS} kills, {} acknowledged commits, {next} on disk, {recycled_rounds} kills \
+         with a recycled segment on disk, {:.1} s",
         acked.len(),
         began.elapsed().as_secs_f64()
     );
     assert!(!acked.is_empty(), "the child never committed");
+    // Every reopen after the first checkpoint starts its segment in a
+    // kept file, so most kills find one.
+    assert!(
+        recycled_rounds >= KILLS / 4,
+        "{recycled_rounds} of {KILLS} kills found a recycled segment"
+    );
 }
