@@ -777,25 +777,45 @@ fn a_commit_acknowledged_while_closing_is_synced_by_close() {
 /// or removal a compaction makes either fails it cleanly (old files in
 /// charge, no temporary file left, the store writable) or, for a failed
 /// fsync, poisons the store (writes refused without another fsync); and
-/// what reopens after a crash is exactly what was acknowledged.
+/// what reopens after a crash is exactly what was acknowledged. Run twice:
+/// with the checkpoint's rotation creating its new segment, and with it
+/// writing a kept (recycled) segment file again, whose header write,
+/// fsync, rename and directory fsync are then the first steps.
 #[test]
 fn a_fault_at_any_step_of_a_checkpoint_rolls_back_or_poisons() {
     let options = small_options(1, 400);
     let mut poisoned_by = std::collections::BTreeSet::new();
     let mut clean_failures = 0;
-    for op in [
-        FaultOp::Write,
-        FaultOp::Sync,
-        FaultOp::SyncDir,
-        FaultOp::Create,
-        FaultOp::Rename,
-        FaultOp::Remove,
-    ] {
+    let mut recycling_checkpoints = 0;
+    for (recycle, op) in [false, true].into_iter().flat_map(|r| {
+        [
+            FaultOp::Write,
+            FaultOp::Sync,
+            FaultOp::SyncDir,
+            FaultOp::Create,
+            FaultOp::Rename,
+            FaultOp::Remove,
+        ]
+        .map(|op| (r, op))
+    }) {
         for skip in 0..6 {
             let sim = SimFs::new();
             let store = open(&sim, &options).unwrap();
             for i in 0..30u8 {
                 set(&store, Addr::new(0x81, i % 7), u64::from(i)).unwrap();
+            }
+            if recycle {
+                // Keeps covered segments; the next rotation (the faulted
+                // compaction's) writes one of them again.
+                store.checkpoint().unwrap();
+                set(&store, Addr::new(0x81, 1), 77).unwrap();
+                let kept = sim
+                    .list(std::path::Path::new(DIR))
+                    .unwrap()
+                    .into_iter()
+                    .filter(|n| n.starts_with("recycle-"))
+                    .count();
+                recycling_checkpoints += usize::from(kept > 0);
             }
             let mut want = snapshot_of(&store.view());
             sim.arm(Fault {
@@ -805,7 +825,8 @@ fn a_fault_at_any_step_of_a_checkpoint_rolls_back_or_poisons() {
             });
             let result = store.compact();
             sim.disarm();
-            let case = format!("{op:?} skip {skip}");
+            let case = format!("{op:?} skip {skip} recycle {recycle}");
+
             assert_eq!(snapshot_of(&store.view()), want, "{case}");
             let temps = sim
                 .list(std::path::Path::new(DIR))
@@ -843,6 +864,10 @@ fn a_fault_at_any_step_of_a_checkpoint_rolls_back_or_poisons() {
     // The faults reached the checkpoint's own fsyncs, not only rotation's.
     assert!(poisoned_by.contains("Sync") && poisoned_by.contains("SyncDir"));
     assert!(clean_failures > 0);
+    assert_eq!(
+        recycling_checkpoints, 36,
+        "a faulted compaction found no kept file"
+    );
 }
 
 /// Seed defect: a torn tail taken for the end, the other way round. Damage
