@@ -312,7 +312,12 @@ fn redb_commits(n: usize, words: usize) -> f64 {
 
 /// Writes `records` single-set commits (Never durability, then one sync).
 fn fill(dir: &Path, records: usize, words: usize, live: usize) {
-    let store = Store::open(dir, options(words as u32 * 64, Durability::Never)).unwrap();
+    // No automatic checkpoints: the directory is to hold all the records.
+    let opts = Options {
+        checkpoint_after_segments: 0,
+        ..options(words as u32 * 64, Durability::Never)
+    };
+    let store = Store::open(dir, opts).unwrap();
     let mut rng = SplitMix64::new(7);
     for i in 0..records {
         let f = fp(&mut rng, words);

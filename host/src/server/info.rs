@@ -95,6 +95,14 @@ pub(crate) fn render(
         }
         None => s.push_str("last_compaction_time:-1\r\n"),
     }
+    let auto = store.auto_checkpoints();
+    let _ = write!(
+        s,
+        "auto_checkpoints:{}\r\nauto_checkpoint_failures:{}\r\nauto_checkpoint_last_error:{}\r\n",
+        auto.runs,
+        auto.failures,
+        one_line(auto.last_error.as_deref().unwrap_or("-")),
+    );
     sections.push(("persistence", s));
     let s = format!(
         "total_commands_processed:{}\r\ninstantaneous_ops_per_sec:{}\r\naverage_ops_per_sec:{}\r\ntotal_error_replies:{}\r\nstore_errors:{}\r\n",

@@ -531,6 +531,10 @@ fn compact_under_writers_and_readers_loses_nothing() {
     let server = Running::start(dir.path(), Durability::Always);
     let mut c = Client::connect(server.addr);
     assert_eq!(c.info("last_compaction_time"), "-1");
+    // No segment has closed yet, so no automatic checkpoint ran.
+    assert_eq!(c.info("auto_checkpoints"), "0");
+    assert_eq!(c.info("auto_checkpoint_failures"), "0");
+    assert_eq!(c.info("auto_checkpoint_last_error"), "-");
     // A value no one changes, for the readers.
     assert_eq!(c.ask(&["SET", "0x10:00", &hex(42)]), "+OK");
     let done = std::sync::Arc::new(core::sync::atomic::AtomicBool::new(false));

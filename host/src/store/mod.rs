@@ -17,6 +17,7 @@
 //! The design (threads, snapshots, lock order, durability, file layout,
 //! recovery) is written up in `docs/HOST.md`.
 
+mod auto;
 mod batch;
 mod checkpoint;
 mod committers;
@@ -35,6 +36,7 @@ mod vfs;
 mod view;
 mod writer;
 
+pub use auto::AutoCheckpoints;
 pub use batch::Batch;
 pub use bindspace_core::search::{Hit, SearchOptions};
 pub use checkpoint::CompactReport;
@@ -75,6 +77,8 @@ pub(crate) struct Inner {
     pub(crate) options: Options,
     /// One checkpoint or compaction at a time.
     pub(crate) maintenance: Mutex<()>,
+    /// The automatic checkpoints' thread's mailbox (a leaf lock).
+    pub(crate) auto: auto::AutoCheckpointer,
     /// The appender: active segment and working state.
     pub(crate) writer: Mutex<Writer>,
     /// What the next group sync covers.
@@ -101,18 +105,19 @@ pub(crate) struct Inner {
     pub(crate) _lock: Box<dyn VfsLock>,
 }
 
-/// Stops the periodic syncer and syncs once more when the last handle goes.
+/// Stops the background threads (periodic syncer, automatic
+/// checkpoints) and syncs once more when the last handle goes.
 #[derive(Debug)]
 struct Closer {
     inner: Arc<Inner>,
-    syncer: Mutex<Option<JoinHandle<()>>>,
+    threads: Mutex<Vec<JoinHandle<()>>>,
 }
 
 impl Drop for Closer {
     fn drop(&mut self) {
         let _ = self.inner.close();
-        let handle = self.syncer.lock().unwrap_or_else(|e| e.into_inner()).take();
-        if let Some(handle) = handle {
+        let threads = core::mem::take(&mut *lock(&self.threads));
+        for handle in threads {
             let _ = handle.join();
         }
     }
@@ -139,17 +144,19 @@ impl Store {
         options: Options,
     ) -> Result<Store, StoreError> {
         let inner = Arc::new(recovery::open(fs, dir.as_ref(), options)?);
-        let syncer = match inner.options.durability {
-            Durability::Periodic(every) => {
-                let inner = Arc::clone(&inner);
-                Some(std::thread::spawn(move || inner.periodic_sync(every)))
-            }
-            Durability::Always | Durability::Never => None,
-        };
+        let mut threads = Vec::new();
+        if let Durability::Periodic(every) = inner.options.durability {
+            let inner = Arc::clone(&inner);
+            threads.push(std::thread::spawn(move || inner.periodic_sync(every)));
+        }
+        if inner.options.checkpoint_after_segments > 0 {
+            let inner = Arc::clone(&inner);
+            threads.push(std::thread::spawn(move || inner.run_auto_checkpoints()));
+        }
         Ok(Store {
             _closer: Arc::new(Closer {
                 inner: Arc::clone(&inner),
-                syncer: Mutex::new(syncer),
+                threads: Mutex::new(threads),
             }),
             inner,
         })
@@ -351,6 +358,13 @@ impl Store {
         self.inner.syncs.snapshot()
     }
 
+    /// What the automatic checkpoints
+    /// ([`Options::checkpoint_after_segments`]) have done since the store
+    /// was opened: how many ran, how many failed and why the last failed.
+    pub fn auto_checkpoints(&self) -> AutoCheckpoints {
+        self.inner.auto.report()
+    }
+
     /// Why writes are refused, if an fsync failed.
     pub fn poisoned(&self) -> Option<String> {
         self.inner.group.failure().map(|f| f.0)
@@ -450,6 +464,7 @@ impl Inner {
         }
         *lock(&self.stop.0) = true;
         self.stop.1.notify_all();
+        self.auto.stop();
         if self.group.failure().is_some() {
             return Err(self.poisoned_error());
         }

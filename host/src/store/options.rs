@@ -51,6 +51,16 @@ pub struct Options {
     /// writeback. Costs up to this many times `segment_bytes` of disk
     /// while the store is small (docs/HOST.md, "Recycled segments").
     pub recycle_segments: usize,
+    /// A checkpoint runs by itself, on a background thread, once this
+    /// many closed segments are on disk (counted when a commit rotates):
+    /// the log, the time recovery takes and the disk the store uses stay
+    /// bounded without anyone calling [`crate::store::Store::checkpoint`],
+    /// and the covered segments are kept for reuse
+    /// (`recycle_segments`). 0 leaves checkpoints to the caller. A failed
+    /// one is reported by [`crate::store::Store::auto_checkpoints`] and
+    /// tried again at the next rotation (a failed fsync poisons the
+    /// store, as always).
+    pub checkpoint_after_segments: usize,
     /// Open a store whose log is corrupt before its tail by keeping every
     /// valid record and reporting what was dropped, instead of refusing.
     pub repair: bool,
@@ -66,6 +76,7 @@ impl Default for Options {
             segment_bytes: 64 << 20,
             prefill_bytes: 1 << 20,
             recycle_segments: 2,
+            checkpoint_after_segments: 4,
             repair: false,
             search_threads: std::thread::available_parallelism().map_or(1, |n| n.get()),
         }

@@ -573,6 +573,7 @@ fn open_after(
         dir: dir.to_path_buf(),
         spares: working.spares(),
         maintenance: Mutex::new(()),
+        auto: super::auto::AutoCheckpointer::default(),
         writer: Mutex::new(Writer {
             segment,
             closed,

@@ -7,6 +7,8 @@
 //! keep appending while a sync runs; readers take no lock at all. A
 //! shard's slot lock (`view.rs`) is a leaf: the appender takes it inside
 //! `writer`, a committer catching up a spare takes it holding nothing.
+//! So is the automatic checkpoints' mailbox (`auto.rs`): the appender
+//! takes it inside `writer` to ask for one.
 
 use super::error::{io_error, StoreError};
 use super::group::SyncFailure;
@@ -113,6 +115,10 @@ impl Inner {
             if let Err(e) = self.rotate(w) {
                 w.buf = buf;
                 return Err(e);
+            }
+            let after = self.options.checkpoint_after_segments;
+            if after > 0 && w.closed.len() >= after {
+                self.auto.want();
             }
         }
         let at = w.segment.len;
