@@ -357,6 +357,8 @@ struct Round {
     /// slowest commits there and in a fresh segment (µs, p99.9 and max).
     single_recycled: f64,
     group_recycled: f64,
+    stats_recycled: SyncStats,
+    took_recycled: Duration,
     tail_fresh: (f64, f64),
     tail_recycled: (f64, f64),
 }
@@ -381,7 +383,7 @@ fn commits_round(q: bool, words: usize, payload: usize) -> Round {
     let overwrite = store_commits(group_n, words, 16, Writes::Overwrite, Segments::Fresh).rate;
     // And in recycled segments, one writer on both sides.
     let recycled_before = store_commits(single_n, words, 1, Writes::Fresh, Segments::Recycled);
-    let group_recycled = store_commits(group_n, words, 16, Writes::Fresh, Segments::Recycled).rate;
+    let group_recycled = store_commits(group_n, words, 16, Writes::Fresh, Segments::Recycled);
     let recycled_after = store_commits(single_n, words, 1, Writes::Fresh, Segments::Recycled);
     // 16 committers sharing fdatasyncs with nothing else to do, the leader
     // waiting for all of them: what the disk and the wake-ups allow any
@@ -410,7 +412,9 @@ fn commits_round(q: bool, words: usize, payload: usize) -> Round {
         single_stats,
         took: group.took,
         single_recycled: (recycled_before.rate + recycled_after.rate) / 2.0,
-        group_recycled,
+        group_recycled: group_recycled.rate,
+        stats_recycled: group_recycled.stats,
+        took_recycled: group_recycled.took,
         tail_fresh: tail(&before, &after),
         tail_recycled: tail(&recycled_before, &recycled_after),
     }
@@ -516,6 +520,10 @@ fn commits_part(q: bool, words: usize) {
         add_stats(all, r.single_stats)
     });
     let took: Duration = rounds.iter().map(|r| r.took).sum();
+    let all_recycled = rounds.iter().fold(SyncStats::default(), |all, r| {
+        add_stats(all, r.stats_recycled)
+    });
+    let took_recycled: Duration = rounds.iter().map(|r| r.took_recycled).sum();
     println!();
     println!(
         "1 writer's slowest commits, µs (the slower of a round's two runs): fresh segment p99.9 {}, max {}; recycled segment p99.9 {}, max {}",
@@ -532,6 +540,14 @@ fn commits_part(q: bool, words: usize) {
         all.sync_time.as_secs_f64() / took.as_secs_f64() * 100.0,
         all.gather_time.as_secs_f64() * 1e6 / all.syncs.max(1) as f64,
         all.gather_time.as_secs_f64() / took.as_secs_f64() * 100.0
+    );
+    println!(
+        "16 writers, recycled segment, all rounds: {:.1} commits per sync, {:.1} µs per sync ({:.0}% of the time), the leaders gathering {:.1} µs before a sync ({:.0}% of the time)",
+        all_recycled.commits_per_sync(),
+        all_recycled.mean_sync().as_secs_f64() * 1e6,
+        all_recycled.sync_time.as_secs_f64() / took_recycled.as_secs_f64() * 100.0,
+        all_recycled.gather_time.as_secs_f64() * 1e6 / all_recycled.syncs.max(1) as f64,
+        all_recycled.gather_time.as_secs_f64() / took_recycled.as_secs_f64() * 100.0
     );
     // A group's sync writes about 16 commits' bytes, one writer's one
     // commit's: on the project disk the larger sync is the slower one,
