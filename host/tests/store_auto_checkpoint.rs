@@ -176,3 +176,37 @@ fn writers_and_readers_run_through_automatic_checkpoints() {
     drop(store);
     assert_eq!(snapshot_of(&open(&sim, &options(2)).view()), all);
 }
+
+/// A checkpoint runs once per `checkpoint_after_segments` closed
+/// segments, not more often: a rotation while one runs counts the
+/// segments it is about to retire, and asks again, but the thread only
+/// runs when that many are closed since. Slow syncs make each checkpoint
+/// last several rotations, the case where they would run back to back.
+#[test]
+fn a_checkpoint_runs_once_per_so_many_closed_segments() {
+    const AFTER: usize = 4;
+    let sim = SimFs::new();
+    sim.set_sync_delay(Duration::from_millis(2));
+    let options = Options {
+        durability: bindspace_host::store::Durability::Never,
+        ..options(AFTER)
+    };
+    let store = open(&sim, &options);
+    let mut model = Model::new();
+    let mut made = std::collections::BTreeSet::new();
+    for i in 0..1500 {
+        set(&store, &mut model, i);
+        made.extend(segments(&sim, DIR));
+    }
+    let report = store.auto_checkpoints();
+    // Each run covers at least AFTER segments no other run covered, and
+    // its own rotation makes one more.
+    assert!(report.runs >= 2, "{report:?}");
+    assert!(
+        report.runs as usize * AFTER <= made.len() + AFTER,
+        "{} runs for {} segments made",
+        report.runs,
+        made.len()
+    );
+    assert_eq!(snapshot_of(&store.view()), model);
+}

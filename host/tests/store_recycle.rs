@@ -11,8 +11,8 @@ mod store_support;
 use bindspace_core::log::{End, Event, Reader};
 use bindspace_core::mutation::Mutation;
 use bindspace_core::Addr;
-use bindspace_host::store::sim::SimFs;
-use bindspace_host::store::{Options, Store, Vfs};
+use bindspace_host::store::sim::{Fault, FaultOp, SimFs};
+use bindspace_host::store::{Durability, Options, Store, Vfs};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use store_support::{segments, small_options, snapshot_of, Model};
@@ -134,29 +134,157 @@ fn walk(image: &[u8]) -> (u64, Vec<u64>, Vec<u64>, Option<End>) {
 
 #[test]
 fn a_recycled_segment_never_reads_back_its_earlier_life() {
+    // With only the commit that rotated into it, and with three more.
+    for commits in [0, 3] {
+        let sim = SimFs::new();
+        let (store, model, active) = store_writing_a_recycled_segment(&sim, commits);
+        let image = sim.read(&active).unwrap();
+        let (first, seqs, stale, end) = walk(&image);
+        assert!(
+            !stale.is_empty(),
+            "the file holds no earlier life to test against"
+        );
+        assert!(seqs.iter().all(|&s| s >= first), "{seqs:?} from {first}");
+        assert_eq!(seqs.len(), 2 * usize::from(1 + commits));
+        assert!(matches!(end, Some(End::Clean { .. })), "{commits}: {end:?}");
+        // A power cut losing nothing synced, then a clean reopen: the model.
+        let cut = sim.crash(7);
+        drop(store);
+        let reopened = open(&sim, &options());
+        assert_eq!(snapshot_of(&reopened.view()), model);
+        let report = reopened.recovery();
+        assert!(report.torn_tail.is_none(), "{commits}: {report:?}");
+        drop(reopened);
+        let after_cut = open(&cut, &options());
+        assert_eq!(snapshot_of(&after_cut.view()), model);
+        assert!(after_cut.recovery().torn_tail.is_none(), "{commits}");
+    }
+}
+
+/// A recycled segment holding no commit (the one an open starts): its
+/// header's end mark is the end of its records.
+#[test]
+fn a_recycled_segment_with_no_commit_reopens_clean() {
     let sim = SimFs::new();
-    let (store, model, active) = store_writing_a_recycled_segment(&sim, 3);
-    let image = sim.read(&active).unwrap();
-    let (first, seqs, stale, end) = walk(&image);
-    assert!(
-        !stale.is_empty(),
-        "the file holds no earlier life to test against"
-    );
-    assert!(seqs.iter().all(|&s| s >= first), "{seqs:?} from {first}");
-    assert!(matches!(end, Some(End::Clean { .. })), "{end:?}");
-    // A power cut losing nothing synced, then a clean reopen: the model.
-    let cut = sim.crash(7);
+    let store = open(&sim, &options());
+    let mut model = Model::new();
+    for i in 0..40 {
+        set(&store, &mut model, i);
+    }
+    store.checkpoint().unwrap();
     drop(store);
+    // This open starts its segment in a kept file, and commits nothing.
+    drop(open(&sim, &options()));
+    let newest = segments(&sim, DIR).last().unwrap().clone();
+    assert!(is_recycled(&sim, &newest));
+    let (_, seqs, stale, end) = walk(&sim.read(&newest).unwrap());
+    assert!(seqs.is_empty() && !stale.is_empty(), "{seqs:?}");
+    assert!(matches!(end, Some(End::Clean { offset: 40 })), "{end:?}");
     let reopened = open(&sim, &options());
-    assert_eq!(snapshot_of(&reopened.view()), model);
     assert!(
         reopened.recovery().torn_tail.is_none(),
         "{:?}",
         reopened.recovery()
     );
-    drop(reopened);
-    let after_cut = open(&cut, &options());
-    assert_eq!(snapshot_of(&after_cut.view()), model);
+    assert_eq!(snapshot_of(&reopened.view()), model);
+}
+
+/// The direct write path (no prefill, or `Never` durability: each append
+/// writes its batch itself) ends every write with the end mark too, so a
+/// recycled segment written that way reopens clean.
+#[test]
+fn a_recycled_segment_written_batch_by_batch_reopens_clean() {
+    for (durability, prefill_bytes) in [
+        (Durability::Always, 0),
+        (Durability::Never, 128),
+        (Durability::Never, 0),
+    ] {
+        let sim = SimFs::new();
+        let options = Options {
+            durability,
+            prefill_bytes,
+            ..options()
+        };
+        let store = open(&sim, &options);
+        let mut model = Model::new();
+        for i in 0..60 {
+            set(&store, &mut model, i);
+        }
+        store.checkpoint().unwrap();
+        let mut i = 100;
+        while !is_recycled(&sim, segments(&sim, DIR).last().unwrap()) {
+            set(&store, &mut model, i);
+            i += 1;
+            assert!(i < 300, "no rotation into a recycled file");
+        }
+        for _ in 0..3 {
+            set(&store, &mut model, i);
+            i += 1;
+        }
+        assert!(is_recycled(&sim, segments(&sim, DIR).last().unwrap()));
+        store.close().unwrap();
+        drop(store);
+        let reopened = open(&sim, &options);
+        let case = format!("{durability:?}, prefill {prefill_bytes}");
+        assert!(
+            reopened.recovery().torn_tail.is_none(),
+            "{case}: {:?}",
+            reopened.recovery()
+        );
+        assert_eq!(snapshot_of(&reopened.view()), model, "{case}");
+    }
+}
+
+/// Writing a kept file again is only a saving: if it cannot be renamed
+/// (or opened, or written), it is dropped and a new segment made instead,
+/// so neither the commit that rotates nor an open fails for it.
+#[test]
+fn a_kept_file_that_cannot_be_written_again_gives_way_to_a_new_segment() {
+    for at_open in [false, true] {
+        let sim = SimFs::new();
+        let store = open(&sim, &options());
+        let mut model = Model::new();
+        for i in 0..40 {
+            set(&store, &mut model, i);
+        }
+        store.checkpoint().unwrap();
+        assert_eq!(recyclable(&sim).len(), 2);
+        let fault = Fault {
+            op: FaultOp::Rename,
+            skip: 0,
+            sticky: false,
+        };
+        let store = if at_open {
+            drop(store);
+            sim.arm(fault);
+            open(&sim, &options())
+        } else {
+            sim.arm(fault);
+            let before = segments(&sim, DIR).len();
+            let mut i = 100;
+            while segments(&sim, DIR).len() == before {
+                set(&store, &mut model, i);
+                i += 1;
+                assert!(i < 300, "no rotation");
+            }
+            store
+        };
+        let case = format!("at open: {at_open}");
+        let newest = segments(&sim, DIR).last().unwrap().clone();
+        assert!(
+            !is_recycled(&sim, &newest),
+            "{case}: the faulted rename went through"
+        );
+        assert_eq!(
+            recyclable(&sim).len(),
+            1,
+            "{case}: the failed file was kept"
+        );
+        assert!(store.poisoned().is_none(), "{case}");
+        set(&store, &mut model, 999);
+        drop(store);
+        assert_eq!(snapshot_of(&open(&sim, &options()).view()), model, "{case}");
+    }
 }
 
 #[test]

@@ -69,11 +69,20 @@ impl Inner {
                 }
                 state.wanted = false;
             }
+            // A rotation while the last checkpoint ran counted the
+            // segments that checkpoint covered and retired after: asked
+            // for again, but not due. Counted now, under `writer`, the
+            // closed segments are the ones written since.
+            let due = lock(&self.writer).closed.len() >= self.options.checkpoint_after_segments;
+            if !due {
+                continue;
+            }
             let result = self.checkpoint();
             if self.closed.load(Ordering::Acquire) {
                 // Refused because the store closed meanwhile: not a failure.
                 return;
             }
+            let poisoned = self.group.failure().is_some();
             let mut state = lock(&auto.state);
             match result {
                 Ok(_) => {
@@ -85,8 +94,8 @@ impl Inner {
                     state.report.last_error = Some(e.to_string());
                 }
             }
-            if self.group.failure().is_some() {
-                return; // poisoned: no checkpoint can run again
+            if poisoned {
+                return; // no checkpoint can run again
             }
         }
     }

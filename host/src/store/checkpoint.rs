@@ -154,7 +154,14 @@ impl Inner {
         let mut recycled = Vec::new();
         for (size, segment) in by_size {
             let name = self.dir.join(layout::recycle_name(segment.0));
-            let reuse = room > 0 && size > 0 && kept.iter().all(|(_, p)| *p != name);
+            // A segment recovery found damaged may hold frames past the
+            // damage, newer than its records: never a stale earlier life.
+            let damaged = self
+                .recovery
+                .dropped
+                .iter()
+                .any(|(p, _, _)| *p == segment.1);
+            let reuse = room > 0 && size > 0 && !damaged && kept.iter().all(|(_, p)| *p != name);
             let retired = if reuse {
                 self.fs.rename(&segment.1, &name).is_ok()
             } else {

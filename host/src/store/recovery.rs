@@ -31,7 +31,7 @@ use super::sync::ArcSwap;
 use super::vfs::Vfs;
 use super::view::Working;
 use super::writer::ERASED;
-use super::writer::{create_segment, CreateError, SyncTarget, Writer};
+use super::writer::{start_segment, CreateError, SyncTarget, Writer};
 use super::Inner;
 use core::sync::atomic::AtomicBool;
 use std::collections::VecDeque;
@@ -535,7 +535,7 @@ fn open_after(
     // file whose tail was just cut, is never needed.
     let segment_no = segment_no + 1;
     let reuse = recyclable.pop().map(|(_, path)| path);
-    let segment = create_segment(
+    let segment = start_segment(
         fs.as_ref(),
         dir,
         options.width,

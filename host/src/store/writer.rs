@@ -414,7 +414,7 @@ impl Inner {
         }
         let number = w.segment_no + 1;
         let reuse = w.recyclable.pop().map(|(_, path)| path);
-        let segment = match create_segment(
+        let segment = match start_segment(
             self.fs.as_ref(),
             &self.dir,
             self.options.width,
@@ -448,6 +448,27 @@ pub(crate) enum CreateError {
     Io(StoreError),
     /// An fsync failed: the caller decides whether that poisons.
     Sync(String),
+}
+
+/// [`create_segment`], writing the kept file `reuse` again if there is
+/// one; if that fails short of an fsync (the file cannot be opened,
+/// written or renamed), the file is dropped and a new segment created in
+/// its place: reuse only saves the prefill, so a commit (or an open) never
+/// fails for it. A failed fsync poisons either way.
+pub(crate) fn start_segment(
+    fs: &dyn Vfs,
+    dir: &Path,
+    width: Width,
+    number: u64,
+    first: u64,
+    reuse: Option<&Path>,
+) -> Result<Segment, CreateError> {
+    match create_segment(fs, dir, width, number, first, reuse) {
+        Err(CreateError::Io(_)) if reuse.is_some() => {
+            create_segment(fs, dir, width, number, first, None)
+        }
+        other => other,
+    }
 }
 
 /// Creates the segment whose first record will be `first`, with its

@@ -89,6 +89,12 @@ impl<F: NorFlash> FlashLog<'_, F> {
                 align: h.align as u16,
             }));
         }
+        if h.recycled {
+            // Flash erases a sector before it is written again, so no
+            // sector of a flash log is ever a recycled image: a header
+            // that says so was written by something else.
+            return Err(Error::Format(FormatError::Reserved));
+        }
         Ok(Some(h))
     }
 

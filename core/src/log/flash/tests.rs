@@ -340,6 +340,34 @@ fn garbage_collection_keeps_the_state_and_spreads_wear() {
     assert!(max <= 2 * min, "wear {erases:?}");
 }
 
+/// A recycled header (docs/FORMAT.md 5.1) is for host files only: a
+/// flash sector bearing one is refused, not read by the file rules.
+#[test]
+fn a_recycled_header_in_a_flash_sector_is_refused() {
+    let mut flash = Flash::new();
+    let mut buf = [0u8; 2304];
+    {
+        let (mut log, _) =
+            FlashLog::mount(&mut flash, &mut buf, cfg(), &mut Model::default()).unwrap();
+        log.append(&[Mutation::Delete { addr: Addr(1) }], &Model::default())
+            .unwrap();
+    }
+    let ring = live_by_segment(&mut flash, &mut buf);
+    let sector = ring[0] as usize;
+    let mut old = [0u8; 40];
+    old.copy_from_slice(&flash.sector(sector)[..40]);
+    let mut header = crate::log::Header::new_checked(&old).unwrap();
+    header.recycled = true;
+    let mut new = [0u8; 40];
+    header.encode(&mut new).unwrap();
+    // Rewritten in place (flipping exactly the bits that differ).
+    for (i, (a, b)) in old.iter().zip(&new).enumerate() {
+        flash.corrupt(sector * 1024 + i, a ^ b);
+    }
+    let err = FlashLog::mount(&mut flash, &mut buf, cfg(), &mut Model::default()).err();
+    assert_eq!(err, Some(Error::Format(FormatError::Reserved)));
+}
+
 #[test]
 fn opening_with_another_width_is_a_clear_error() {
     let mut flash = Flash::new();
