@@ -60,17 +60,23 @@ fn is_recycled(sim: &SimFs, path: &Path) -> bool {
     header.recycled
 }
 
-/// A store whose active segment is a recycled file holding `commits`
-/// commits of this life, with the model of everything committed.
-fn store_writing_a_recycled_segment(sim: &SimFs, commits: u16) -> (Store, Model, PathBuf) {
+/// A store that wrote 40 commits (several segments) and checkpointed:
+/// the covered segments' files are kept, two of them.
+fn store_with_kept_files(sim: &SimFs) -> (Store, Model) {
     let store = open(sim, &options());
     let mut model = Model::new();
     for i in 0..40 {
         set(&store, &mut model, i);
     }
-    assert!(segments(sim, DIR).len() >= 3, "no rotation");
     store.checkpoint().unwrap();
     assert_eq!(recyclable(sim).len(), 2, "the checkpoint kept no file");
+    (store, model)
+}
+
+/// A store whose active segment is a recycled file holding `commits`
+/// commits of this life, with the model of everything committed.
+fn store_writing_a_recycled_segment(sim: &SimFs, commits: u16) -> (Store, Model, PathBuf) {
+    let (store, mut model) = store_with_kept_files(sim);
     // Rotate into a recycled file, then write this life's commits.
     let mut i = 100;
     while !is_recycled(sim, segments(sim, DIR).last().unwrap()) {
@@ -166,12 +172,7 @@ fn a_recycled_segment_never_reads_back_its_earlier_life() {
 #[test]
 fn a_recycled_segment_with_no_commit_reopens_clean() {
     let sim = SimFs::new();
-    let store = open(&sim, &options());
-    let mut model = Model::new();
-    for i in 0..40 {
-        set(&store, &mut model, i);
-    }
-    store.checkpoint().unwrap();
+    let (store, model) = store_with_kept_files(&sim);
     drop(store);
     // This open starts its segment in a kept file, and commits nothing.
     drop(open(&sim, &options()));
@@ -242,13 +243,7 @@ fn a_recycled_segment_written_batch_by_batch_reopens_clean() {
 fn a_kept_file_that_cannot_be_written_again_gives_way_to_a_new_segment() {
     for at_open in [false, true] {
         let sim = SimFs::new();
-        let store = open(&sim, &options());
-        let mut model = Model::new();
-        for i in 0..40 {
-            set(&store, &mut model, i);
-        }
-        store.checkpoint().unwrap();
-        assert_eq!(recyclable(&sim).len(), 2);
+        let (store, mut model) = store_with_kept_files(&sim);
         let fault = Fault {
             op: FaultOp::Rename,
             skip: 0,
@@ -314,12 +309,7 @@ fn a_cut_inside_the_write_over_the_end_loses_only_that_commit() {
 #[test]
 fn opening_keeps_no_more_recyclable_files_than_the_options_say() {
     let sim = SimFs::new();
-    let store = open(&sim, &options());
-    let mut model = Model::new();
-    for i in 0..40 {
-        set(&store, &mut model, i);
-    }
-    store.checkpoint().unwrap();
+    let (store, mut model) = store_with_kept_files(&sim);
     drop(store);
     assert_eq!(recyclable(&sim).len(), 2);
     let one = Options {
