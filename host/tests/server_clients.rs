@@ -541,6 +541,12 @@ fn max_clients_resp3_and_the_metrics_endpoint() {
         page.contains("bindspace_rejected_connections_total 1"),
         "{page}"
     );
+    // No segment closed yet: no automatic checkpoint.
+    assert!(
+        page.contains("bindspace_auto_checkpoints_total 0\n")
+            && page.contains("bindspace_auto_checkpoint_failures_total 0\n"),
+        "{page}"
+    );
     assert!(page.contains("bindspace_connected_clients 1"), "{page}");
     // The one error reply: the client turned away.
     assert!(page.contains("bindspace_error_replies_total 1\n"), "{page}");

@@ -34,7 +34,8 @@ pub enum Event<'a> {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum End {
     /// After the last valid record there is nothing, or only erased
-    /// (`0xFF`) bytes.
+    /// (`0xFF`) bytes; in a recycled image ([`Reader::recycled`]), the
+    /// 8-byte end mark and then only stale bytes.
     Clean {
         /// Where the last valid record ends (padding included): where a
         /// writer goes on. Always aligned, so it may lie past the image's
@@ -72,7 +73,8 @@ impl End {
 /// at every later aligned offset for a valid one, so corruption in the
 /// middle is reported (with its offset and size) and the records after it
 /// are still yielded. Only a bad region with nothing valid after it is a
-/// torn tail.
+/// torn tail (in a recycled image: nothing valid of this life after it,
+/// and no end mark where it starts, docs/FORMAT.md 5.1).
 #[derive(Clone, Debug)]
 pub struct Reader<'a> {
     image: &'a [u8],

@@ -378,7 +378,7 @@ pub(crate) fn check(args: CheckArgs) -> Result<(), CliError> {
     println!("last sequence:  {}", r.seq);
     match &r.torn_tail {
         Some((file, at, len)) => println!(
-            "torn tail:      {} at byte {at} ({len} bytes from there to the end, prefill included: an unfinished write, as a crash leaves it; the next open cuts it, keeping the bytes beside the segment if whole frames follow the damage)",
+            "torn tail:      {} at byte {at} ({len} bytes from there to the end, prefill or a recycled file's earlier life included: an unfinished write, as a crash leaves it; the next open cuts it, keeping the bytes beside the segment if whole frames follow the damage)",
             file.display()
         ),
         None => println!("torn tail:      none"),

@@ -11,7 +11,8 @@ pub(crate) fn text(shared: &Shared) -> String {
     let s = &shared.stats;
     let view = shared.engine.store().view();
     let syncs = shared.engine.store().sync_stats();
-    let rows: [(&str, &str, &str, u64); 13] = [
+    let auto = shared.engine.store().auto_checkpoints();
+    let rows: [(&str, &str, &str, u64); 15] = [
         (
             "bindspace_connected_clients",
             "gauge",
@@ -83,6 +84,18 @@ pub(crate) fn text(shared: &Shared) -> String {
             "counter",
             "Time sync leaders spent gathering committers before those syncs.",
             u64::try_from(syncs.gather_time.as_micros()).unwrap_or(u64::MAX),
+        ),
+        (
+            "bindspace_auto_checkpoints_total",
+            "counter",
+            "Automatic checkpoints that ran.",
+            auto.runs,
+        ),
+        (
+            "bindspace_auto_checkpoint_failures_total",
+            "counter",
+            "Automatic checkpoints that failed (each asked for again at the next rotation).",
+            auto.failures,
         ),
         (
             "bindspace_resident_bytes",

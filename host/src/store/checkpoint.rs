@@ -75,8 +75,9 @@ impl Inner {
         Ok(total)
     }
 
-    /// Writes a snapshot of the current working state and removes what it
-    /// covers.
+    /// Writes a snapshot of the current working state and retires what it
+    /// covers (older snapshots removed, covered segments kept for reuse or
+    /// removed).
     pub(crate) fn checkpoint(&self) -> Result<CompactReport, StoreError> {
         let started = Instant::now();
         let _one_at_a_time = lock(&self.maintenance);

@@ -338,15 +338,17 @@ impl Store {
     }
 
     /// Rewrites the log down to the live records: writes the whole space
-    /// as a snapshot (temporary file, fsync, rename, directory fsync) and
-    /// removes the segments and snapshots it covers. Readers and writers
-    /// carry on meanwhile; a failure leaves the old files in charge.
+    /// as a snapshot (temporary file, fsync, rename, directory fsync),
+    /// removes the older snapshots and retires the segments it covers
+    /// (up to [`Options::recycle_segments`] kept for reuse, the rest
+    /// removed). Readers and writers carry on meanwhile; a failure leaves
+    /// the old files in charge.
     pub fn compact(&self) -> Result<CompactReport, StoreError> {
         self.inner.checkpoint()
     }
 
     /// Another name for [`Store::compact`]: a checkpoint writes a snapshot
-    /// and drops the log it covers.
+    /// and retires the log it covers.
     pub fn checkpoint(&self) -> Result<CompactReport, StoreError> {
         self.inner.checkpoint()
     }
@@ -370,9 +372,11 @@ impl Store {
         self.inner.group.failure().map(|f| f.0)
     }
 
-    /// Syncs outstanding commits and stops the periodic syncer. Later
-    /// writes through any handle fail; dropping the last handle does the
-    /// same.
+    /// Syncs outstanding commits and stops the periodic syncer and the
+    /// automatic checkpoints' thread. Later writes through any handle
+    /// fail; dropping the last handle does the same and also waits for a
+    /// checkpoint that thread is running (`close` does not: that
+    /// checkpoint then fails or finishes on its own).
     pub fn close(&self) -> Result<(), StoreError> {
         self.inner.close()
     }

@@ -31,7 +31,8 @@ pub(crate) enum ReadError {
 /// How the records of a segment end.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) enum Tail {
-    /// After the last committed batch: nothing, or erased (`0xFF`) bytes.
+    /// After the last committed batch: nothing, or erased (`0xFF`) bytes;
+    /// in a recycled segment, the end mark and the earlier life's bytes.
     Clean,
     /// From `offset` on, nothing more could be replayed: a batch without
     /// its commit, a torn frame, or damage followed by `later_valid`
@@ -53,7 +54,8 @@ pub(crate) struct Scanned {
     /// How the image ends.
     pub(crate) tail: Tail,
     /// Where the last record replayed ends: the bytes after it, if the
-    /// tail is clean, are erased (a prefilled segment).
+    /// tail is clean, are erased (a prefilled segment) or the end mark and
+    /// stale bytes (a recycled one).
     pub(crate) end: u64,
     /// With `resume`: each damaged place before the end whose batch was
     /// dropped (offset, what and why).
