@@ -690,3 +690,79 @@ fn a_port_in_use_leaves_no_data_directory() {
         assert!(!data.exists(), "{args:?} created {}", data.display());
     }
 }
+
+/// The store's log settings from the command line: small segments and an
+/// automatic checkpoint every 2 closed ones, one covered file kept. A
+/// server that only takes SETs then checkpoints by itself (INFO says so),
+/// its directory holds a snapshot and at most that one kept file, and the
+/// data reads back after a restart. Out-of-range values are refused when
+/// the command line is parsed.
+#[test]
+fn serve_takes_the_log_settings_and_checkpoints_by_itself() {
+    let dir = tempfile::tempdir().unwrap();
+    let args = [
+        "--segment-mib",
+        "1",
+        "--checkpoint-after",
+        "2",
+        "--keep-segments",
+        "1",
+        "--fsync",
+        "never",
+    ];
+    let s = start_wide(dir.path(), 8192, &args);
+    let c = &mut connect(&s);
+    // 8,192-bit sets, about 1.1 KB of log each: 3,000 fill 3 segments.
+    let value = |i: usize| format!("{:02x}", i % 251).repeat(1024);
+    let addr = |i: usize| format!("0x{:02x}:{:02x}", 0x10 + i / 256, i % 256);
+    for chunk in 0..6 {
+        let mut p = redis::pipe();
+        for i in chunk * 500..(chunk + 1) * 500 {
+            p.cmd("SET").arg(addr(i)).arg(value(i));
+        }
+        let _: Vec<Value> = p.query(c).unwrap();
+    }
+    let info_field = |c: &mut Connection, field: &str| -> String {
+        let info = ok(c, &["INFO", "persistence"]);
+        info.lines()
+            .find_map(|l| l.strip_prefix(&format!("{field}:")))
+            .unwrap_or_else(|| panic!("no {field} in {info}"))
+            .trim()
+            .to_string()
+    };
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    while info_field(c, "auto_checkpoints") == "0" {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no automatic checkpoint"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert_eq!(info_field(c, "auto_checkpoint_failures"), "0");
+    let names: Vec<String> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert!(names.iter().any(|n| n.starts_with("snap-")), "{names:?}");
+    let kept = names.iter().filter(|n| n.starts_with("recycle-")).count();
+    assert!(kept <= 1, "{names:?}");
+    drop(s);
+    let s = start_wide(dir.path(), 8192, &args);
+    let c = &mut connect(&s);
+    assert_eq!(ok(c, &["GET", &addr(0)]), value(0));
+    assert_eq!(ok(c, &["GET", &addr(2999)]), value(2999));
+    drop(s);
+    for bad in [
+        ["--checkpoint-after", "5000"],
+        ["--segment-mib", "0"],
+        ["--keep-segments", "65"],
+    ] {
+        let out = Command::new(env!("CARGO_BIN_EXE_bindspace"))
+            .args(["serve", "--port", "0", "--data-dir"])
+            .arg(dir.path())
+            .args(bad)
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(2), "{bad:?}");
+    }
+}

@@ -246,6 +246,7 @@ fn open_for_import(args: &ImportArgs, width: Width) -> Result<Store, CliError> {
     let asked = StoreArgs {
         data_dir: Some(args.store.dir()?),
         width: Some(width.bits()),
+        ..args.store.clone()
     };
     asked.open(Durability::Never)
 }

@@ -62,6 +62,21 @@ pub struct StoreArgs {
     /// given.
     #[arg(long)]
     pub width: Option<u32>,
+    /// Log segment size in MiB: a segment is closed and the next started
+    /// at this size (commands that write).
+    #[arg(long, value_name = "MIB", default_value_t = 64,
+          value_parser = clap::value_parser!(u64).range(1..=4096))]
+    pub segment_mib: u64,
+    /// Covered segment files a checkpoint keeps to write again (no
+    /// prefill for their commits); 0 removes them all.
+    #[arg(long, value_name = "N", default_value_t = 2,
+          value_parser = clap::value_parser!(u64).range(0..=64))]
+    pub keep_segments: u64,
+    /// A checkpoint runs by itself once this many closed segments are on
+    /// disk; 0 leaves checkpoints to `compact` (and COMPACT).
+    #[arg(long, value_name = "N", default_value_t = 4,
+          value_parser = clap::value_parser!(u64).range(0..=4096))]
+    pub checkpoint_after: u64,
 }
 
 /// When acknowledged writes reach stable storage.
@@ -188,6 +203,10 @@ impl StoreArgs {
                 width,
                 durability,
                 repair,
+                segment_bytes: self.segment_mib << 20,
+                // The ranges were checked when the command line was parsed.
+                recycle_segments: self.keep_segments as usize,
+                checkpoint_after_segments: self.checkpoint_after as usize,
                 ..Options::default()
             };
             Store::open(dir, options)
