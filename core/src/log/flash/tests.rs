@@ -340,18 +340,20 @@ fn garbage_collection_keeps_the_state_and_spreads_wear() {
     assert!(max <= 2 * min, "wear {erases:?}");
 }
 
+/// A log holding one batch (a delete).
+fn log_one_delete(flash: &mut Flash, buf: &mut [u8]) {
+    let (mut log, _) = FlashLog::mount(flash, buf, cfg(), &mut Model::default()).unwrap();
+    log.append(&[Mutation::Delete { addr: Addr(1) }], &Model::default())
+        .unwrap();
+}
+
 /// A recycled header (docs/FORMAT.md 5.1) is for host files only: a
 /// flash sector bearing one is refused, not read by the file rules.
 #[test]
 fn a_recycled_header_in_a_flash_sector_is_refused() {
     let mut flash = Flash::new();
     let mut buf = [0u8; 2304];
-    {
-        let (mut log, _) =
-            FlashLog::mount(&mut flash, &mut buf, cfg(), &mut Model::default()).unwrap();
-        log.append(&[Mutation::Delete { addr: Addr(1) }], &Model::default())
-            .unwrap();
-    }
+    log_one_delete(&mut flash, &mut buf);
     let ring = live_by_segment(&mut flash, &mut buf);
     let sector = ring[0] as usize;
     let mut old = [0u8; 40];
@@ -372,12 +374,7 @@ fn a_recycled_header_in_a_flash_sector_is_refused() {
 fn opening_with_another_width_is_a_clear_error() {
     let mut flash = Flash::new();
     let mut buf = [0u8; 2304];
-    {
-        let (mut log, _) =
-            FlashLog::mount(&mut flash, &mut buf, cfg(), &mut Model::default()).unwrap();
-        log.append(&[Mutation::Delete { addr: Addr(1) }], &Model::default())
-            .unwrap();
-    }
+    log_one_delete(&mut flash, &mut buf);
     let other = Config::new(Width::from_words(2).unwrap(), 6);
     let err = FlashLog::mount(&mut flash, &mut buf, other, &mut Model::default())
         .err()
