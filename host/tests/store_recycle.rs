@@ -331,3 +331,55 @@ fn opening_keeps_no_more_recyclable_files_than_the_options_say() {
     assert!(recyclable(&sim).is_empty(), "{:?}", recyclable(&sim));
     assert_eq!(snapshot_of(&store.view()), model);
 }
+
+/// A segment repair found damaged is removed by the next checkpoint,
+/// never kept to be written again: frames past its damage may be newer
+/// than its records, so its bytes are no earlier life to read as stale.
+#[test]
+fn a_segment_repair_found_damaged_is_never_kept() {
+    let sim = SimFs::new();
+    let opts = Options {
+        recycle_segments: 8,
+        ..options()
+    };
+    let store = open(&sim, &opts);
+    let mut model = Model::new();
+    for i in 0..40 {
+        set(&store, &mut model, i);
+    }
+    drop(store);
+    let segs = segments(&sim, DIR);
+    assert!(segs.len() >= 3, "{segs:?}");
+    // A byte of the first segment's second batch (header 40, batches of
+    // a 32-byte set and a 24-byte commit).
+    assert!(sim.corrupt(&segs[0], 40 + 56 + 5, 0x10));
+    let repair = Options {
+        repair: true,
+        ..opts.clone()
+    };
+    let store = open(&sim, &repair);
+    assert_eq!(store.recovery().dropped.len(), 1, "{:?}", store.recovery());
+    assert_eq!(store.recovery().dropped[0].0, segs[0]);
+    store.checkpoint().unwrap();
+    let kept = recyclable(&sim);
+    // The other covered segments are kept (room for 8), the damaged one
+    // is gone.
+    assert!(
+        !kept.is_empty(),
+        "nothing kept: the check below proves nothing"
+    );
+    let damaged_name = segs[0]
+        .file_name()
+        .unwrap()
+        .to_string_lossy()
+        .replace("wal-", "recycle-");
+    assert!(
+        kept.iter().all(|k| !k.ends_with(&damaged_name)),
+        "the damaged segment was kept: {kept:?}"
+    );
+    assert!(!sim
+        .list(Path::new(DIR))
+        .unwrap()
+        .iter()
+        .any(|n| *n == segs[0].file_name().unwrap().to_string_lossy()));
+}
