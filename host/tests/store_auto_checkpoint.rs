@@ -9,13 +9,12 @@ mod store_support;
 use bindspace_core::mutation::Mutation;
 use bindspace_core::Addr;
 use bindspace_host::store::sim::{Fault, FaultOp, SimFs};
-use bindspace_host::store::{Options, Store, Vfs};
+use bindspace_host::store::{Options, Store};
 use core::sync::atomic::{AtomicBool, Ordering};
 use core::time::Duration;
-use std::path::Path;
 use std::sync::Arc;
 use std::time::Instant;
-use store_support::{segments, small_options, snapshot_of, Model};
+use store_support::{files_named, segments, small_options, snapshot_of, Model};
 
 const DIR: &str = "/data";
 
@@ -50,11 +49,7 @@ fn eventually(what: &str, mut done: impl FnMut() -> bool) {
 }
 
 fn count(sim: &SimFs, prefix: &str) -> usize {
-    sim.list(Path::new(DIR))
-        .unwrap()
-        .into_iter()
-        .filter(|n| n.starts_with(prefix))
-        .count()
+    files_named(sim, DIR, prefix).len()
 }
 
 #[test]

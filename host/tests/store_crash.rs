@@ -4,15 +4,16 @@
 
 mod store_support;
 
-use bindspace_core::log::Reader;
 use bindspace_core::mutation::Mutation;
 use bindspace_core::prng::SplitMix64;
 use bindspace_core::Addr;
 use bindspace_host::store::sim::SimFs;
-use bindspace_host::store::{Durability, Store, Vfs};
+use bindspace_host::store::{Durability, Store};
 use std::path::Path;
 use std::sync::Arc;
-use store_support::{apply_model, random_batch, segments, small_options, snapshot_of, Model};
+use store_support::{
+    apply_model, is_recycled, random_batch, segments, small_options, snapshot_of, Model,
+};
 
 fn trials(default: u64) -> u64 {
     std::env::var("BINDSPACE_CRASH_TRIALS")
@@ -80,12 +81,6 @@ fn one_trial(seed: u64) -> (bool, bool) {
         models[acked]
     );
     (landed, recycled)
-}
-
-/// Whether the segment at `path` was written over a covered one's file.
-fn is_recycled(sim: &SimFs, path: &Path) -> bool {
-    let image = sim.read(path).unwrap();
-    Reader::open(&image).is_ok_and(|(header, _)| header.recycled)
 }
 
 #[test]

@@ -15,7 +15,7 @@ use bindspace_host::store::sim::{Fault, FaultOp, SimFs};
 use bindspace_host::store::{Durability, Options, Store, Vfs};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use store_support::{segments, small_options, snapshot_of, Model};
+use store_support::{files_named, is_recycled, segments, small_options, snapshot_of, Model};
 
 const DIR: &str = "/data";
 
@@ -43,21 +43,7 @@ fn set(store: &Store, model: &mut Model, i: u16) {
 }
 
 fn recyclable(sim: &SimFs) -> Vec<PathBuf> {
-    let mut names: Vec<_> = sim
-        .list(Path::new(DIR))
-        .unwrap()
-        .into_iter()
-        .filter(|n| n.starts_with("recycle-"))
-        .collect();
-    names.sort();
-    names.into_iter().map(|n| Path::new(DIR).join(n)).collect()
-}
-
-/// Whether the segment at `path` is a recycled one (header flag bit 0).
-fn is_recycled(sim: &SimFs, path: &Path) -> bool {
-    let image = sim.read(path).unwrap();
-    let (header, _) = Reader::open(&image).unwrap();
-    header.recycled
+    files_named(sim, DIR, "recycle-")
 }
 
 /// A store that wrote 40 commits (several segments) and checkpointed:

@@ -132,8 +132,20 @@ impl<'a> Reader<'a> {
         self
     }
 
-    /// Refuses `record` if it is stale in a recycled image.
-    fn current(&self, record: Record<'a>) -> Result<Record<'a>, FormatError> {
+    /// The same reader (image, width, alignment, recycled or not) with its
+    /// walk not begun, at `pos`: for a caller that walked part of the
+    /// image by itself and hands the rest over.
+    pub fn starting_at(&self, pos: usize) -> Reader<'a> {
+        let mut reader = self.clone();
+        reader.pos = pos;
+        reader.end = None;
+        reader
+    }
+
+    /// `record` if it belongs to this image: refused as stale when the
+    /// image is recycled and the record is older than it
+    /// ([`Reader::recycled`]).
+    pub fn current(&self, record: Record<'a>) -> Result<Record<'a>, FormatError> {
         match self.stale_below {
             Some(first_seq) if record.seq() < first_seq => Err(FormatError::Stale {
                 seq: record.seq(),
@@ -214,12 +226,9 @@ impl<'a> Iterator for Reader<'a> {
             Err(error) => {
                 // A recycled image holds an earlier life's bytes after its
                 // records, so only its end mark and nothing of this life
-                // after it make a clean end; elsewhere the rest is erased.
-                let clean_end = match self.stale_below {
-                    None => is_erased(rest),
-                    Some(_) => false,
-                };
-                if clean_end {
+                // after it make a clean end (below); elsewhere the rest is
+                // erased.
+                if self.stale_below.is_none() && is_erased(rest) {
                     self.end = Some(End::Clean { offset: pos });
                     return None;
                 }

@@ -73,8 +73,7 @@ impl Inner {
             // segments that checkpoint covered and retired after: asked
             // for again, but not due. Counted now, under `writer`, the
             // closed segments are the ones written since.
-            let due = lock(&self.writer).closed.len() >= self.options.checkpoint_after_segments;
-            if !due {
+            if !self.checkpoint_due(&lock(&self.writer)) {
                 continue;
             }
             let result = self.checkpoint();

@@ -25,7 +25,7 @@ use super::records;
 use super::view::View;
 use super::{lock, Inner};
 use core::time::Duration;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 /// What a compaction (or checkpoint) did.
@@ -114,8 +114,7 @@ impl Inner {
                 // Older snapshots, and one that repair dropped as damaged
                 // (its number may equal this one's), unless this one just
                 // replaced it under the same name.
-                let damaged =
-                    path != snapshot && self.recovery.dropped.iter().any(|(p, _, _)| *p == path);
+                let damaged = path != snapshot && self.dropped_by_repair(&path);
                 if (seq < view.seq() || damaged) && self.fs.remove(&path).is_ok() {
                     removed += 1;
                 }
@@ -157,12 +156,10 @@ impl Inner {
             let name = self.dir.join(layout::recycle_name(segment.0));
             // A segment recovery found damaged may hold frames past the
             // damage, newer than its records: never a stale earlier life.
-            let damaged = self
-                .recovery
-                .dropped
-                .iter()
-                .any(|(p, _, _)| *p == segment.1);
-            let reuse = room > 0 && size > 0 && !damaged && kept.iter().all(|(_, p)| *p != name);
+            let reuse = room > 0
+                && size > 0
+                && !self.dropped_by_repair(&segment.1)
+                && kept.iter().all(|(_, p)| *p != name);
             let retired = if reuse {
                 self.fs.rename(&segment.1, &name).is_ok()
             } else {
@@ -177,6 +174,11 @@ impl Inner {
             }
         }
         Retired { gone, recycled }
+    }
+
+    /// Whether opening (under repair) dropped damage in the file at `path`.
+    fn dropped_by_repair(&self, path: &Path) -> bool {
+        self.recovery.dropped.iter().any(|(p, _, _)| p == path)
     }
 
     /// Writes `view` as `snap-<seq>-<entries>.snap`, atomically and durably.

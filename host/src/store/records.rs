@@ -154,9 +154,10 @@ struct Frames<'a> {
     image: &'a [u8],
     width: Width,
     pos: usize,
-    /// A recycled image's first sequence number: frames below it are
-    /// stale, which the core's reader judges.
-    stale_below: Option<u64>,
+    /// The core's reader as the header opened it (a recycled image's
+    /// stale frames are its rule too), not walked: it takes over from a
+    /// copy of it at the first frame the fast walk does not pass.
+    opened: Reader<'a>,
     core: Option<Reader<'a>>,
 }
 
@@ -172,10 +173,7 @@ impl<'a> Frames<'a> {
             return None;
         }
         let record = Record::rechecked_without_crc(rest, self.width).ok()?;
-        match self.stale_below {
-            Some(first_seq) if record.seq() < first_seq => None,
-            _ => Some(record),
-        }
+        self.opened.current(record).ok()
     }
 
     /// How the image ends, once the walk is over.
@@ -194,11 +192,7 @@ impl<'a> Iterator for Frames<'a> {
                 self.pos += record.padded_len(ALIGN);
                 return Some(Event::Record { offset, record });
             }
-            let reader = Reader::new(self.image, self.width, ALIGN, self.pos);
-            self.core = Some(match self.stale_below {
-                Some(first_seq) => reader.recycled(first_seq),
-                None => reader,
-            });
+            self.core = Some(self.opened.starting_at(self.pos));
         }
         self.core.as_mut()?.next()
     }
@@ -211,7 +205,7 @@ fn frames(bytes: &[u8], width: Width) -> Result<(Header, Frames<'_>), ReadError>
         image: bytes,
         width,
         pos: reader.position(),
-        stale_below: header.recycled.then_some(header.first_seq),
+        opened: reader,
         core: None,
     };
     Ok((header, frames))

@@ -116,8 +116,7 @@ impl Inner {
                 w.buf = buf;
                 return Err(e);
             }
-            let after = self.options.checkpoint_after_segments;
-            if after > 0 && w.closed.len() >= after {
+            if self.checkpoint_due(w) {
                 self.auto.want();
             }
         }
@@ -191,6 +190,14 @@ impl Inner {
         }
         drop(target);
         Ok(seq)
+    }
+
+    /// Whether an automatic checkpoint is due: they are on
+    /// ([`Options::checkpoint_after_segments`](super::Options::checkpoint_after_segments))
+    /// and that many closed segments are on disk.
+    pub(crate) fn checkpoint_due(&self, w: &Writer) -> bool {
+        let after = self.options.checkpoint_after_segments;
+        after > 0 && w.closed.len() >= after
     }
 
     /// Whether batches are written by the sync leader, combined: in
@@ -488,7 +495,9 @@ pub(crate) fn create_segment(
 ) -> Result<Segment, CreateError> {
     let path = dir.join(layout::segment_name(first));
     let mut header = Vec::new();
-    let (file, made, filled) = match reuse {
+    // The file the header goes into: the kept one, renamed after.
+    let written = reuse.unwrap_or(&path);
+    let (file, filled) = match reuse {
         Some(old) => {
             records::encode_recycled_header(width, number, first, &mut header);
             let file = fs
@@ -497,29 +506,28 @@ pub(crate) fn create_segment(
             let size = fs
                 .size(old)
                 .map_err(|e| CreateError::Io(io_error("measuring", old, e)))?;
-            (file, old.to_path_buf(), size.max(header.len() as u64))
+            (file, size.max(header.len() as u64))
         }
         None => {
             records::encode_header(width, number, first, &mut header);
             let file = fs
                 .create(&path)
                 .map_err(|e| CreateError::Io(io_error("creating segment", &path, e)))?;
-            (file, path.clone(), header.len() as u64)
+            (file, header.len() as u64)
         }
     };
     let result = file
         .write_all_at(&header, 0)
-        .map_err(|e| CreateError::Io(io_error("writing segment header", &made, e)))
+        .map_err(|e| CreateError::Io(io_error("writing segment header", written, e)))
         .and_then(|()| {
             file.sync_data()
-                .map_err(|e| CreateError::Sync(format!("fdatasync {}: {e}", made.display())))
+                .map_err(|e| CreateError::Sync(format!("fdatasync {}: {e}", written.display())))
         })
-        .and_then(|()| {
-            if made == path {
-                return Ok(());
-            }
-            fs.rename(&made, &path)
-                .map_err(|e| CreateError::Io(io_error("renaming into place", &path, e)))
+        .and_then(|()| match reuse {
+            Some(old) => fs
+                .rename(old, &path)
+                .map_err(|e| CreateError::Io(io_error("renaming into place", &path, e))),
+            None => Ok(()),
         })
         .and_then(|()| {
             fs.sync_dir(dir)
@@ -530,7 +538,9 @@ pub(crate) fn create_segment(
         // removes a last segment too short for its header; a recyclable
         // file with a new header is covered data either way.
         let _ = fs.remove(&path);
-        let _ = fs.remove(&made);
+        if let Some(old) = reuse {
+            let _ = fs.remove(old);
+        }
         return Err(e);
     }
     Ok(Segment {

@@ -32,13 +32,26 @@ pub fn small_options(width_words: usize, segment_bytes: u64) -> Options {
     }
 }
 
+/// Whether the segment at `path` on `sim` was written over a covered
+/// one's file (its header's recycled flag).
+pub fn is_recycled(sim: &SimFs, path: &Path) -> bool {
+    let image = sim.read(path).unwrap();
+    bindspace_core::log::Reader::open(&image).is_ok_and(|(header, _)| header.recycled)
+}
+
 /// The segment files in `dir` on `sim`, oldest first.
 pub fn segments(sim: &SimFs, dir: &str) -> Vec<PathBuf> {
+    files_named(sim, dir, "wal-")
+}
+
+/// The files in `dir` on `sim` whose names start with `prefix`, in name
+/// order.
+pub fn files_named(sim: &SimFs, dir: &str, prefix: &str) -> Vec<PathBuf> {
     let mut names: Vec<_> = sim
         .list(Path::new(dir))
         .unwrap()
         .into_iter()
-        .filter(|n| n.starts_with("wal-"))
+        .filter(|n| n.starts_with(prefix))
         .collect();
     names.sort();
     names.into_iter().map(|n| Path::new(dir).join(n)).collect()
