@@ -508,21 +508,6 @@ fn read_modify_write_counter() {
     assert_eq!(word_at(&reopened, counter), Some(400));
 }
 
-/// Two stores cannot share one directory.
-#[test]
-fn a_locked_directory_refuses_a_second_open() {
-    let dir = std::env::temp_dir().join(format!("bindspace-lock-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    let options = small_options(1, 1 << 20);
-    let first = Store::open(&dir, options.clone()).unwrap();
-    let err = Store::open(&dir, options.clone()).unwrap_err();
-    assert!(matches!(err, StoreError::Locked { .. }), "{err}");
-    drop(first);
-    let again = Store::open(&dir, options).unwrap();
-    drop(again);
-    std::fs::remove_dir_all(&dir).unwrap();
-}
-
 /// Opening with another width is a clear error, not a misread.
 #[test]
 fn a_store_refuses_another_width() {

@@ -31,10 +31,12 @@ pub enum StoreError {
         /// The first failure, with its file.
         cause: String,
     },
-    /// Another process (or another store in this one) has the directory open.
+    /// Another process, or another store in this one, has the directory open.
     Locked {
         /// The data directory.
         dir: PathBuf,
+        /// Whether the holder is a store in this process.
+        by_this_process: bool,
     },
     /// A file is damaged before its tail. Nothing was opened; pass
     /// `repair: true` to keep every valid record and drop the rest.
@@ -86,10 +88,18 @@ impl fmt::Display for StoreError {
                 f,
                 "the store is read-only after a failed fsync ({cause}); reopen it to recover"
             ),
-            StoreError::Locked { dir } => write!(
+            StoreError::Locked {
+                dir,
+                by_this_process,
+            } => write!(
                 f,
-                "{} is already open in another process (its LOCK file is held)",
-                dir.display()
+                "{} is already open {} (its LOCK file is held)",
+                dir.display(),
+                if *by_this_process {
+                    "by another store in this process"
+                } else {
+                    "in another process"
+                }
             ),
             StoreError::Corrupt {
                 path,

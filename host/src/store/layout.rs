@@ -1,7 +1,7 @@
 //! The data directory's file names.
 //!
 //! ```text
-//! LOCK                          held with an exclusive flock while open
+//! LOCK                          locked while open (dir_lock.rs)
 //! wal-<first seq, 16 hex>.log   log segments, in sequence order
 //! snap-<seq>-<n>.snap           a snapshot: the whole space after commit <seq>,
 //!                               holding <n> entries (both 16 hex digits)

@@ -21,6 +21,7 @@ mod auto;
 mod batch;
 mod checkpoint;
 mod committers;
+mod dir_lock;
 mod error;
 mod group;
 mod layout;

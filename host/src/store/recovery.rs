@@ -246,14 +246,12 @@ fn replay(
     options: &Options,
     inspect: bool,
 ) -> Result<Replayed, StoreError> {
-    let dir_lock = fs.lock(dir).map_err(|e| {
-        if e.kind() == io::ErrorKind::WouldBlock {
-            StoreError::Locked {
-                dir: dir.to_path_buf(),
-            }
-        } else {
-            io_error("locking", dir, e)
-        }
+    let dir_lock = fs.lock(dir).map_err(|e| match e.kind() {
+        io::ErrorKind::WouldBlock | io::ErrorKind::ResourceBusy => StoreError::Locked {
+            dir: dir.to_path_buf(),
+            by_this_process: e.kind() == io::ErrorKind::ResourceBusy,
+        },
+        _ => io_error("locking", dir, e),
     })?;
     let names = fs.list(dir).map_err(|e| io_error("listing", dir, e))?;
     let mut segments = Vec::new();

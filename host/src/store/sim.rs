@@ -486,9 +486,10 @@ impl Vfs for SimFs {
     fn lock(&self, dir: &Path) -> io::Result<Box<dyn VfsLock>> {
         let mut state = self.lock_state();
         if !state.locks.insert(dir.to_path_buf()) {
+            // One simulated file system is one process's view of it.
             return Err(io::Error::new(
-                io::ErrorKind::WouldBlock,
-                "the directory is locked",
+                io::ErrorKind::ResourceBusy,
+                "a store on this file system has it open",
             ));
         }
         Ok(Box::new(SimLock {

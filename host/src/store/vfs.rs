@@ -5,10 +5,10 @@
 //! Every method has a one-line contract; the store relies on nothing else.
 
 use core::fmt::Debug;
-use std::fs::{File, OpenOptions, TryLockError};
+use std::fs::{File, OpenOptions};
 use std::io;
 use std::os::unix::fs::FileExt;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
 
 /// One open file. Methods take `&self` so the appender and the syncer can
@@ -55,7 +55,8 @@ pub trait Vfs: Send + Sync + Debug {
     /// Makes the directory's entries (creations, renames, removals) durable.
     fn sync_dir(&self, dir: &Path) -> io::Result<()>;
     /// Takes the exclusive lock of `dir` (its `LOCK` file), failing with
-    /// `io::ErrorKind::WouldBlock` if another holder has it.
+    /// `io::ErrorKind::WouldBlock` if another process holds it and
+    /// `io::ErrorKind::ResourceBusy` if a store in this one does.
     fn lock(&self, dir: &Path) -> io::Result<Box<dyn VfsLock>>;
 }
 
@@ -77,16 +78,6 @@ impl VfsFile for StdFile {
         self.0.set_len(len)
     }
 }
-
-/// The lock file, held open with an exclusive advisory lock (flock) for as
-/// long as the store lives; the kernel drops it if the process dies.
-#[derive(Debug)]
-struct StdLock {
-    _file: File,
-    _path: PathBuf,
-}
-
-impl VfsLock for StdLock {}
 
 impl Vfs for StdFs {
     fn create_dir_all(&self, dir: &Path) -> io::Result<()> {
@@ -142,23 +133,6 @@ impl Vfs for StdFs {
         File::open(dir)?.sync_all()
     }
     fn lock(&self, dir: &Path) -> io::Result<Box<dyn VfsLock>> {
-        let path = dir.join(super::layout::LOCK_FILE);
-        let file = OpenOptions::new()
-            .read(true)
-            .write(true)
-            .create(true)
-            .truncate(false)
-            .open(&path)?;
-        match file.try_lock() {
-            Ok(()) => Ok(Box::new(StdLock {
-                _file: file,
-                _path: path,
-            })),
-            Err(TryLockError::WouldBlock) => Err(io::Error::new(
-                io::ErrorKind::WouldBlock,
-                "another process holds the lock",
-            )),
-            Err(TryLockError::Error(e)) => Err(e),
-        }
+        Ok(Box::new(super::dir_lock::lock(dir)?))
     }
 }

@@ -1,0 +1,96 @@
+//! The data directory's lock: one open store per directory, across
+//! processes and within one.
+//!
+//! Not `flock`: a flock belongs to the open file description, and every
+//! process forked by any thread of ours (`std::process::Command` included)
+//! holds a copy of each descriptor until it execs. So a store's lock could
+//! outlive its close by a child's fork-to-exec time, and a reopen in that
+//! window was refused as "already open in another process": 1,919 of 3,000
+//! close-and-reopen rounds while another thread spawned `/bin/true` in a
+//! loop (test `reopening_while_children_are_spawned_is_never_refused`).
+//!
+//! A POSIX record lock (`fcntl(F_SETLK)`) belongs to the process: a child
+//! never inherits it, and it goes when the process dies, as a flock does.
+//! It does not exclude the process that holds it, so a table of the
+//! directories this process has locked does that. And the kernel drops it
+//! when the process closes *any* descriptor of the file, so a directory in
+//! the table never has its `LOCK` file opened again here: the table is
+//! checked before the file is opened, and an entry leaves the table only
+//! after the store's descriptor is closed.
+
+use super::layout::LOCK_FILE;
+use super::vfs::VfsLock;
+use rustix::fs::{fcntl_lock, FlockOperation};
+use std::fs::{File, OpenOptions};
+use std::io;
+use std::os::unix::fs::MetadataExt;
+use std::path::Path;
+use std::sync::Mutex;
+
+/// A directory's identity: device and inode, so two spellings of one
+/// directory (a symlink, `a/../a`) are one entry.
+type DirId = (u64, u64);
+
+/// The directories this process holds the lock of.
+static LOCKED_HERE: Mutex<Vec<DirId>> = Mutex::new(Vec::new());
+
+fn locked_here() -> std::sync::MutexGuard<'static, Vec<DirId>> {
+    // Each step below leaves the table consistent; a panic elsewhere is
+    // no reason to stop opening stores.
+    LOCKED_HERE.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// Holds the lock of one directory until dropped.
+#[derive(Debug)]
+pub(crate) struct DirLock {
+    /// `None` only while dropping: closed before the table entry goes.
+    file: Option<File>,
+    id: DirId,
+}
+
+impl VfsLock for DirLock {}
+
+/// Takes the exclusive lock of `dir`. Fails with `ResourceBusy` if a store
+/// in this process holds it, `WouldBlock` if another process does.
+pub(crate) fn lock(dir: &Path) -> io::Result<DirLock> {
+    let meta = std::fs::metadata(dir)?;
+    let id = (meta.dev(), meta.ino());
+    let mut table = locked_here();
+    if table.contains(&id) {
+        return Err(io::Error::new(
+            io::ErrorKind::ResourceBusy,
+            "a store in this process has it open",
+        ));
+    }
+    let file = OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .open(dir.join(LOCK_FILE))?;
+    match fcntl_lock(&file, FlockOperation::NonBlockingLockExclusive) {
+        Ok(()) => {
+            table.push(id);
+            Ok(DirLock {
+                file: Some(file),
+                id,
+            })
+        }
+        // Closing `file` here is safe: nobody in this process holds the
+        // lock (the table said so), so there is none of ours to drop.
+        Err(e) if e == rustix::io::Errno::AGAIN || e == rustix::io::Errno::ACCESS => Err(
+            io::Error::new(io::ErrorKind::WouldBlock, "another process holds the lock"),
+        ),
+        Err(e) => Err(e.into()),
+    }
+}
+
+impl Drop for DirLock {
+    fn drop(&mut self) {
+        // Closing the descriptor releases the lock. Only then may the
+        // directory leave the table: an opener let in earlier would open
+        // `LOCK`, and this close would drop the lock it had just taken.
+        drop(self.file.take());
+        locked_here().retain(|held| *held != self.id);
+    }
+}
