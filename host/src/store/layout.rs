@@ -5,7 +5,8 @@
 //! wal-<first seq, 16 hex>.log   log segments, in sequence order
 //! snap-<seq>-<n>.snap           a snapshot: the whole space after commit <seq>,
 //!                               holding <n> entries (both 16 hex digits)
-//! *.tmp                         a checkpoint being written (ignored, removed at open)
+//! snap-<...>.snap.tmp            a checkpoint being written (ignored, removed at
+//!                               open; no other `.tmp` file is the store's)
 //! recycle-<first seq>.log       a segment a checkpoint covered, kept to be
 //!                               written again as a later segment (ignored
 //!                               by recovery; docs/HOST.md, "Recycled segments")
@@ -78,9 +79,22 @@ pub(crate) fn holds_store_data(name: &str) -> bool {
     )
 }
 
+/// Whether `name` is a checkpoint's unfinished snapshot: a snapshot's
+/// name and [`TEMP_SUFFIX`]. Nothing else ending in `.tmp` is the store's:
+/// opening removes these, and a user's `draft.tmp` beside the data (or a
+/// data directory pointed at `/tmp`) must survive that.
+fn is_unfinished_snapshot(name: &str) -> bool {
+    name.strip_suffix(TEMP_SUFFIX)
+        .and_then(|n| n.strip_prefix(SNAPSHOT_PREFIX))
+        .and_then(|n| n.strip_suffix(SNAPSHOT_SUFFIX))
+        .is_some_and(|middle| {
+            !middle.is_empty() && middle.chars().all(|c| c.is_ascii_hexdigit() || c == '-')
+        })
+}
+
 /// Classifies a file name; `None` for files that are not the store's.
 pub(crate) fn classify(name: &str) -> Option<FileKind> {
-    if name.ends_with(TEMP_SUFFIX) {
+    if is_unfinished_snapshot(name) {
         return Some(FileKind::Temp);
     }
     if let Some(seq) = hex_between(name, SEGMENT_PREFIX, SEGMENT_SUFFIX) {
@@ -113,6 +127,14 @@ mod tests {
             classify("snap-0000000000000007.snap.tmp"),
             Some(FileKind::Temp)
         );
+        assert_eq!(
+            classify(&format!("{}.tmp", snapshot_name(7, 3))),
+            Some(FileKind::Temp)
+        );
+        // Other people's temporary files are not the store's.
+        for name in ["draft.tmp", "snap-notes.snap.tmp", "snap-.snap.tmp", ".tmp"] {
+            assert_eq!(classify(name), None, "{name}");
+        }
         assert_eq!(
             classify(&recycle_name(0x1f)),
             Some(FileKind::Recyclable(0x1f))

@@ -21,6 +21,7 @@ mod auto;
 mod batch;
 mod checkpoint;
 mod committers;
+mod create_dirs;
 mod dir_lock;
 mod error;
 mod group;
@@ -134,6 +135,14 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 impl Store {
     /// Opens (or creates) the store in directory `dir` on the operating
     /// system's file system.
+    ///
+    /// The directory is locked while the store is open: another process,
+    /// or another store in this one, gets [`StoreError::Locked`]. The lock
+    /// is a POSIX record lock on its `LOCK` file, which the kernel drops
+    /// when this process closes *any* descriptor of that file: nothing
+    /// else in the process should open it (docs/HOST.md, "The lock").
+    /// A relative `dir` is made absolute here, so a later change of the
+    /// working directory does not move the store.
     pub fn open(dir: impl AsRef<Path>, options: Options) -> Result<Store, StoreError> {
         Store::open_with(Arc::new(StdFs), dir, options)
     }

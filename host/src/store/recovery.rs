@@ -233,6 +233,9 @@ pub(crate) fn inspect(
 pub(crate) fn open(fs: Arc<dyn Vfs>, dir: &Path, options: Options) -> Result<Inner, StoreError> {
     fs.create_dir_all(dir)
         .map_err(|e| io_error("creating directory", dir, e))?;
+    // Every later path is built from this one, for as long as the store
+    // is open: relative, it would follow the process's working directory.
+    let dir = &fs.resolve(dir).map_err(|e| io_error("resolving", dir, e))?;
     let replayed = replay(fs.as_ref(), dir, &options, false)?;
     open_after(fs, dir, options, replayed)
 }

@@ -7,8 +7,8 @@
 use core::fmt::Debug;
 use std::fs::{File, OpenOptions};
 use std::io;
-use std::os::unix::fs::FileExt;
-use std::path::Path;
+use std::os::unix::fs::{FileExt, OpenOptionsExt};
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 /// One open file. Methods take `&self` so the appender and the syncer can
@@ -29,9 +29,17 @@ pub trait VfsLock: Send + Sync + Debug {}
 
 /// The directory operations the store needs.
 pub trait Vfs: Send + Sync + Debug {
-    /// Creates `dir` and its parents if missing.
+    /// Creates `dir` and its parents if missing, durably: each directory
+    /// created is synced into its parent.
     fn create_dir_all(&self, dir: &Path) -> io::Result<()>;
-    /// The names of the regular files in `dir` (unordered).
+    /// The absolute path of the existing directory `dir`, so that a store
+    /// opened by a relative path keeps writing where it was opened after
+    /// the process changes its working directory.
+    fn resolve(&self, dir: &Path) -> io::Result<PathBuf> {
+        Ok(dir.to_path_buf())
+    }
+    /// The names of the files in `dir`, symlinks included (unordered;
+    /// not subdirectories).
     fn list(&self, dir: &Path) -> io::Result<Vec<String>>;
     /// The whole content of the file at `path`; an I/O error is an error,
     /// never a short result.
@@ -79,15 +87,32 @@ impl VfsFile for StdFile {
     }
 }
 
+/// Options that refuse a symlink as the file itself (`O_NOFOLLOW`, failing
+/// with ELOOP): the store's files live in its directory, and a link there
+/// is refused by name rather than read or truncated through.
+fn no_follow() -> OpenOptions {
+    let mut options = OpenOptions::new();
+    options.custom_flags(rustix::fs::OFlags::NOFOLLOW.bits() as i32);
+    options
+}
+
 impl Vfs for StdFs {
     fn create_dir_all(&self, dir: &Path) -> io::Result<()> {
-        std::fs::create_dir_all(dir)
+        super::create_dirs::create_dirs_durably(dir, |parent| self.sync_dir(parent))
+    }
+    fn resolve(&self, dir: &Path) -> io::Result<PathBuf> {
+        std::fs::canonicalize(dir)
     }
     fn list(&self, dir: &Path) -> io::Result<Vec<String>> {
         let mut names = Vec::new();
         for entry in std::fs::read_dir(dir)? {
             let entry = entry?;
-            if entry.file_type()?.is_file() {
+            let kind = entry.file_type()?;
+            // A symlink is listed so that opening it fails loudly (every
+            // open here refuses to follow one): left out, a symlinked
+            // segment would be missed, and a new segment of its name
+            // would truncate the file it points to.
+            if kind.is_file() || kind.is_symlink() {
                 if let Some(name) = entry.file_name().to_str() {
                     names.push(name.to_owned());
                 }
@@ -96,11 +121,13 @@ impl Vfs for StdFs {
         Ok(names)
     }
     fn read(&self, path: &Path) -> io::Result<Vec<u8>> {
-        std::fs::read(path)
+        let mut buf = Vec::new();
+        self.read_into(path, &mut buf)?;
+        Ok(buf)
     }
     fn read_into(&self, path: &Path, buf: &mut Vec<u8>) -> io::Result<()> {
         use std::io::Read as _;
-        let mut file = std::fs::File::open(path)?;
+        let mut file = no_follow().read(true).open(path)?;
         let size = file.metadata()?.len();
         buf.clear();
         buf.reserve(usize::try_from(size).unwrap_or(0));
@@ -111,7 +138,7 @@ impl Vfs for StdFs {
         Ok(std::fs::metadata(path)?.len())
     }
     fn create(&self, path: &Path) -> io::Result<Arc<dyn VfsFile>> {
-        let file = OpenOptions::new()
+        let file = no_follow()
             .read(true)
             .write(true)
             .create(true)
@@ -120,7 +147,7 @@ impl Vfs for StdFs {
         Ok(Arc::new(StdFile(file)))
     }
     fn open_write(&self, path: &Path) -> io::Result<Arc<dyn VfsFile>> {
-        let file = OpenOptions::new().read(true).write(true).open(path)?;
+        let file = no_follow().read(true).write(true).open(path)?;
         Ok(Arc::new(StdFile(file)))
     }
     fn rename(&self, from: &Path, to: &Path) -> io::Result<()> {
