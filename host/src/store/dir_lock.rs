@@ -50,9 +50,22 @@ pub(crate) struct DirLock {
 
 impl VfsLock for DirLock {}
 
-/// Takes the exclusive lock of `dir`. Fails with `ResourceBusy` if a store
-/// in this process holds it, `WouldBlock` if another process does.
-pub(crate) fn lock(dir: &Path) -> io::Result<DirLock> {
+/// How a directory is locked.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum LockMode {
+    /// An open store: nobody else.
+    Exclusive,
+    /// An inspection (`Store::inspect`, `bindspace stats`, `check`, ...):
+    /// other inspections in other processes, never a store. The `LOCK`
+    /// file is opened read-only if it is there, so a directory the user
+    /// may read but not write can be inspected.
+    Shared,
+}
+
+/// Takes the lock of `dir` in `mode`. Fails with `ResourceBusy` if this
+/// process holds it (either mode), `WouldBlock` if another process holds
+/// it in a mode that excludes this one.
+pub(crate) fn lock(dir: &Path, mode: LockMode) -> io::Result<DirLock> {
     let meta = std::fs::metadata(dir)?;
     let id = (meta.dev(), meta.ino());
     let mut table = locked_here();
@@ -62,13 +75,12 @@ pub(crate) fn lock(dir: &Path) -> io::Result<DirLock> {
             "a store in this process has it open",
         ));
     }
-    let file = OpenOptions::new()
-        .read(true)
-        .write(true)
-        .create(true)
-        .truncate(false)
-        .open(dir.join(LOCK_FILE))?;
-    match fcntl_lock(&file, FlockOperation::NonBlockingLockExclusive) {
+    let file = open_lock_file(&dir.join(LOCK_FILE), mode)?;
+    let operation = match mode {
+        LockMode::Exclusive => FlockOperation::NonBlockingLockExclusive,
+        LockMode::Shared => FlockOperation::NonBlockingLockShared,
+    };
+    match fcntl_lock(&file, operation) {
         Ok(()) => {
             table.push(id);
             Ok(DirLock {
@@ -85,6 +97,21 @@ pub(crate) fn lock(dir: &Path) -> io::Result<DirLock> {
     }
 }
 
+/// Opens `LOCK`: for writing (a write lock needs it), made if missing;
+/// for a shared lock, read-only if it is there.
+fn open_lock_file(path: &Path, mode: LockMode) -> io::Result<File> {
+    let mut options = OpenOptions::new();
+    options.read(true);
+    if mode == LockMode::Shared {
+        match options.open(path) {
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+            opened => return opened,
+        }
+    }
+    // A read lock needs only reading; `write` here is for making the file.
+    options.write(true).create(true).truncate(false).open(path)
+}
+
 impl Drop for DirLock {
     fn drop(&mut self) {
         // Closing the descriptor releases the lock. Only then may the
@@ -92,5 +119,107 @@ impl Drop for DirLock {
         // `LOCK`, and this close would drop the lock it had just taken.
         drop(self.file.take());
         locked_here().retain(|held| *held != self.id);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::process::Command;
+
+    const CHILD: &str = "store::dir_lock::tests::child_tries_the_lock";
+
+    /// Run by the tests below as another process (so ignored when the
+    /// suite runs): tries the lock of `$BINDSPACE_LOCK_DIR` in
+    /// `$BINDSPACE_LOCK_MODE` and prints what happened.
+    #[test]
+    #[ignore = "run as a child process by the lock tests"]
+    fn child_tries_the_lock() {
+        let dir = std::env::var("BINDSPACE_LOCK_DIR").expect("run by a lock test");
+        let mode = match std::env::var("BINDSPACE_LOCK_MODE").as_deref() {
+            Ok("shared") => LockMode::Shared,
+            _ => LockMode::Exclusive,
+        };
+        match lock(Path::new(&dir), mode) {
+            Ok(_) => println!("lock-result: taken"),
+            Err(e) => println!("lock-result: {:?}", e.kind()),
+        }
+    }
+
+    /// What another process gets when it asks for `dir`'s lock in `mode`.
+    fn in_another_process(dir: &Path, mode: LockMode) -> String {
+        let out = Command::new(std::env::current_exe().unwrap())
+            .args(["--ignored", "--exact", CHILD, "--nocapture"])
+            .env("BINDSPACE_LOCK_DIR", dir)
+            .env(
+                "BINDSPACE_LOCK_MODE",
+                if mode == LockMode::Shared {
+                    "shared"
+                } else {
+                    "exclusive"
+                },
+            )
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&out.stdout);
+        let line = text.lines().find_map(|l| l.strip_prefix("lock-result: "));
+        line.unwrap_or_else(|| panic!("no result from the child: {text}"))
+            .to_owned()
+    }
+
+    #[test]
+    fn inspections_in_two_processes_share_the_lock_and_exclude_a_store() {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path();
+        let shared = lock(d, LockMode::Shared).unwrap();
+        assert_eq!(in_another_process(d, LockMode::Shared), "taken");
+        assert_eq!(in_another_process(d, LockMode::Exclusive), "WouldBlock");
+        drop(shared);
+        let exclusive = lock(d, LockMode::Exclusive).unwrap();
+        assert_eq!(in_another_process(d, LockMode::Shared), "WouldBlock");
+        assert_eq!(in_another_process(d, LockMode::Exclusive), "WouldBlock");
+        drop(exclusive);
+        assert_eq!(in_another_process(d, LockMode::Exclusive), "taken");
+    }
+
+    #[test]
+    fn this_process_holds_a_directory_once_in_either_mode() {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path();
+        for (held, asked) in [
+            (LockMode::Shared, LockMode::Shared),
+            (LockMode::Shared, LockMode::Exclusive),
+            (LockMode::Exclusive, LockMode::Shared),
+        ] {
+            let first = lock(d, held).unwrap();
+            let err = lock(d, asked).unwrap_err();
+            assert_eq!(
+                err.kind(),
+                io::ErrorKind::ResourceBusy,
+                "{held:?} {asked:?}"
+            );
+            drop(first);
+        }
+    }
+
+    /// A shared lock needs only to read `LOCK` when it is there (so a
+    /// directory the user cannot write can be inspected), and makes it
+    /// when it is not.
+    #[test]
+    fn a_shared_lock_opens_an_existing_lock_file_read_only() {
+        use rustix::fs::OFlags;
+        let access = |l: &DirLock| {
+            rustix::fs::fcntl_getfl(l.file.as_ref().unwrap()).unwrap() & OFlags::RWMODE
+        };
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path();
+        let made = lock(d, LockMode::Shared).unwrap();
+        assert!(d.join(LOCK_FILE).exists());
+        drop(made);
+        let shared = lock(d, LockMode::Shared).unwrap();
+        assert_eq!(access(&shared), OFlags::RDONLY);
+        drop(shared);
+        let exclusive = lock(d, LockMode::Exclusive).unwrap();
+        assert_eq!(access(&exclusive), OFlags::RDWR);
     }
 }

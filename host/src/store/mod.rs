@@ -176,10 +176,13 @@ impl Store {
     /// nothing on disk: returns the state it holds and what opening would
     /// report (a torn tail is reported, not cut; nothing is removed or
     /// created). Refuses a directory that holds no store. Takes the
-    /// directory's lock while it reads, so it fails with
-    /// [`StoreError::Locked`] while a store has it open; the lock is a file
-    /// (`LOCK`) made on first use, so a directory copied without it gains
-    /// one, and a read-only directory without one cannot be inspected.
+    /// directory's lock, shared, while it reads: it fails with
+    /// [`StoreError::Locked`] while a store has it open, and other
+    /// processes may inspect beside it. The lock is a file (`LOCK`), read
+    /// only here if it is there (so a directory the user may read but not
+    /// write can be inspected) and made if it is not, so a directory
+    /// copied without it gains one, and a read-only directory without one
+    /// cannot be inspected.
     pub fn inspect(
         dir: impl AsRef<Path>,
         options: Options,

@@ -249,7 +249,14 @@ fn replay(
     options: &Options,
     inspect: bool,
 ) -> Result<Replayed, StoreError> {
-    let dir_lock = fs.lock(dir).map_err(|e| match e.kind() {
+    // An inspection changes nothing, so other inspections may read beside
+    // it; a store may not.
+    let locked = if inspect {
+        fs.lock_shared(dir)
+    } else {
+        fs.lock(dir)
+    };
+    let dir_lock = locked.map_err(|e| match e.kind() {
         io::ErrorKind::WouldBlock | io::ErrorKind::ResourceBusy => StoreError::Locked {
             dir: dir.to_path_buf(),
             by_this_process: e.kind() == io::ErrorKind::ResourceBusy,

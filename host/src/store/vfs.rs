@@ -4,6 +4,7 @@
 //! [`crate::store::sim::SimFs`], which keeps written and durable data apart.
 //! Every method has a one-line contract; the store relies on nothing else.
 
+use super::dir_lock::{self, LockMode};
 use core::fmt::Debug;
 use std::fs::{File, OpenOptions};
 use std::io;
@@ -66,6 +67,12 @@ pub trait Vfs: Send + Sync + Debug {
     /// `io::ErrorKind::WouldBlock` if another process holds it and
     /// `io::ErrorKind::ResourceBusy` if a store in this one does.
     fn lock(&self, dir: &Path) -> io::Result<Box<dyn VfsLock>>;
+    /// Takes a shared lock of `dir`, for reading it while changing
+    /// nothing: it excludes [`Vfs::lock`] but not other shared holders
+    /// elsewhere. By default the exclusive lock.
+    fn lock_shared(&self, dir: &Path) -> io::Result<Box<dyn VfsLock>> {
+        self.lock(dir)
+    }
 }
 
 /// The operating system's file system.
@@ -160,6 +167,9 @@ impl Vfs for StdFs {
         File::open(dir)?.sync_all()
     }
     fn lock(&self, dir: &Path) -> io::Result<Box<dyn VfsLock>> {
-        Ok(Box::new(super::dir_lock::lock(dir)?))
+        Ok(Box::new(dir_lock::lock(dir, LockMode::Exclusive)?))
+    }
+    fn lock_shared(&self, dir: &Path) -> io::Result<Box<dyn VfsLock>> {
+        Ok(Box::new(dir_lock::lock(dir, LockMode::Shared)?))
     }
 }
