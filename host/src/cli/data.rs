@@ -1,17 +1,19 @@
 //! The data-directory subcommands: import, export, search, get, check,
 //! compact, repair, stats.
 
+use super::out::Out;
 use super::print::render;
+use super::replace_file::replace_file;
 use super::{no_store, CliError, StoreArgs};
 use crate::server::engine::{client_buffers, context};
 use crate::store::{Batch, Durability, Options, RecoveryReport, Store, View};
 use bindspace_core::command::{self, Input, SEARCH_K_MAX};
-use bindspace_core::log::{replay, Encoder, Header, Policy};
+use bindspace_core::log::{replay, Encoder, End, Header, Policy};
 use bindspace_core::space::{Filter, GrowableSpace};
 use bindspace_core::{fingerprint, Addr, Width, Zone};
 use clap::ValueEnum;
 use indicatif::{ProgressBar, ProgressStyle};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 /// What an import file holds.
@@ -21,7 +23,8 @@ pub enum Format {
     Text,
     /// Raw fingerprints: width/8 bytes each, 64-bit words little-endian.
     Raw,
-    /// A portable log file (`bindspace export`, the flash and wasm logs).
+    /// A portable log file (`bindspace export`, the flash and wasm logs);
+    /// one that ends in a torn, cut-short record is refused whole.
     Log,
 }
 
@@ -45,7 +48,8 @@ pub struct ImportArgs {
 pub struct ExportArgs {
     #[command(flatten)]
     store: StoreArgs,
-    /// The log file to write.
+    /// The log file to write. It is replaced whole and synced: an export
+    /// that fails leaves an earlier file there as it was.
     file: PathBuf,
 }
 
@@ -103,7 +107,7 @@ fn progress(len: u64, what: &str) -> ProgressBar {
 
 /// Runs one reading command of the language (GET, SEARCH) on `view` and
 /// prints its reply.
-fn run_read(view: &View, args: &[&[u8]]) -> Result<(), CliError> {
+fn run_read(out: &mut Out, view: &View, args: &[&[u8]]) -> Result<(), CliError> {
     let (mut session, mut scratch) = client_buffers(view.width());
     let outcome = command::execute(
         view,
@@ -118,8 +122,7 @@ fn run_read(view: &View, args: &[&[u8]]) -> Result<(), CliError> {
             "internal error: a read-only command made changes; none were kept".into(),
         ));
     }
-    println!("{}", render(&outcome.reply()));
-    Ok(())
+    writeln!(out, "{}", render(&outcome.reply()))
 }
 
 /// Reads the store in the directory without changing anything on disk
@@ -158,7 +161,7 @@ fn import_width(args: &ImportArgs, bytes: &[u8]) -> Result<Width, CliError> {
     Ok(Width::DEFAULT)
 }
 
-pub(crate) fn import(args: ImportArgs) -> Result<(), CliError> {
+pub(crate) fn import(args: ImportArgs, out: &mut Out) -> Result<(), CliError> {
     let bytes = std::fs::read(&args.file)
         .map_err(|e| CliError(format!("cannot read {}: {e}", args.file.display())))?;
     // Everything about the input is checked before the store is opened:
@@ -168,11 +171,11 @@ pub(crate) fn import(args: ImportArgs) -> Result<(), CliError> {
     let words = width.words();
     match args.format {
         Format::Log => {
-            let entries = read_log(&bytes, width)?;
+            let entries = read_log(&args.file, &bytes, width)?;
             let store = open_for_import(&args, width)?;
             let started = Instant::now();
             import_log(&store, &entries)?;
-            finish_import(&args, &store, entries.len(), started)
+            finish_import(&args, out, &store, entries.len(), started)
         }
         Format::Text | Format::Raw => {
             let texts: Vec<&[u8]> = match args.format {
@@ -227,7 +230,7 @@ pub(crate) fn import(args: ImportArgs) -> Result<(), CliError> {
                 bar.inc(chunk.len() as u64);
             }
             bar.finish_and_clear();
-            finish_import(&args, &store, texts.len(), started)
+            finish_import(&args, out, &store, texts.len(), started)
         }
     }
 }
@@ -251,31 +254,49 @@ fn open_for_import(args: &ImportArgs, width: Width) -> Result<Store, CliError> {
     asked.open(Durability::Never)
 }
 
-/// Syncs and closes an import's store, and says what it did.
+/// Syncs and closes an import's store, and says what it did (closed
+/// first: a reader of the output that went away stops nothing).
 fn finish_import(
     args: &ImportArgs,
+    out: &mut Out,
     store: &Store,
     count: usize,
     started: Instant,
 ) -> Result<(), CliError> {
     store.sync()?;
     let secs = started.elapsed().as_secs_f64();
-    println!(
+    store.close()?;
+    writeln!(
+        out,
         "imported {} in {:.2} s ({:.0} entries/s) into {}",
         entries(count),
         secs,
         count as f64 / secs.max(1e-9),
         args.store.dir()?.display()
-    );
-    store.close()?;
-    Ok(())
+    )
 }
 
-/// Replays a portable log into a scratch space of `width`.
-fn read_log(image: &[u8], width: Width) -> Result<GrowableSpace, CliError> {
+/// Replays the portable log `file` (read into `image`) into a scratch
+/// space of `width`. A torn tail is refused, not cut as recovery cuts
+/// one: an export ends cleanly, so bytes after the last whole record mean
+/// the file was cut short (a failed copy, a full disk) and the entries
+/// they held would be missing without a word.
+fn read_log(file: &Path, image: &[u8], width: Width) -> Result<GrowableSpace, CliError> {
     let mut space = GrowableSpace::growable(width);
-    replay(image, Some(width), &mut space, Policy::Strict)
-        .map_err(|e| CliError(format!("the log file is not a readable bindspace log: {e}")))?;
+    let replayed = replay(image, Some(width), &mut space, Policy::Strict).map_err(|e| {
+        CliError(format!(
+            "{} is not a readable bindspace log: {e}",
+            file.display()
+        ))
+    })?;
+    if let End::Torn { offset, len, error } = replayed.end {
+        return Err(CliError(format!(
+            "{} is cut short or damaged: its last {len} bytes, from byte {offset} on, are not a \
+             whole record ({error}); nothing was imported. To import the records before byte \
+             {offset}, import a copy cut there (truncate -s {offset} COPY)",
+            file.display()
+        )));
+    }
     Ok(space)
 }
 
@@ -301,7 +322,7 @@ fn import_log(store: &Store, space: &GrowableSpace) -> Result<(), CliError> {
     Ok(())
 }
 
-pub(crate) fn export(args: ExportArgs) -> Result<(), CliError> {
+pub(crate) fn export(args: ExportArgs, out: &mut Out) -> Result<(), CliError> {
     let (view, _) = inspect(&args.store)?;
     let encoder = Encoder::new(view.width(), 8).map_err(|e| CliError(e.to_string()))?;
     let header = Header::new(view.width(), 8, 0, view.seq() + 1);
@@ -317,18 +338,18 @@ pub(crate) fn export(args: ExportArgs) -> Result<(), CliError> {
             .map_err(|e| CliError(e.to_string()))?;
         image.truncate(at + n);
     }
-    std::fs::write(&args.file, &image)
-        .map_err(|e| CliError(format!("cannot write {}: {e}", args.file.display())))?;
-    println!(
+    replace_file(&args.file, &image)?;
+    writeln!(
+        out,
         "exported {} ({} bytes) to {}",
         entries(view.len()),
         image.len(),
         args.file.display()
-    );
+    )?;
     Ok(())
 }
 
-pub(crate) fn search(args: SearchArgs) -> Result<(), CliError> {
+pub(crate) fn search(args: SearchArgs, out: &mut Out) -> Result<(), CliError> {
     let (view, _) = inspect(&args.store)?;
     let hex = if args.hex {
         args.query.clone()
@@ -342,6 +363,7 @@ pub(crate) fn search(args: SearchArgs) -> Result<(), CliError> {
     };
     let k = args.k.to_string();
     run_read(
+        out,
         &view,
         &[
             b"SEARCH",
@@ -353,49 +375,56 @@ pub(crate) fn search(args: SearchArgs) -> Result<(), CliError> {
     )
 }
 
-pub(crate) fn get(args: GetArgs) -> Result<(), CliError> {
+pub(crate) fn get(args: GetArgs, out: &mut Out) -> Result<(), CliError> {
     let (view, _) = inspect(&args.store)?;
-    run_read(&view, &[b"GET", args.addr.as_bytes()])
+    run_read(out, &view, &[b"GET", args.addr.as_bytes()])
 }
 
-pub(crate) fn check(args: CheckArgs) -> Result<(), CliError> {
+pub(crate) fn check(args: CheckArgs, out: &mut Out) -> Result<(), CliError> {
     let dir = args.store.dir()?;
     let started = Instant::now();
     // Replays every record and checks every CRC as opening does (strict:
     // damage anywhere but the last segment's tail is refused), and
     // changes nothing.
     let (view, r) = inspect(&args.store)?;
-    println!("data directory: {}", dir.display());
+    writeln!(out, "data directory: {}", dir.display())?;
     match &r.snapshot {
-        Some(s) => println!("snapshot:       {} (read and verified)", s.display()),
-        None => println!("snapshot:       none"),
+        Some(s) => writeln!(out, "snapshot:       {} (read and verified)", s.display())?,
+        None => writeln!(out, "snapshot:       none")?,
     }
-    println!("log segments:   {}", r.segments);
-    println!(
+    writeln!(out, "log segments:   {}", r.segments)?;
+    writeln!(
+        out,
         "batches:        {} replayed, every record's CRC verified",
         r.batches
-    );
-    println!("bytes read:     {}", r.bytes_read);
-    println!("last sequence:  {}", r.seq);
+    )?;
+    writeln!(out, "bytes read:     {}", r.bytes_read)?;
+    writeln!(out, "last sequence:  {}", r.seq)?;
     match &r.torn_tail {
-        Some((file, at, len)) => println!(
+        Some((file, at, len)) => writeln!(
+            out,
             "torn tail:      {} at byte {at} ({len} bytes from there to the end, prefill or a recycled file's earlier life included: an unfinished write, as a crash leaves it; the next open cuts it, keeping the bytes beside the segment if whole frames follow the damage)",
             file.display()
-        ),
-        None => println!("torn tail:      none"),
+        )?,
+        None => writeln!(out, "torn tail:      none")?,
     }
     if let Some(note) = &r.tail_note {
-        println!("note:           {note}");
+        writeln!(out, "note:           {note}")?;
     }
-    println!("entries:        {}", view.len());
-    println!("checked in {:.2} s: OK", started.elapsed().as_secs_f64());
+    writeln!(out, "entries:        {}", view.len())?;
+    writeln!(
+        out,
+        "checked in {:.2} s: OK",
+        started.elapsed().as_secs_f64()
+    )?;
     Ok(())
 }
 
-pub(crate) fn compact(args: &StoreArgs) -> Result<(), CliError> {
+pub(crate) fn compact(args: &StoreArgs, out: &mut Out) -> Result<(), CliError> {
     let store = args.open_existing(Durability::Always, false)?;
     let r = store.compact()?;
-    println!(
+    writeln!(
+        out,
         "compacted to sequence {}: {} -> {} bytes, {} records kept, {} files removed, {:.1} ms",
         r.seq,
         r.bytes_before,
@@ -403,33 +432,34 @@ pub(crate) fn compact(args: &StoreArgs) -> Result<(), CliError> {
         r.records_kept,
         r.files_removed,
         r.elapsed.as_secs_f64() * 1e3
-    );
+    )?;
     Ok(())
 }
 
-pub(crate) fn repair(args: &StoreArgs) -> Result<(), CliError> {
+pub(crate) fn repair(args: &StoreArgs, out: &mut Out) -> Result<(), CliError> {
     let store = args.open_existing(Durability::Always, true)?;
     let notes = store.recovery().notes();
     if notes.is_empty() {
-        println!("no damage found");
+        writeln!(out, "no damage found")?;
     }
     for note in notes {
-        println!("{note}");
+        writeln!(out, "{note}")?;
     }
     // A snapshot of what was kept covers every segment, the damaged ones
     // too: they are removed, and the next plain open reads no damage.
     let r = store.compact()?;
-    println!(
+    writeln!(
+        out,
         "kept {} (sequence {}); the directory was rewritten: {} -> {} bytes",
         entries(r.records_kept),
         r.seq,
         r.bytes_before,
         r.bytes_after
-    );
+    )?;
     Ok(())
 }
 
-pub(crate) fn stats(args: &StoreArgs) -> Result<(), CliError> {
+pub(crate) fn stats(args: &StoreArgs, out: &mut Out) -> Result<(), CliError> {
     let dir = args.dir()?;
     let (view, _) = inspect(args)?;
     let disk: u64 = std::fs::read_dir(&dir)
@@ -439,26 +469,29 @@ pub(crate) fn stats(args: &StoreArgs) -> Result<(), CliError> {
                 .sum()
         })
         .unwrap_or(0);
-    println!("data directory: {}", dir.display());
+    writeln!(out, "data directory: {}", dir.display())?;
     // Counted as reads see them: an entry whose expiry has passed is gone
     // for GET and COUNT, so it is not counted here either.
     let now = context().map_err(|e| CliError(e.to_string()))?.now;
     let live = |filter: Filter| view.iter(filter).filter(|e| e.is_live(now)).count();
     let all_live = live(Filter::All);
-    println!("width:          {} bits", view.width().bits());
-    println!("entries:        {all_live}");
+    writeln!(out, "width:          {} bits", view.width().bits())?;
+    writeln!(out, "entries:        {all_live}")?;
     for (name, zone) in [
         ("surface", Zone::Surface),
         ("fluid", Zone::Fluid),
         ("nodes", Zone::Nodes),
     ] {
-        println!("  {name:<8}      {}", live(Filter::Zone(zone)));
+        writeln!(out, "  {name:<8}      {}", live(Filter::Zone(zone)))?;
     }
     let expired = view.len() - all_live;
     if expired > 0 {
-        println!("expired:        {expired} (kept on disk until a compaction)");
+        writeln!(
+            out,
+            "expired:        {expired} (kept on disk until a compaction)"
+        )?;
     }
-    println!("last sequence:  {}", view.seq());
-    println!("bytes on disk:  {disk}");
+    writeln!(out, "last sequence:  {}", view.seq())?;
+    writeln!(out, "bytes on disk:  {disk}")?;
     Ok(())
 }

@@ -2,6 +2,7 @@
 //! temporary store is created, filled with the bundled corpus, searched,
 //! and removed.
 
+use super::out::Out;
 use super::print::render;
 use super::CliError;
 use crate::server::Engine;
@@ -26,7 +27,7 @@ const QUERIES: [&str; 3] = [
     "storm hits the coast at night",
 ];
 
-pub(crate) fn run() -> Result<(), CliError> {
+pub(crate) fn run(out: &mut Out) -> Result<(), CliError> {
     let dir = tempfile::tempdir()
         .map_err(|e| CliError(format!("cannot create a temporary directory: {e}")))?;
     let width = Width::DEFAULT;
@@ -40,15 +41,17 @@ pub(crate) fn run() -> Result<(), CliError> {
     )
     .map_err(|e| CliError(format!("cannot open a temporary store: {e}")))?;
     let sentences: Vec<&str> = CORPUS.lines().filter(|l| !l.trim().is_empty()).collect();
-    println!(
+    writeln!(
+        out,
         "bindspace demo: an associative memory of {}-bit fingerprints.\n",
         width.bits()
-    );
-    println!(
+    )?;
+    writeln!(
+        out,
         "1. Encoding {} sentences. Each becomes a fingerprint of {} bits made from its\n   character trigrams, so similar texts get similar bits.",
         sentences.len(),
         width.bits()
-    );
+    )?;
     let started = Instant::now();
     let words = width.words();
     let mut fps = vec![0u64; words * sentences.len()];
@@ -69,13 +72,17 @@ pub(crate) fn run() -> Result<(), CliError> {
     for batch in mutations.chunks(64) {
         store.commit(batch)?;
     }
-    println!(
+    writeln!(
+        out,
         "2. Stored them at addresses 0x10:00 onwards through the write-ahead log\n   (temporary directory {}): encoded in {:.1} ms, stored in {:.1} ms.",
         dir.path().display(),
         encoded.as_secs_f64() * 1e3,
         started.elapsed().as_secs_f64() * 1e3
-    );
-    println!("3. Searching: exact nearest neighbours by Hamming distance (bits that differ).\n");
+    )?;
+    writeln!(
+        out,
+        "3. Searching: exact nearest neighbours by Hamming distance (bits that differ).\n"
+    )?;
     let mut query = vec![0u64; words];
     for text in QUERIES {
         fingerprint::encode_text(&mut query, text)
@@ -83,21 +90,27 @@ pub(crate) fn run() -> Result<(), CliError> {
         let started = Instant::now();
         let hits = store.search(&query, 3, &SearchOptions::new())?;
         let took = started.elapsed();
-        println!(
+        writeln!(
+            out,
             "   query \"{text}\"  ({:.2} ms over {} entries)",
             took.as_secs_f64() * 1e3,
             sentences.len()
-        );
+        )?;
         for hit in hits {
             let i = (usize::from(hit.addr.prefix()) - 0x10) * 256 + usize::from(hit.addr.slot());
             let sentence = sentences.get(i).copied().unwrap_or("?");
-            println!("     {:>5} bits  {}  {}", hit.distance, hit.addr, sentence);
+            writeln!(
+                out,
+                "     {:>5} bits  {}  {}",
+                hit.distance, hit.addr, sentence
+            )?;
         }
-        println!();
+        writeln!(out)?;
     }
-    println!(
+    writeln!(
+        out,
         "4. The same through the command language that `bindspace serve` speaks to redis-cli:"
-    );
+    )?;
     let engine = Engine::new(store.clone());
     let (mut session, mut scratch) = engine.client_buffers();
     for line in [
@@ -118,17 +131,18 @@ pub(crate) fn run() -> Result<(), CliError> {
                 }
             })
             .collect();
-        println!("   > {}", shown.join(" "));
+        writeln!(out, "   > {}", shown.join(" "))?;
         match engine.run(&args, &mut session, &mut scratch) {
-            Ok(reply) => println!("   {}", render(&reply).replace('\n', "\n   ")),
-            Err(e) => println!("   (error) {} {e}", e.code()),
+            Ok(reply) => writeln!(out, "   {}", render(&reply).replace('\n', "\n   "))?,
+            Err(e) => writeln!(out, "   (error) {} {e}", e.code())?,
         }
     }
-    println!(
+    writeln!(
+        out,
         "\nNext: `bindspace serve` (port {}), then `redis-cli -p {} SEARCH ...`; see docs/SERVER.md.",
         crate::server::DEFAULT_PORT,
         crate::server::DEFAULT_PORT
-    );
+    )?;
     drop(engine);
     store.close()?;
     Ok(())

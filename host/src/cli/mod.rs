@@ -4,7 +4,9 @@
 
 mod data;
 mod demo;
+mod out;
 mod print;
+mod replace_file;
 mod serve;
 
 pub use data::Format;
@@ -13,6 +15,7 @@ use crate::store::{Durability, Options, Store, StoreError};
 use bindspace_core::Width;
 use clap::{Parser, Subcommand, ValueEnum};
 use core::fmt;
+use out::Out;
 use std::path::{Path, PathBuf};
 
 /// A failure, said in one line.
@@ -257,18 +260,29 @@ pub fn default_data_dir() -> Result<PathBuf, CliError> {
     }
 }
 
-/// Runs one invocation.
+/// Runs one invocation. A command whose reader went away (`bindspace
+/// search ... | head -1`) stops at its next write and succeeds: what it
+/// had left to say has nobody to read it, and the work was done.
 pub fn run(cli: Cli) -> Result<(), CliError> {
-    match cli.command {
+    let mut out = Out::stdout();
+    let result = match cli.command {
+        // The server prints its own lines and ignores a closed output:
+        // it serves clients, not whoever started it.
         Cmd::Serve(args) => serve::run(args),
-        Cmd::Demo => demo::run(),
-        Cmd::Import(args) => data::import(args),
-        Cmd::Export(args) => data::export(args),
-        Cmd::Search(args) => data::search(args),
-        Cmd::Get(args) => data::get(args),
-        Cmd::Check(args) => data::check(args),
-        Cmd::Compact(args) => data::compact(&args.store),
-        Cmd::Repair(args) => data::repair(&args.store),
-        Cmd::Stats(args) => data::stats(&args.store),
+        Cmd::Demo => demo::run(&mut out),
+        Cmd::Import(args) => data::import(args, &mut out),
+        Cmd::Export(args) => data::export(args, &mut out),
+        Cmd::Search(args) => data::search(args, &mut out),
+        Cmd::Get(args) => data::get(args, &mut out),
+        Cmd::Check(args) => data::check(args, &mut out),
+        Cmd::Compact(args) => data::compact(&args.store, &mut out),
+        Cmd::Repair(args) => data::repair(&args.store, &mut out),
+        Cmd::Stats(args) => data::stats(&args.store, &mut out),
+    };
+    match result {
+        // Commands stop at their first failed write (`writeln!(out, ..)?`),
+        // so this error is that write's.
+        Err(_) if out.reader_gone() => Ok(()),
+        other => other,
     }
 }
