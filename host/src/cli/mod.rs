@@ -173,13 +173,9 @@ impl StoreArgs {
     /// Opens the store with `durability`, creating it if the directory
     /// holds none.
     pub fn open(&self, durability: Durability) -> Result<Store, CliError> {
+        // The store creates the directory (and its parents) itself, each
+        // synced into its parent; created here first, they would not be.
         let dir = self.dir()?;
-        std::fs::create_dir_all(&dir).map_err(|e| {
-            CliError(format!(
-                "cannot create the data directory {}: {e}",
-                dir.display()
-            ))
-        })?;
         self.open_at_stored_width(&dir, durability, false)
     }
 
