@@ -279,6 +279,58 @@ fn auth_and_protected_mode() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("protected mode"));
 }
 
+/// The metrics page has no authentication, so `--metrics` on a
+/// non-loopback address needs `--password` like `--bind` does; the refusal
+/// comes before the data directory is created.
+#[test]
+fn metrics_on_a_non_loopback_address_needs_a_password() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("new");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_bindspace"))
+        .args([
+            "serve",
+            "--port",
+            "0",
+            "--metrics",
+            "0.0.0.0:0",
+            "--data-dir",
+        ])
+        .arg(&data)
+        .env_remove("BINDSPACE_PASSWORD")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // A server that starts anyway would serve for ever: give it a while
+    // to refuse, then stop it and fail.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("serve --metrics 0.0.0.0:0 without a password started");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    assert!(!status.success());
+    let mut stderr = String::new();
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut stderr)
+        .unwrap();
+    assert!(
+        stderr.contains("refusing to serve metrics on 0.0.0.0:0")
+            && stderr.contains("protected mode"),
+        "{stderr}"
+    );
+    assert!(!data.exists(), "created {}", data.display());
+}
+
 fn raw(port: u16, send: &[u8]) -> Vec<u8> {
     let mut t = TcpStream::connect(("127.0.0.1", port)).unwrap();
     t.set_read_timeout(Some(Duration::from_secs(5))).unwrap();

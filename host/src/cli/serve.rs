@@ -37,7 +37,8 @@ pub struct ServeArgs {
     /// When acknowledged writes reach the disk.
     #[arg(long, value_enum, default_value = "always")]
     fsync: Fsync,
-    /// Serve Prometheus metrics over HTTP at this address (e.g. 127.0.0.1:9379).
+    /// Serve Prometheus metrics over HTTP at this address (e.g. 127.0.0.1:9379;
+    /// a non-loopback one needs --password, though the page never asks for it).
     #[arg(long, value_name = "ADDR")]
     metrics: Option<SocketAddr>,
 }

@@ -113,9 +113,10 @@ pub(crate) fn text(shared: &Shared) -> String {
     out
 }
 
-/// Answers HTTP requests on `listener` until the server stops.
+/// Answers HTTP requests on `listener` (non-blocking, so the stop flag
+/// is seen) until the server stops: at most one scrape's timeouts after
+/// the flag is set, which bounds how long shutdown waits for this thread.
 pub(crate) fn serve(listener: TcpListener, shared: &Shared) {
-    let _ = listener.set_nonblocking(true);
     while !shared.stop.load(Ordering::Acquire) {
         let Ok((mut stream, _)) = listener.accept() else {
             std::thread::sleep(core::time::Duration::from_millis(20));
@@ -130,10 +131,12 @@ pub(crate) fn serve(listener: TcpListener, shared: &Shared) {
         let mut request = [0u8; 4096];
         let _ = stream.read(&mut request);
         let body = text(shared);
-        let _ = write!(
-            stream,
+        // One write of a few KiB: the socket's send buffer takes it all,
+        // so a scraper that never reads does not hold this thread either.
+        let page = format!(
             "HTTP/1.1 200 OK\r\nContent-Type: text/plain; version=0.0.4\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
             body.len()
         );
+        let _ = stream.write_all(page.as_bytes());
     }
 }

@@ -43,8 +43,8 @@ pub const DEFAULT_PORT: u16 = 7379;
 pub struct Config {
     /// Where to listen.
     pub listen: SocketAddr,
-    /// The password `AUTH` must give; required to listen on a non-loopback
-    /// address.
+    /// The password `AUTH` must give; required to listen, or to serve
+    /// metrics, on a non-loopback address.
     pub password: Option<String>,
     /// Connections served at once; one more is told so and closed.
     pub max_clients: usize,
@@ -53,7 +53,9 @@ pub struct Config {
     pub max_request: usize,
     /// A client silent this long is disconnected.
     pub idle_timeout: Duration,
-    /// Where to serve Prometheus text metrics over HTTP, if anywhere.
+    /// Where to serve Prometheus text metrics over HTTP, if anywhere. The
+    /// page has no authentication: a non-loopback address needs a
+    /// password set all the same, as the operator's sign of consent.
     pub metrics: Option<SocketAddr>,
     /// The data directory (for INFO).
     pub data_dir: PathBuf,
@@ -80,10 +82,15 @@ impl Config {
 pub enum ServeError {
     /// A non-loopback address without a password.
     Protected(SocketAddr),
+    /// A non-loopback metrics address without a password.
+    MetricsProtected(SocketAddr),
     /// The address could not be bound.
     Bind(SocketAddr, io::Error),
     /// Signal handlers could not be installed.
     Signals(io::Error),
+    /// The metrics endpoint could not be started (its thread, or its
+    /// socket's mode).
+    Metrics(io::Error),
     /// The final sync failed: recent writes may not be durable.
     Close(crate::store::StoreError),
 }
@@ -95,8 +102,13 @@ impl core::fmt::Display for ServeError {
                 f,
                 "refusing to listen on {a} without a password (protected mode): set --password or listen on 127.0.0.1"
             ),
+            ServeError::MetricsProtected(a) => write!(
+                f,
+                "refusing to serve metrics on {a} without a password (protected mode): the metrics page has no authentication; set --password to expose it anyway, or serve metrics on 127.0.0.1"
+            ),
             ServeError::Bind(a, e) => write!(f, "cannot listen on {a}: {e} (is another server using the port? try --port)"),
             ServeError::Signals(e) => write!(f, "cannot install signal handlers: {e}"),
+            ServeError::Metrics(e) => write!(f, "cannot start the metrics endpoint: {e}"),
             ServeError::Close(e) => write!(f, "the final sync failed: {e}"),
         }
     }
@@ -164,11 +176,9 @@ pub struct Listeners {
 
 impl Listeners {
     /// Binds the listening sockets; refuses a non-loopback address
-    /// without a password.
+    /// (to listen or to serve metrics on) without a password.
     pub fn bind(config: Config) -> Result<Listeners, ServeError> {
-        if !config.listen.ip().is_loopback() && config.password.is_none() {
-            return Err(ServeError::Protected(config.listen));
-        }
+        protected_mode(&config)?;
         let listener =
             TcpListener::bind(config.listen).map_err(|e| ServeError::Bind(config.listen, e))?;
         let metrics = match config.metrics {
@@ -215,6 +225,22 @@ impl Listeners {
     }
 }
 
+/// Refuses to expose the server beyond this machine unless a password is
+/// set. The metrics page never asks for it, but counts what every client
+/// does: serving it to the network should be as deliberate a choice.
+fn protected_mode(config: &Config) -> Result<(), ServeError> {
+    if config.password.is_some() {
+        return Ok(());
+    }
+    if !config.listen.ip().is_loopback() {
+        return Err(ServeError::Protected(config.listen));
+    }
+    match config.metrics {
+        Some(a) if !a.ip().is_loopback() => Err(ServeError::MetricsProtected(a)),
+        _ => Ok(()),
+    }
+}
+
 /// A running server's handle: its address and a way to stop it.
 #[derive(Debug)]
 pub struct Server {
@@ -247,6 +273,9 @@ impl Server {
 
     /// Serves until the stop flag is set, then stops accepting, lets every
     /// connection finish the command it is running, and syncs the store.
+    /// Every thread it started has ended when it returns, so the store
+    /// (and its directory's lock) is released unless the caller holds
+    /// another handle to it.
     pub fn run(self) -> Result<(), ServeError> {
         let Server {
             shared,
@@ -256,10 +285,10 @@ impl Server {
         listener
             .set_nonblocking(true)
             .map_err(|e| ServeError::Bind(shared.config.listen, e))?;
-        if let Some(m) = metrics {
-            let shared = Arc::clone(&shared);
-            std::thread::spawn(move || metrics::serve(m, &shared));
-        }
+        let metrics = match metrics {
+            Some(m) => Some(start_metrics(m, &shared)?),
+            None => None,
+        };
         let mut workers = Vec::new();
         let mut sample = (Instant::now(), 0u64);
         while !shared.stop.load(Ordering::Acquire) {
@@ -289,8 +318,31 @@ impl Server {
         for w in workers {
             let _ = w.join();
         }
+        // It holds the store too. It sees the stop flag within one
+        // scrape's timeouts (metrics::serve), so this wait is bounded.
+        if let Some(m) = metrics {
+            let _ = m.join();
+        }
         shared.engine.store().close().map_err(ServeError::Close)
     }
+}
+
+/// Starts the thread that answers on the metrics socket until the server
+/// stops.
+fn start_metrics(
+    listener: TcpListener,
+    shared: &Arc<Shared>,
+) -> Result<std::thread::JoinHandle<()>, ServeError> {
+    // A blocking accept would never see the stop flag, and `run` would
+    // wait for this thread for ever.
+    listener
+        .set_nonblocking(true)
+        .map_err(ServeError::Metrics)?;
+    let shared = Arc::clone(shared);
+    std::thread::Builder::new()
+        .name("bindspace-metrics".into())
+        .spawn(move || metrics::serve(listener, &shared))
+        .map_err(ServeError::Metrics)
 }
 
 /// Starts a thread for a new connection, or turns it away when the

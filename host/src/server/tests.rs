@@ -4,7 +4,7 @@
 //! not read holds nobody up, and every acknowledged write survives
 //! shutdown.
 
-use super::{Config, Server};
+use super::{Config, Listeners, ServeError, Server};
 use crate::store::{Durability, Options, Store};
 use bindspace_core::{Addr, Width};
 use core::net::SocketAddr;
@@ -29,6 +29,8 @@ fn options(durability: Durability) -> Options {
 /// [`Running::stop`].
 struct Running {
     addr: SocketAddr,
+    /// The metrics endpoint's address, if it is on.
+    metrics: Option<SocketAddr>,
     stop: std::sync::Arc<core::sync::atomic::AtomicBool>,
     thread: JoinHandle<Result<(), super::ServeError>>,
 }
@@ -40,13 +42,22 @@ impl Running {
 
     /// A server over `store`, whose directory is `dir`.
     fn on(store: Store, dir: &Path) -> Running {
-        let mut config = Config::new(dir.to_path_buf());
-        config.listen = SocketAddr::from(([127, 0, 0, 1], 0));
+        Running::with(store, loopback(dir))
+    }
+
+    /// A server over `store` configured by `config`.
+    fn with(store: Store, config: Config) -> Running {
         let server = Server::bind(store, config).unwrap();
         let addr = server.local_addr().unwrap();
+        let metrics = server.metrics_addr();
         let stop = server.stop_flag();
         let thread = std::thread::spawn(move || server.run());
-        Running { addr, stop, thread }
+        Running {
+            addr,
+            metrics,
+            stop,
+            thread,
+        }
     }
 
     fn stop(self) {
@@ -58,6 +69,31 @@ impl Running {
         self.stop.store(true, Ordering::Release);
         self.thread.join().unwrap()
     }
+}
+
+/// The defaults, on a free loopback port.
+fn loopback(dir: &Path) -> Config {
+    let mut config = Config::new(dir.to_path_buf());
+    config.listen = SocketAddr::from(([127, 0, 0, 1], 0));
+    config
+}
+
+/// [`loopback`] with the metrics endpoint on a free loopback port too.
+fn with_metrics(dir: &Path) -> Config {
+    let mut config = loopback(dir);
+    config.metrics = Some(SocketAddr::from(([127, 0, 0, 1], 0)));
+    config
+}
+
+/// The metrics page at `addr`, HTTP header and all.
+fn scrape(addr: SocketAddr) -> String {
+    let mut t = TcpStream::connect(addr).unwrap();
+    t.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
+    t.write_all(b"GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n")
+        .unwrap();
+    let mut page = String::new();
+    t.read_to_string(&mut page).unwrap();
+    page
 }
 
 /// A raw RESP client.
@@ -613,4 +649,63 @@ fn compact_under_writers_and_readers_loses_nothing() {
         let entry = view.get(at).unwrap_or_else(|| panic!("{at} lost"));
         assert_eq!(entry.fp, &[value], "{at}");
     }
+}
+
+/// When `run` returns, no thread it started still holds the store: a
+/// library user who stops a server with metrics on reopens its directory
+/// at once, without meeting the directory's lock.
+#[test]
+fn the_store_is_released_when_run_returns_with_metrics_on() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path(), options(Durability::Never)).unwrap();
+    let server = Running::with(store, with_metrics(dir.path()));
+    let page = scrape(server.metrics.unwrap());
+    assert!(page.contains("bindspace_entries 0\n"), "{page}");
+    // A scraper that is slow to ask keeps the metrics thread busy as the
+    // server stops, so a `run` that did not wait for it would return
+    // while it still holds the store (not only by chance of timing).
+    let _slow = TcpStream::connect(server.metrics.unwrap()).unwrap();
+    std::thread::sleep(Duration::from_millis(100));
+    server.stop();
+    if let Err(e) = Store::open(dir.path(), options(Durability::Never)) {
+        panic!("the stopped server still holds the store: {e}");
+    }
+}
+
+/// A metrics client that connects and never sends a request holds
+/// shutdown up for one read timeout at most, not for ever.
+#[test]
+fn a_silent_metrics_client_does_not_hold_shutdown_up() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path(), options(Durability::Never)).unwrap();
+    let server = Running::with(store, with_metrics(dir.path()));
+    let _silent = TcpStream::connect(server.metrics.unwrap()).unwrap();
+    // Long enough for the metrics thread (it polls every 20 ms) to take
+    // the connection and wait on it.
+    std::thread::sleep(Duration::from_millis(100));
+    let asked = std::time::Instant::now();
+    server.stop();
+    let took = asked.elapsed();
+    assert!(took < Duration::from_secs(2), "shutdown took {took:?}");
+}
+
+/// The metrics page has no authentication, so like the main address a
+/// non-loopback metrics address needs a password; loopback needs none.
+#[test]
+fn a_non_loopback_metrics_address_needs_a_password() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = loopback(dir.path());
+    config.metrics = Some(SocketAddr::from(([0, 0, 0, 0], 0)));
+    let err = Listeners::bind(config.clone()).unwrap_err();
+    assert!(matches!(err, ServeError::MetricsProtected(_)), "{err:?}");
+    let message = err.to_string();
+    assert!(
+        message.contains("metrics") && message.contains("protected mode"),
+        "{message}"
+    );
+    assert!(!message.contains('\n'), "{message}");
+    config.password = Some("s3cret".into());
+    let listeners = Listeners::bind(config).unwrap();
+    drop(listeners);
+    assert!(Listeners::bind(with_metrics(dir.path())).is_ok());
 }
