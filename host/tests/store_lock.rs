@@ -3,10 +3,12 @@
 
 mod store_support;
 
-use bindspace_host::store::{Store, StoreError};
+use bindspace_host::store::{StdFs, Store, StoreError, Vfs, VfsFile, VfsLock};
 use core::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::path::Path;
+use std::io;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
+use std::sync::{Arc, Mutex};
 use store_support::small_options;
 
 fn open(dir: &Path) -> Result<Store, StoreError> {
@@ -84,6 +86,90 @@ fn another_process_is_refused_until_the_store_closes() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
+}
+
+/// The operating system's file system, but a listing of the directory
+/// (which recovery makes right after taking its lock) first runs
+/// `bindspace stats` on it as another process and keeps what it said:
+/// what another process meets while this one holds the lock.
+#[derive(Debug, Default)]
+struct AskingMeanwhile {
+    fs: StdFs,
+    answer: Mutex<Option<Output>>,
+}
+
+impl Vfs for AskingMeanwhile {
+    fn list(&self, dir: &Path) -> io::Result<Vec<String>> {
+        let mut answer = self.answer.lock().unwrap();
+        if answer.is_none() {
+            *answer = Some(stats_in_another_process(dir));
+        }
+        self.fs.list(dir)
+    }
+    fn create_dir_all(&self, dir: &Path) -> io::Result<()> {
+        self.fs.create_dir_all(dir)
+    }
+    fn resolve(&self, dir: &Path) -> io::Result<PathBuf> {
+        self.fs.resolve(dir)
+    }
+    fn read(&self, path: &Path) -> io::Result<Vec<u8>> {
+        self.fs.read(path)
+    }
+    fn size(&self, path: &Path) -> io::Result<u64> {
+        self.fs.size(path)
+    }
+    fn create(&self, path: &Path) -> io::Result<Arc<dyn VfsFile>> {
+        self.fs.create(path)
+    }
+    fn open_write(&self, path: &Path) -> io::Result<Arc<dyn VfsFile>> {
+        self.fs.open_write(path)
+    }
+    fn rename(&self, from: &Path, to: &Path) -> io::Result<()> {
+        self.fs.rename(from, to)
+    }
+    fn remove(&self, path: &Path) -> io::Result<()> {
+        self.fs.remove(path)
+    }
+    fn sync_dir(&self, dir: &Path) -> io::Result<()> {
+        self.fs.sync_dir(dir)
+    }
+    fn lock(&self, dir: &Path) -> io::Result<Box<dyn VfsLock>> {
+        self.fs.lock(dir)
+    }
+    fn lock_shared(&self, dir: &Path) -> io::Result<Box<dyn VfsLock>> {
+        self.fs.lock_shared(dir)
+    }
+}
+
+impl AskingMeanwhile {
+    fn answer(&self) -> Output {
+        self.answer.lock().unwrap().take().expect("the listing ran")
+    }
+}
+
+/// An inspection (`bindspace stats`, `check`, ...) takes the lock shared:
+/// another process inspects beside it, while a store keeps every
+/// inspection out.
+#[test]
+fn inspections_run_side_by_side_and_a_store_keeps_them_out() {
+    let dir = tempfile::tempdir().unwrap();
+    drop(open(dir.path()).unwrap());
+    let fs = Arc::new(AskingMeanwhile::default());
+    Store::inspect_with(fs.clone(), dir.path(), small_options(1, 1 << 20)).unwrap();
+    let out = fs.answer();
+    assert!(
+        out.status.success(),
+        "another inspection was refused: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let store = Store::open_with(fs.clone(), dir.path(), small_options(1, 1 << 20)).unwrap();
+    let out = fs.answer();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        !out.status.success() && err.contains("already open in another process"),
+        "an inspection got in beside a store: {err}"
+    );
+    drop(store);
 }
 
 /// A record lock is dropped when its process closes *any* descriptor of

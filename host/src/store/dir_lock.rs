@@ -125,62 +125,10 @@ impl Drop for DirLock {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::process::Command;
 
-    const CHILD: &str = "store::dir_lock::tests::child_tries_the_lock";
-
-    /// Run by the tests below as another process (so ignored when the
-    /// suite runs): tries the lock of `$BINDSPACE_LOCK_DIR` in
-    /// `$BINDSPACE_LOCK_MODE` and prints what happened.
-    #[test]
-    #[ignore = "run as a child process by the lock tests"]
-    fn child_tries_the_lock() {
-        let dir = std::env::var("BINDSPACE_LOCK_DIR").expect("run by a lock test");
-        let mode = match std::env::var("BINDSPACE_LOCK_MODE").as_deref() {
-            Ok("shared") => LockMode::Shared,
-            _ => LockMode::Exclusive,
-        };
-        match lock(Path::new(&dir), mode) {
-            Ok(_) => println!("lock-result: taken"),
-            Err(e) => println!("lock-result: {:?}", e.kind()),
-        }
-    }
-
-    /// What another process gets when it asks for `dir`'s lock in `mode`.
-    fn in_another_process(dir: &Path, mode: LockMode) -> String {
-        let out = Command::new(std::env::current_exe().unwrap())
-            .args(["--ignored", "--exact", CHILD, "--nocapture"])
-            .env("BINDSPACE_LOCK_DIR", dir)
-            .env(
-                "BINDSPACE_LOCK_MODE",
-                if mode == LockMode::Shared {
-                    "shared"
-                } else {
-                    "exclusive"
-                },
-            )
-            .output()
-            .unwrap();
-        let text = String::from_utf8_lossy(&out.stdout);
-        let line = text.lines().find_map(|l| l.strip_prefix("lock-result: "));
-        line.unwrap_or_else(|| panic!("no result from the child: {text}"))
-            .to_owned()
-    }
-
-    #[test]
-    fn inspections_in_two_processes_share_the_lock_and_exclude_a_store() {
-        let dir = tempfile::tempdir().unwrap();
-        let d = dir.path();
-        let shared = lock(d, LockMode::Shared).unwrap();
-        assert_eq!(in_another_process(d, LockMode::Shared), "taken");
-        assert_eq!(in_another_process(d, LockMode::Exclusive), "WouldBlock");
-        drop(shared);
-        let exclusive = lock(d, LockMode::Exclusive).unwrap();
-        assert_eq!(in_another_process(d, LockMode::Shared), "WouldBlock");
-        assert_eq!(in_another_process(d, LockMode::Exclusive), "WouldBlock");
-        drop(exclusive);
-        assert_eq!(in_another_process(d, LockMode::Exclusive), "taken");
-    }
+    // Another process's view of these locks is tested with the real
+    // program (host/tests/store_lock.rs): these tests also run under
+    // qemu-aarch64, which cannot start another aarch64 process.
 
     #[test]
     fn this_process_holds_a_directory_once_in_either_mode() {
