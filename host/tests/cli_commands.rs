@@ -1,28 +1,10 @@
 //! The `bindspace` command line, run as a program.
 
+mod cli_support;
+
+use cli_support::{bindspace, path, stdout_of};
 use std::path::Path;
-use std::process::{Command, Output};
-
-fn bindspace(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_bindspace"))
-        .args(args)
-        .output()
-        .expect("run bindspace")
-}
-
-fn stdout_of(args: &[&str]) -> String {
-    let out = bindspace(args);
-    assert!(
-        out.status.success(),
-        "{args:?} failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap()
-}
-
-fn path(p: &Path) -> &str {
-    p.to_str().unwrap()
-}
+use std::process::Command;
 
 #[test]
 fn demo_runs_with_nothing_set_up() {

@@ -2,32 +2,12 @@
 //! standard output closed by its reader or full, an export that fails
 //! midway, an export cut short and imported.
 
+mod cli_support;
+
+use cli_support::{bindspace, path, stdout_of, BIN};
 use std::os::unix::process::ExitStatusExt;
 use std::path::{Path, PathBuf};
-use std::process::{Command, ExitStatus, Output, Stdio};
-
-const BIN: &str = env!("CARGO_BIN_EXE_bindspace");
-
-fn path(p: &Path) -> &str {
-    p.to_str().unwrap()
-}
-
-fn bindspace(args: &[&str]) -> Output {
-    Command::new(BIN)
-        .args(args)
-        .output()
-        .expect("run bindspace")
-}
-
-fn succeeds(args: &[&str]) -> String {
-    let out = bindspace(args);
-    assert!(
-        out.status.success(),
-        "{args:?} failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap()
-}
+use std::process::{Command, ExitStatus, Stdio};
 
 /// A store of `n` text entries at width 256 in `dir/data`; its
 /// `--data-dir` and `--width` arguments.
@@ -43,7 +23,7 @@ fn store_of(dir: &Path, n: usize) -> [String; 4] {
         "256".to_string(),
     ];
     let d_ref: Vec<&str> = d.iter().map(String::as_str).collect();
-    succeeds(&[&["import"][..], &d_ref, &[path(&lines)]].concat());
+    stdout_of(&[&["import"][..], &d_ref, &[path(&lines)]].concat());
     d
 }
 
@@ -138,14 +118,14 @@ fn an_export_that_fails_midway_leaves_the_previous_one_intact() {
     let out_dir = dir.path().join("exports");
     std::fs::create_dir(&out_dir).unwrap();
     let export = out_dir.join("export.bslog");
-    succeeds(&[&["export"][..], &d, &[path(&export)]].concat());
+    stdout_of(&[&["export"][..], &d, &[path(&export)]].concat());
     let good = std::fs::read(&export).unwrap();
     assert!(good.len() < 4096, "{}", good.len());
     // Now a store whose export is far larger than the file size limit.
     let more = dir.path().join("more.txt");
     let text: String = (0..300).map(|i| format!("another line {i}\n")).collect();
     std::fs::write(&more, text).unwrap();
-    succeeds(&[&["import"][..], &d, &["--start", "0x20:00", path(&more)]].concat());
+    stdout_of(&[&["import"][..], &d, &["--start", "0x20:00", path(&more)]].concat());
 
     // A file size limit of 8 blocks (4 KiB in dash's 512-byte blocks,
     // 8 KiB in bash's): the export's writes fail partway with EFBIG, as
@@ -172,7 +152,7 @@ fn an_export_that_fails_midway_leaves_the_previous_one_intact() {
     assert_eq!(names(&out_dir), ["export.bslog"]);
 
     // Without the limit the new export replaces the old one.
-    let done = succeeds(&[&["export"][..], &d, &[path(&export)]].concat());
+    let done = stdout_of(&[&["export"][..], &d, &[path(&export)]].concat());
     assert!(done.contains("exported 303 entries"), "{done}");
     assert_eq!(names(&out_dir), ["export.bslog"]);
 }
@@ -190,7 +170,7 @@ fn importing_a_cut_short_export_fails_naming_the_offset_and_imports_nothing() {
     let d = store_of(dir.path(), 50);
     let d: Vec<&str> = d.iter().map(String::as_str).collect();
     let export = dir.path().join("export.bslog");
-    succeeds(&[&["export"][..], &d, &[path(&export)]].concat());
+    stdout_of(&[&["export"][..], &d, &[path(&export)]].concat());
     let good = std::fs::read(&export).unwrap();
     // Cut inside the last record, as a full disk or a copy stopped short
     // leaves it.
@@ -214,6 +194,6 @@ fn importing_a_cut_short_export_fails_naming_the_offset_and_imports_nothing() {
     let file = std::fs::OpenOptions::new().write(true).open(&cut).unwrap();
     file.set_len(at).unwrap();
     drop(file);
-    let out = succeeds(&[&["import"][..], &c, &["--format", "log", path(&cut)]].concat());
+    let out = stdout_of(&[&["import"][..], &c, &["--format", "log", path(&cut)]].concat());
     assert!(out.contains("imported 49 entries"), "{out}");
 }
