@@ -82,8 +82,8 @@ fn a_symlinked_segment_is_refused_and_the_file_behind_it_left_whole() {
     let before = std::fs::read(&elsewhere).unwrap();
     for _ in 0..2 {
         let err = Store::open(&data, small_options(1, 1 << 20))
-            .err()
-            .expect("opened through the link");
+            .map(|_| "opened")
+            .unwrap_err();
         let name = segment.file_name().unwrap().to_str().unwrap();
         // Refused as recovery reads it, before anything is created.
         let text = err.to_string();
