@@ -197,3 +197,47 @@ fn importing_a_cut_short_export_fails_naming_the_offset_and_imports_nothing() {
     let out = stdout_of(&[&["import"][..], &c, &["--format", "log", path(&cut)]].concat());
     assert!(out.contains("imported 49 entries"), "{out}");
 }
+
+/// Defect: an export to standard output (`-`, `/dev/stdout`) printed its
+/// "exported ..." line after the log, so the log read back was refused as
+/// damaged; and when the shell had redirected standard output to a file,
+/// that file was replaced by a rename instead of written (an append lost
+/// what was there). Now the log is written to standard output as it is
+/// and the report goes to standard error.
+#[test]
+fn an_export_to_standard_output_is_the_log_alone_and_appends_stay_appends() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = store_of(dir.path(), 20);
+    let d: Vec<&str> = d.iter().map(String::as_str).collect();
+    for target in ["-", "/dev/stdout"] {
+        let log = dir.path().join("appended.log");
+        std::fs::write(&log, b"EARLIER\n").unwrap();
+        let file = std::fs::OpenOptions::new().append(true).open(&log).unwrap();
+        let out = Command::new(BIN)
+            .args([&["export"][..], &d, &[target]].concat())
+            .stdout(Stdio::from(file))
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(out.status.success(), "{target}: {err}");
+        assert!(err.contains("exported 20 entries"), "{target}: {err}");
+        let bytes = std::fs::read(&log).unwrap();
+        assert!(
+            bytes.starts_with(b"EARLIER\n"),
+            "{target}: the file was replaced"
+        );
+        // What followed is the log, whole and alone: it imports back.
+        let alone = dir.path().join("alone.log");
+        std::fs::write(&alone, &bytes[8..]).unwrap();
+        let copy = dir.path().join(format!("copy-{}", target.len()));
+        let said = stdout_of(&[
+            "import",
+            "--data-dir",
+            path(&copy),
+            "--format",
+            "log",
+            path(&alone),
+        ]);
+        assert!(said.contains("imported 20 entries"), "{target}: {said}");
+    }
+}

@@ -49,7 +49,9 @@ pub struct ExportArgs {
     #[command(flatten)]
     store: StoreArgs,
     /// The log file to write. It is replaced whole and synced: an export
-    /// that fails leaves an earlier file there as it was.
+    /// that fails leaves an earlier file there as it was. `-` (or
+    /// /dev/stdout) writes the log to standard output, and the line that
+    /// reports it to standard error.
     file: PathBuf,
 }
 
@@ -338,15 +340,23 @@ pub(crate) fn export(args: ExportArgs, out: &mut Out) -> Result<(), CliError> {
             .map_err(|e| CliError(e.to_string()))?;
         image.truncate(at + n);
     }
-    replace_file(&args.file, &image)?;
-    writeln!(
-        out,
+    let said = format!(
         "exported {} ({} bytes) to {}",
         entries(view.len()),
         image.len(),
         args.file.display()
-    )?;
-    Ok(())
+    );
+    if Out::is_stdout(&args.file) {
+        // The log is the output: written to it as it is (a file the shell
+        // redirected it to is not replaced, an append stays one), and the
+        // line saying so goes to standard error, not after the log.
+        out.write_bytes(&image)?;
+        // Only a report: a closed standard error loses nothing.
+        let _ = std::io::Write::write_all(&mut std::io::stderr(), format!("{said}\n").as_bytes());
+        return Ok(());
+    }
+    replace_file(&args.file, &image)?;
+    writeln!(out, "{said}")
 }
 
 pub(crate) fn search(args: SearchArgs, out: &mut Out) -> Result<(), CliError> {

@@ -33,6 +33,32 @@ impl Out {
             .map_err(|e| self.failed(&e))
     }
 
+    /// Writes `bytes` as they are (an export sent to standard output).
+    pub(crate) fn write_bytes(&mut self, bytes: &[u8]) -> Result<(), CliError> {
+        let mut stdout = io::stdout().lock();
+        stdout
+            .write_all(bytes)
+            .and_then(|()| stdout.flush())
+            .map_err(|e| self.failed(&e))
+    }
+
+    /// Whether `path` names this process's standard output: `-`, or the
+    /// same file (`/dev/stdout`, or the file a shell redirected it to).
+    pub(crate) fn is_stdout(path: &std::path::Path) -> bool {
+        use std::os::fd::AsFd;
+        use std::os::unix::fs::MetadataExt;
+        if path.as_os_str() == "-" {
+            return true;
+        }
+        let (Ok(target), Ok(out)) = (
+            std::fs::metadata(path),
+            rustix::fs::fstat(io::stdout().as_fd()),
+        ) else {
+            return false;
+        };
+        target.dev() == out.st_dev && target.ino() == out.st_ino
+    }
+
     /// Whether a write failed because the reader of standard output had
     /// closed it (a broken pipe).
     pub(crate) fn reader_gone(&self) -> bool {
