@@ -30,7 +30,7 @@ pub(crate) fn replace_file(target: &Path, bytes: &[u8]) -> Result<(), CliError> 
             std::fs::canonicalize(target).map_err(cannot)?,
             Some(m.permissions()),
         ),
-        Err(e) if e.kind() == io::ErrorKind::NotFound => (target.to_path_buf(), None),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => (new_file_at(target), None),
         Err(e) => return Err(cannot(e)),
     };
     let dir = write_beside(&real, bytes, permissions).map_err(|e| {
@@ -45,6 +45,19 @@ pub(crate) fn replace_file(target: &Path, bytes: &[u8]) -> Result<(), CliError> 
             target.display()
         ))
     })
+}
+
+/// Where a new file named `target` is made: through a symbolic link that
+/// names a file not there yet (the link is kept, as writing through it
+/// would keep it), else `target` itself.
+fn new_file_at(target: &Path) -> std::path::PathBuf {
+    match std::fs::read_link(target) {
+        Ok(to) => match target.parent() {
+            Some(dir) => dir.join(to),
+            None => to,
+        },
+        Err(_) => target.to_path_buf(),
+    }
 }
 
 /// Writes and syncs `bytes` in a temporary file beside `target` and
@@ -103,6 +116,21 @@ mod tests {
         assert_eq!(std::fs::read(&target).unwrap(), b"new contents");
         let names: Vec<_> = std::fs::read_dir(dir.path()).unwrap().collect();
         assert_eq!(names.len(), 1, "{names:?}");
+    }
+
+    #[test]
+    fn a_link_to_a_file_not_there_yet_is_kept_and_the_file_made() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir(dir.path().join("elsewhere")).unwrap();
+        let link = dir.path().join("out.bslog");
+        std::os::unix::fs::symlink("elsewhere/made.bslog", &link).unwrap();
+        replace_file(&link, b"contents").unwrap();
+        assert!(std::fs::symlink_metadata(&link)
+            .unwrap()
+            .file_type()
+            .is_symlink());
+        let made = dir.path().join("elsewhere/made.bslog");
+        assert_eq!(std::fs::read(made).unwrap(), b"contents");
     }
 
     #[test]
