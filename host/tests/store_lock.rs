@@ -34,6 +34,26 @@ fn held_by_this_process(err: &StoreError) -> bool {
     )
 }
 
+/// Asserts that `dir`'s lock keeps another process out: `bindspace stats`
+/// there fails, saying so (`what` says what the test had just done).
+fn another_process_is_kept_out(dir: &Path, what: &str) {
+    let out = stats_in_another_process(dir);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        !out.status.success() && err.contains("already open in another process"),
+        "another process got in {what}: {err}"
+    );
+}
+
+/// Asserts that a store, and an inspection, of `dir` in this process are
+/// refused as held by this process.
+fn this_process_is_refused(dir: &Path) {
+    let err = open(dir).map(|_| "opened").unwrap_err();
+    assert!(held_by_this_process(&err), "{err:?}");
+    let err = Store::inspect(dir, small_options(1, 1 << 20)).unwrap_err();
+    assert!(held_by_this_process(&err), "{err:?}");
+}
+
 /// Two stores cannot share one directory, in one process either, and the
 /// error says who holds it.
 #[test]
@@ -183,17 +203,9 @@ fn a_refused_open_in_this_process_leaves_the_lock_held() {
     let dir = tempfile::tempdir().unwrap();
     let store = open(dir.path()).unwrap();
     for _ in 0..3 {
-        let err = open(dir.path()).map(|_| "opened").unwrap_err();
-        assert!(held_by_this_process(&err), "{err:?}");
-        let err = Store::inspect(dir.path(), small_options(1, 1 << 20)).unwrap_err();
-        assert!(held_by_this_process(&err), "{err:?}");
+        this_process_is_refused(dir.path());
     }
-    let out = stats_in_another_process(dir.path());
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert!(
-        !out.status.success() && err.contains("already open in another process"),
-        "another process got in after a refused open here: {err}"
-    );
+    another_process_is_kept_out(dir.path(), "after a refused open here");
     drop(store);
 }
 
@@ -217,17 +229,9 @@ fn a_copy_that_shares_the_lock_file_is_refused_and_leaves_the_lock_held() {
         }
     }
     for _ in 0..2 {
-        let err = open(&b).map(|_| "opened").unwrap_err();
-        assert!(held_by_this_process(&err), "{err:?}");
-        let err = Store::inspect(&b, small_options(1, 1 << 20)).unwrap_err();
-        assert!(held_by_this_process(&err), "{err:?}");
+        this_process_is_refused(&b);
     }
-    let out = stats_in_another_process(&a);
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert!(
-        !out.status.success() && err.contains("already open in another process"),
-        "another process got in beside the store: {err}"
-    );
+    another_process_is_kept_out(&a, "beside the store");
     drop(store);
     drop(open(&b).unwrap());
 }

@@ -24,20 +24,24 @@ impl Out {
     /// Writes `args` and flushes them, so that a failure is met here, by
     /// the command, and not in a buffer flushed at exit.
     pub(crate) fn write_fmt(&mut self, args: fmt::Arguments<'_>) -> Result<(), CliError> {
-        // Locked per write, not for the whole command: a thread printing
-        // meanwhile waits for one line, not for the command to end.
-        let mut stdout = io::stdout().lock();
-        stdout
-            .write_fmt(args)
-            .and_then(|()| stdout.flush())
-            .map_err(|e| self.failed(&e))
+        self.write_with(|stdout| stdout.write_fmt(args))
     }
 
     /// Writes `bytes` as they are (an export sent to standard output).
     pub(crate) fn write_bytes(&mut self, bytes: &[u8]) -> Result<(), CliError> {
+        self.write_with(|stdout| stdout.write_all(bytes))
+    }
+
+    /// Runs `write` on standard output and flushes it, turning a failure
+    /// of either into the command's error.
+    fn write_with(
+        &mut self,
+        write: impl FnOnce(&mut io::StdoutLock<'static>) -> io::Result<()>,
+    ) -> Result<(), CliError> {
+        // Locked per write, not for the whole command: a thread printing
+        // meanwhile waits for one line, not for the command to end.
         let mut stdout = io::stdout().lock();
-        stdout
-            .write_all(bytes)
+        write(&mut stdout)
             .and_then(|()| stdout.flush())
             .map_err(|e| self.failed(&e))
     }
